@@ -1,0 +1,8 @@
+// Filled in by its owner; registers nothing yet so the addon links.
+#include "addon.h"
+
+namespace samsa {
+
+void InitSender(Napi::Env, Napi::Object) {}
+
+}  // namespace samsa
