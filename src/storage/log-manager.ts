@@ -1,0 +1,272 @@
+// All partition logs of a broker, across one or more `log.dirs`.
+//
+// Each log dir holds one directory per partition (`<topic>-<partition>`), plus
+// Kafka's bookkeeping files: recovery-point-offset-checkpoint,
+// log-start-offset-checkpoint and, after a graceful stop, .kafka_cleanshutdown.
+// At start-up the marker decides whether logs need a recovery scan; it is
+// removed once the logs are loaded and written again by close().
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import {
+  CLEAN_SHUTDOWN_FILE,
+  LOG_START_OFFSET_CHECKPOINT_FILE,
+  RECOVERY_POINT_CHECKPOINT_FILE,
+  readOffsetCheckpoint,
+  topicPartitionKey,
+  writeFileAtomic,
+  writeOffsetCheckpoint,
+  fsyncDir,
+} from './checkpoint.js';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import type { IndexImpl } from './index-file.js';
+import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
+import { Log, consoleLogger, type LogLogger } from './log.js';
+
+// Kafka's legal topic names: [a-zA-Z0-9._-], at most 249 characters.
+const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
+const PARTITION_DIR_PATTERN = /^(.+)-(\d{1,10})$/;
+// Topic deletion renames the directory with this suffix before removing it (Kafka's "-delete").
+const DELETE_DIR_SUFFIX = '-delete';
+/** How often retention and flush.ms are checked (log.retention.check.interval.ms default: 5 minutes). */
+export const RETENTION_CHECK_INTERVAL_MS_DEFAULT = 300_000;
+/** log.flush.scheduler.interval.ms: Kafka's default is Long.MAX (never); 1 s is used when flush.ms is set. */
+const FLUSH_CHECK_INTERVAL_MS = 1000;
+
+export interface LogManagerOptions {
+  logDirs: string[];
+  /** Broker defaults; per-topic overrides come through `topicConfig`. */
+  config?: LogConfig;
+  /** Config of a topic's logs (broker defaults plus topic overrides). */
+  topicConfig?: (topic: string) => LogConfig;
+  clock?: Clock;
+  logger?: LogLogger;
+  impl?: IndexImpl;
+  retentionCheckIntervalMs?: number;
+  /** Start the retention and flush timers (off for tests that drive them by hand). */
+  schedule?: boolean;
+}
+
+interface LogDirState {
+  dir: string;
+  hadCleanShutdown: boolean;
+}
+
+export class LogManager {
+  private readonly logs = new Map<string, Log>();
+  private readonly logDirOf = new Map<string, string>();
+  private readonly dirs: LogDirState[] = [];
+  private readonly config: LogConfig;
+  private readonly clock: Clock;
+  private readonly logger: LogLogger;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  private constructor(private readonly options: LogManagerOptions) {
+    this.config = options.config ?? DEFAULT_LOG_CONFIG;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? consoleLogger;
+  }
+
+  /** Loads every partition found in the log dirs, recovering those of a dir that was not shut down cleanly. */
+  static async open(options: LogManagerOptions): Promise<LogManager> {
+    if (options.logDirs.length === 0) throw new Error('log.dirs is empty');
+    const manager = new LogManager(options);
+    for (const dir of options.logDirs) await manager.loadDir(path.resolve(dir));
+    if (options.schedule ?? true) manager.startSchedulers();
+    return manager;
+  }
+
+  private async loadDir(dir: string): Promise<void> {
+    fs.mkdirSync(dir, { recursive: true });
+    const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
+    const hadCleanShutdown = fs.existsSync(marker);
+    this.dirs.push({ dir, hadCleanShutdown });
+    const recoveryPoints = readOffsetCheckpoint(path.join(dir, RECOVERY_POINT_CHECKPOINT_FILE));
+    const logStartOffsets = readOffsetCheckpoint(path.join(dir, LOG_START_OFFSET_CHECKPOINT_FILE));
+    const started = this.clock.nowMs();
+    let loaded = 0;
+    for (const name of fs.readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (!fs.statSync(full).isDirectory()) continue;
+      if (name.endsWith(DELETE_DIR_SUFFIX)) {
+        // A topic deletion that did not finish.
+        fs.rmSync(full, { recursive: true, force: true });
+        continue;
+      }
+      const match = PARTITION_DIR_PATTERN.exec(name);
+      if (!match || !TOPIC_NAME_PATTERN.test(match[1])) {
+        this.logger.warn(`log dir ${dir}: ignoring directory ${name}: not a <topic>-<partition> directory`);
+        continue;
+      }
+      const topic = match[1];
+      const partition = Number(match[2]);
+      const key = topicPartitionKey(topic, partition);
+      if (this.logs.has(key)) {
+        throw new Error(`partition ${key} exists in both ${this.logDirOf.get(key)} and ${dir}`);
+      }
+      const log = Log.open({
+        dir: full,
+        topic,
+        partition,
+        config: this.topicConfig(topic),
+        clock: this.clock,
+        logger: this.logger,
+        impl: this.options.impl,
+        recoveryPoint: recoveryPoints.get(key) ?? 0,
+        logStartOffset: logStartOffsets.get(key) ?? 0,
+        hadCleanShutdown,
+      });
+      this.logs.set(key, log);
+      this.logDirOf.set(key, dir);
+      loaded++;
+      // Recovery scans are synchronous native calls; yield between logs so timers and I/O keep running.
+      if (loaded % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The marker only vouches for the state it was written for.
+    fs.rmSync(marker, { force: true });
+    fsyncDir(dir);
+    this.logger.info(
+      `loaded ${loaded} logs from ${dir} in ${this.clock.nowMs() - started} ms (${hadCleanShutdown ? 'clean shutdown' : 'recovered'})`,
+    );
+  }
+
+  private topicConfig(topic: string): LogConfig {
+    return this.options.topicConfig ? this.options.topicConfig(topic) : this.config;
+  }
+
+  getLog(topic: string, partition: number): Log | undefined {
+    return this.logs.get(topicPartitionKey(topic, partition));
+  }
+
+  allLogs(): Log[] {
+    return [...this.logs.values()];
+  }
+
+  /** The log of a partition, created in the log dir holding the fewest partitions. */
+  getOrCreateLog(topic: string, partition: number, config?: LogConfig): Log {
+    this.assertOpen();
+    const key = topicPartitionKey(topic, partition);
+    const existing = this.logs.get(key);
+    if (existing) return existing;
+    if (!TOPIC_NAME_PATTERN.test(topic)) throw new Error(`illegal topic name ${JSON.stringify(topic)}`);
+    if (!Number.isInteger(partition) || partition < 0) throw new Error(`illegal partition ${partition}`);
+    const dir = this.leastLoadedDir();
+    const log = Log.open({
+      dir: path.join(dir, key),
+      topic,
+      partition,
+      config: config ?? this.topicConfig(topic),
+      clock: this.clock,
+      logger: this.logger,
+      impl: this.options.impl,
+      hadCleanShutdown: true,
+    });
+    this.logs.set(key, log);
+    this.logDirOf.set(key, dir);
+    return log;
+  }
+
+  private leastLoadedDir(): string {
+    const counts = new Map<string, number>(this.dirs.map((d) => [d.dir, 0]));
+    for (const dir of this.logDirOf.values()) counts.set(dir, (counts.get(dir) ?? 0) + 1);
+    let best = this.dirs[0].dir;
+    for (const [dir, count] of counts) if (count < (counts.get(best) ?? 0)) best = dir;
+    return best;
+  }
+
+  /** Removes a partition's log: the directory is renamed to `...-delete` first, so a crash mid-way finishes the job at start-up. */
+  async deleteLog(topic: string, partition: number): Promise<boolean> {
+    const key = topicPartitionKey(topic, partition);
+    const log = this.logs.get(key);
+    if (!log) return false;
+    this.logs.delete(key);
+    this.logDirOf.delete(key);
+    await log.close({ flush: false });
+    const doomed = `${log.dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`;
+    fs.renameSync(log.dir, doomed);
+    fs.rmSync(doomed, { recursive: true, force: true });
+    return true;
+  }
+
+  /** One retention pass over every log; returns the number of segments deleted. */
+  runRetention(): number {
+    let deleted = 0;
+    for (const log of this.logs.values()) {
+      try {
+        deleted += log.deleteOldSegments();
+      } catch (err) {
+        this.logger.warn(`${log.name}: retention failed: ${(err as Error).message}`);
+      }
+    }
+    if (deleted > 0) this.checkpointLogStartOffsets();
+    return deleted;
+  }
+
+  /** flush.ms: flushes logs whose last flush is older than their flush.ms. */
+  async flushDirtyLogs(): Promise<void> {
+    for (const log of this.logs.values()) {
+      if (log.hasUnflushedMessages && log.msSinceLastFlush >= log.currentConfig.flushMs) {
+        await log.flush().catch((err) => this.logger.warn(`${log.name}: scheduled flush failed: ${err.message}`));
+      }
+    }
+  }
+
+  private startSchedulers(): void {
+    const retentionMs = this.options.retentionCheckIntervalMs ?? RETENTION_CHECK_INTERVAL_MS_DEFAULT;
+    const retention = setInterval(() => this.runRetention(), retentionMs);
+    retention.unref();
+    this.timers.push(retention);
+    const anyFlushMs = this.config.flushMs < Number.MAX_SAFE_INTEGER || this.options.topicConfig !== undefined;
+    if (anyFlushMs) {
+      const flush = setInterval(() => void this.flushDirtyLogs(), FLUSH_CHECK_INTERVAL_MS);
+      flush.unref();
+      this.timers.push(flush);
+    }
+    const checkpoint = setInterval(() => this.checkpointRecoveryPoints(), 60_000);
+    checkpoint.unref();
+    this.timers.push(checkpoint);
+  }
+
+  /** Writes every dir's recovery-point checkpoint (log.flush.offset.checkpoint.interval.ms). */
+  checkpointRecoveryPoints(): void {
+    for (const { dir } of this.dirs) {
+      const entries: Array<[string, number, number]> = [];
+      for (const [key, log] of this.logs) {
+        if (this.logDirOf.get(key) === dir) entries.push([log.topic, log.partition, log.recoveryPoint]);
+      }
+      writeOffsetCheckpoint(path.join(dir, RECOVERY_POINT_CHECKPOINT_FILE), entries);
+    }
+  }
+
+  checkpointLogStartOffsets(): void {
+    for (const { dir } of this.dirs) {
+      const entries: Array<[string, number, number]> = [];
+      for (const [key, log] of this.logs) {
+        // Kafka only records log start offsets that moved past the first segment's base.
+        if (this.logDirOf.get(key) === dir && log.logStartOffset > log.segmentBaseOffsets()[0]) {
+          entries.push([log.topic, log.partition, log.logStartOffset]);
+        }
+      }
+      writeOffsetCheckpoint(path.join(dir, LOG_START_OFFSET_CHECKPOINT_FILE), entries);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('log manager is closed');
+  }
+
+  /** Graceful stop: flush every log, write checkpoints, close files, then mark each dir cleanly shut down. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const log of this.logs.values()) await log.flush();
+    this.checkpointRecoveryPoints();
+    this.checkpointLogStartOffsets();
+    for (const log of this.logs.values()) await log.close({ flush: false });
+    for (const { dir } of this.dirs) writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), '');
+  }
+}

@@ -1,0 +1,749 @@
+// The log of one topic-partition: an ordered list of segments in
+// `<log.dir>/<topic>-<partition>/`, the last of which takes appends.
+//
+// Offsets: logStartOffset <= every readable offset < logEndOffset (the next
+// offset to assign). The high watermark is set by the caller (replication; on a
+// single broker it follows the log end) and caps what consumers may read.
+//
+// Ownership and threading: one Log has one writer (the partition's leader or
+// follower logic); all methods run on the event loop. Native calls are
+// synchronous and per request, never per record; flush runs on a worker.
+import fs from 'node:fs';
+import path from 'node:path';
+import { validateBatches, BatchStatus } from './batch-scan.js';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { LogIoError, OffsetOutOfRangeError, StorageError, StorageErrorCode, errnoCode } from './errors.js';
+import type { IndexImpl } from './index-file.js';
+import type { LogConfig } from './log-config.js';
+import {
+  CLEANED_FILE_SUFFIX,
+  DELETED_FILE_SUFFIX,
+  INDEX_FILE_SUFFIX,
+  LOG_FILE_SUFFIX,
+  LogSegment,
+  NO_TIMESTAMP,
+  SWAP_FILE_SUFFIX,
+  TIME_INDEX_FILE_SUFFIX,
+  type TimestampAndOffset,
+} from './log-segment.js';
+import { CorruptIndexError } from './index-file.js';
+
+/** Kafka's ListOffsets special timestamps. */
+export const LATEST_TIMESTAMP = -1;
+export const EARLIEST_TIMESTAMP = -2;
+export const MAX_TIMESTAMP = -3;
+
+// The smallest v2 batch is 61 bytes, so a buffer holds at most bytes/61 batches.
+const BATCH_BYTES_MIN = 61;
+const BATCH_INFO_SLOTS = 4;
+
+export interface LogLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export const consoleLogger: LogLogger = {
+  info: (m) => console.log(`[samsa] ${m}`),
+  warn: (m) => console.warn(`[samsa] WARN ${m}`),
+};
+
+export const silentLogger: LogLogger = { info: () => {}, warn: () => {} };
+
+export interface LogOptions {
+  dir: string;
+  topic: string;
+  partition: number;
+  config: LogConfig;
+  clock?: Clock;
+  logger?: LogLogger;
+  impl?: IndexImpl;
+  /** Offsets below this were flushed before the last stop (from the recovery-point checkpoint). */
+  recoveryPoint?: number;
+  /**
+   * Single-broker semantics: every append is committed at once, so the high
+   * watermark follows the log end. Replication turns this off and sets it.
+   */
+  highWatermarkFollowsLogEnd?: boolean;
+  /** Whether the log dir was shut down cleanly (no recovery scan needed). */
+  hadCleanShutdown?: boolean;
+  /** From the log-start-offset checkpoint (DeleteRecords may have moved it past the first segment's base). */
+  logStartOffset?: number;
+}
+
+export interface AppendOptions {
+  /** Leader epoch stamped into every batch (partitionLeaderEpoch). -1 on a single broker without epochs. */
+  leaderEpoch?: number;
+}
+
+export interface AppendResult {
+  /** Offset of the first record appended. */
+  firstOffset: number;
+  lastOffset: number;
+  batchCount: number;
+  /** Largest batch maxTimestamp, and the offset that carries it. */
+  maxTimestamp: number;
+  offsetOfMaxTimestamp: number;
+  /** The broker time stamped into the batches with LogAppendTime, else -1. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** Set when flush.messages was reached: resolves once the append is durable. */
+  flushed: Promise<void> | null;
+}
+
+export interface FileSlice {
+  fd: number;
+  position: number;
+  length: number;
+}
+
+export interface ReadOptions {
+  /** Exclusive upper bound on offsets returned (the high watermark for consumers). Default: log end. */
+  maxOffset?: number;
+  /** Return the first batch even if it is larger than maxBytes (Kafka's minOneMessage). Default true. */
+  minOneMessage?: boolean;
+}
+
+export interface LogReadResult {
+  /** Whole batches starting with the one containing the fetch offset; null when there is nothing to read. */
+  records: FileSlice | null;
+  firstBatchBaseOffset: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+}
+
+export class Log {
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  private config: LogConfig;
+  private readonly clock: Clock;
+  private readonly logger: LogLogger;
+  private readonly impl: IndexImpl | undefined;
+  private segments: LogSegment[] = [];
+  private nextOffset = 0;
+  private logStart = 0;
+  private highWatermarkOffset = 0;
+  private recoveryPointOffset = 0;
+  private unflushedMessages = 0;
+  private lastFlushMs: number;
+  private batchInfo = new Float64Array(BATCH_INFO_SLOTS * 64);
+  private pendingDeletes = new Set<{ segment: LogSegment; timer: NodeJS.Timeout }>();
+  private appendListeners = new Set<() => void>();
+  private closed = false;
+  private readonly highWatermarkFollowsLogEnd: boolean;
+  private flushChain: Promise<void> = Promise.resolve();
+
+  private constructor(options: LogOptions) {
+    this.dir = options.dir;
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? consoleLogger;
+    this.impl = options.impl;
+    this.lastFlushMs = this.clock.nowMs();
+    this.highWatermarkFollowsLogEnd = options.highWatermarkFollowsLogEnd ?? true;
+  }
+
+  get name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  /**
+   * Opens (creating if needed) the log in options.dir, recovering after an unclean
+   * stop: segments from the recovery point on are validated batch by batch, the
+   * log is cut at the first invalid batch, later segments are deleted, and missing
+   * or corrupt indexes are rebuilt.
+   */
+  static open(options: LogOptions): Log {
+    const log = new Log(options);
+    fs.mkdirSync(log.dir, { recursive: true });
+    log.load(options.recoveryPoint ?? 0, options.hadCleanShutdown ?? false, options.logStartOffset ?? 0);
+    return log;
+  }
+
+  private segmentOptions() {
+    return { config: this.config, clock: this.clock, impl: this.impl };
+  }
+
+  private load(recoveryPoint: number, hadCleanShutdown: boolean, checkpointedLogStart: number): void {
+    const baseOffsets = this.scanDirectory();
+    const options = this.segmentOptions();
+    const count = baseOffsets.length;
+    for (let i = 0; i < count; i++) {
+      const isLast = i === count - 1;
+      this.segments.push(LogSegment.open(this.dir, baseOffsets[i], options, isLast));
+    }
+    if (!hadCleanShutdown) this.recoverSegments(recoveryPoint);
+    else this.checkIndexes();
+    if (this.segments.length === 0) {
+      const start = Math.max(checkpointedLogStart, 0);
+      this.segments.push(LogSegment.create(this.dir, start, options));
+    }
+    const active = this.activeSegment();
+    this.nextOffset = active.readNextOffset();
+    this.logStart = Math.max(this.segments[0].baseOffset, Math.min(checkpointedLogStart, this.nextOffset));
+    // Recovery validated the bytes after the recovery point but did not make them
+    // durable, so the point stays where the last flush left it.
+    this.recoveryPointOffset = Math.min(recoveryPoint, this.nextOffset);
+    this.highWatermarkOffset = this.nextOffset;
+  }
+
+  /**
+   * Lists segment base offsets; finishes or discards leftovers of interrupted
+   * operations the way Kafka does; logs and ignores files that are not ours.
+   */
+  private scanDirectory(): number[] {
+    const names = fs.readdirSync(this.dir);
+    const logs = new Set<number>();
+    const indexes: string[] = [];
+    for (const name of names) {
+      const full = path.join(this.dir, name);
+      if (name.endsWith(DELETED_FILE_SUFFIX) || name.endsWith(CLEANED_FILE_SUFFIX) || name.endsWith('.tmp')) {
+        // A delete or clean that did not finish: the originals are intact (or already gone).
+        fs.rmSync(full, { force: true });
+        continue;
+      }
+      if (name.endsWith(SWAP_FILE_SUFFIX)) {
+        // A swap is renamed into place only after it was complete, so finishing the rename is safe.
+        const target = full.slice(0, -SWAP_FILE_SUFFIX.length);
+        fs.renameSync(full, target);
+        continue;
+      }
+    }
+    for (const name of fs.readdirSync(this.dir)) {
+      const match = /^(\d{20})(\.log|\.index|\.timeindex)$/.exec(name);
+      if (!match) {
+        if (name !== 'leader-epoch-checkpoint' && name !== 'partition.metadata') {
+          this.logger.warn(`${this.name}: ignoring unexpected file ${name}`);
+        }
+        continue;
+      }
+      const baseOffset = Number(match[1]);
+      if (!Number.isSafeInteger(baseOffset)) {
+        this.logger.warn(`${this.name}: ignoring ${name}: base offset out of range`);
+        continue;
+      }
+      if (match[2] === LOG_FILE_SUFFIX) logs.add(baseOffset);
+      else indexes.push(name);
+    }
+    for (const name of indexes) {
+      const baseOffset = Number(name.slice(0, 20));
+      if (!logs.has(baseOffset)) {
+        this.logger.warn(`${this.name}: deleting index ${name} without a log file`);
+        fs.rmSync(path.join(this.dir, name), { force: true });
+      }
+    }
+    return [...logs].sort((a, b) => a - b);
+  }
+
+  private recoverSegments(recoveryPoint: number): void {
+    // Segments that may hold unflushed data: the one containing the recovery point and all after it.
+    let firstUnflushed = this.segments.length;
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      firstUnflushed = i;
+      if (this.segments[i].baseOffset <= recoveryPoint) break;
+    }
+    for (let i = 0; i < firstUnflushed; i++) this.checkSegmentIndexes(i);
+    for (let i = firstUnflushed; i < this.segments.length; i++) {
+      const segment = this.reopenForRecovery(i);
+      const { truncatedBytes, recovery } = segment.recover(this.config.maxMessageBytes);
+      if (truncatedBytes > 0) {
+        this.logger.warn(
+          `${this.name}: recovery truncated ${truncatedBytes} bytes of ${segment.logPath} at position ` +
+            `${recovery.validBytes} (${recovery.error || 'invalid batch'})`,
+        );
+        const doomed = this.segments.splice(i + 1);
+        for (const later of doomed) {
+          this.logger.warn(`${this.name}: deleting segment ${later.logPath} after the truncation point`);
+          later.deleteFiles();
+        }
+      }
+      if (i < this.segments.length - 1) segment.onBecomeInactive();
+    }
+  }
+
+  /** Recovery may truncate, so the segment is opened writable while it is recovered. */
+  private reopenForRecovery(i: number): LogSegment {
+    const segment = this.segments[i];
+    if (!segment.isActive) segment.reopenActive();
+    return segment;
+  }
+
+  private checkIndexes(): void {
+    for (let i = 0; i < this.segments.length; i++) this.checkSegmentIndexes(i);
+  }
+
+  private checkSegmentIndexes(i: number): void {
+    const segment = this.segments[i];
+    const missing = !fs.existsSync(segment.offsetIndex.path) || !fs.existsSync(segment.timeIndex.path);
+    let corrupt = false;
+    if (!missing) {
+      try {
+        segment.sanityCheckIndexes();
+      } catch (err) {
+        if (!(err instanceof CorruptIndexError)) throw err;
+        this.logger.warn(`${this.name}: ${err.message}; rebuilding the indexes`);
+        corrupt = true;
+      }
+    } else {
+      this.logger.warn(`${this.name}: index files of ${segment.logPath} are missing; rebuilding them`);
+    }
+    if (missing || corrupt) {
+      const wasActive = segment.isActive;
+      this.reopenForRecovery(i);
+      segment.offsetIndex.deleteFile();
+      segment.timeIndex.deleteFile();
+      const { truncatedBytes } = segment.recover(this.config.maxMessageBytes);
+      if (truncatedBytes > 0) this.logger.warn(`${this.name}: rebuilding indexes cut ${truncatedBytes} invalid bytes`);
+      if (!wasActive && i < this.segments.length - 1) segment.onBecomeInactive();
+    }
+  }
+
+  activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  get logEndOffset(): number {
+    return this.nextOffset;
+  }
+
+  get logStartOffset(): number {
+    return this.logStart;
+  }
+
+  get highWatermark(): number {
+    return this.highWatermarkOffset;
+  }
+
+  get recoveryPoint(): number {
+    return this.recoveryPointOffset;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Bytes of all segments. */
+  get size(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    return total;
+  }
+
+  /** Base offsets of the segments, oldest first (for tools and tests). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  get currentConfig(): Readonly<LogConfig> {
+    return this.config;
+  }
+
+  /** New topic configs take effect on the next append/roll/retention check. */
+  updateConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  setHighWatermark(offset: number): void {
+    if (offset < this.logStart || offset > this.nextOffset) {
+      throw new RangeError(`${this.name}: high watermark ${offset} outside [${this.logStart}, ${this.nextOffset}]`);
+    }
+    this.highWatermarkOffset = offset;
+  }
+
+  /** Called after every append (e.g. to wake fetches waiting for data). */
+  onAppend(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /**
+   * Appends the RecordBatch v2 batches in buf[start, end) as a leader: validates
+   * each batch (sizes, magic, CRC32C), assigns offsets by rewriting baseOffset in
+   * place, stamps the leader epoch (and LogAppendTime when configured), rolls if
+   * needed, and writes the bytes with one native call. Records are not decoded.
+   */
+  append(buf: Uint8Array, start = 0, end = buf.length, options: AppendOptions = {}): AppendResult {
+    this.assertOpen();
+    const byteCount = end - start;
+    if (byteCount <= 0) throw new StorageError(StorageErrorCode.CORRUPT_MESSAGE, `${this.name}: empty append`);
+    const maxBatches = Math.ceil(byteCount / BATCH_BYTES_MIN);
+    if (this.batchInfo.length < maxBatches * BATCH_INFO_SLOTS) {
+      this.batchInfo = new Float64Array(maxBatches * BATCH_INFO_SLOTS);
+    }
+    const info = this.batchInfo;
+    const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.clock.nowMs() : -1;
+    const leaderEpoch = options.leaderEpoch ?? -1;
+    const status = validateBatches(buf, start, end, this.nextOffset, leaderEpoch, logAppendTimeMs, this.config.maxMessageBytes, info);
+    if (status <= 0) throw this.batchError(status, buf, start, end);
+    const batchCount = status;
+    const firstOffset = this.nextOffset;
+    const lastOffset = info[BATCH_INFO_SLOTS * (batchCount - 1) + 1];
+    let maxTimestamp = NO_TIMESTAMP;
+    let offsetOfMaxTimestamp = -1;
+    for (let i = 0; i < batchCount; i++) {
+      const ts = info[BATCH_INFO_SLOTS * i + 2];
+      if (ts > maxTimestamp) {
+        maxTimestamp = ts;
+        offsetOfMaxTimestamp = info[BATCH_INFO_SLOTS * i + 1];
+      }
+    }
+    const segment = this.maybeRoll(byteCount, firstOffset, lastOffset, maxTimestamp);
+    try {
+      segment.append(buf, start, end, info, batchCount);
+    } catch (err) {
+      throw this.ioError('append', err);
+    }
+    this.nextOffset = lastOffset + 1;
+    if (this.highWatermarkFollowsLogEnd) this.highWatermarkOffset = this.nextOffset;
+    this.unflushedMessages += lastOffset + 1 - firstOffset;
+    let flushed: Promise<void> | null = null;
+    if (this.unflushedMessages >= this.config.flushMessages) flushed = this.flush();
+    for (const listener of this.appendListeners) listener();
+    return {
+      firstOffset,
+      lastOffset,
+      batchCount,
+      maxTimestamp,
+      offsetOfMaxTimestamp,
+      logAppendTimeMs,
+      logStartOffset: this.logStart,
+      flushed,
+    };
+  }
+
+  private batchError(status: number, buf: Uint8Array, start: number, end: number): StorageError {
+    const batchIndex = this.batchInfo[0];
+    if (status === BatchStatus.BadLength && this.hasOversizedBatch(buf, start, end)) {
+      return new StorageError(
+        StorageErrorCode.MESSAGE_TOO_LARGE,
+        `${this.name}: a record batch is larger than max.message.bytes (${this.config.maxMessageBytes})`,
+      );
+    }
+    const reasons: Record<number, string> = {
+      [BatchStatus.Truncated]: 'truncated batch',
+      [BatchStatus.BadLength]: 'impossible batch length',
+      [BatchStatus.BadMagic]: 'unsupported magic (only v2 batches are accepted)',
+      [BatchStatus.BadCrc]: 'CRC32C mismatch',
+      [BatchStatus.TooManyBatches]: 'too many batches',
+      [BatchStatus.BadOffsetDelta]: 'invalid lastOffsetDelta',
+    };
+    const code = status === BatchStatus.BadMagic ? StorageErrorCode.INVALID_RECORD : StorageErrorCode.CORRUPT_MESSAGE;
+    return new StorageError(code, `${this.name}: rejected append: ${reasons[status] ?? `status ${status}`} in batch ${batchIndex}`);
+  }
+
+  // Error path only: tells MESSAGE_TOO_LARGE apart from a corrupt length.
+  private hasOversizedBatch(buf: Uint8Array, start: number, end: number): boolean {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let position = start;
+    while (position + 12 <= end) {
+      const batchBytes = view.getInt32(position + 8) + 12;
+      if (batchBytes > this.config.maxMessageBytes) return true;
+      if (batchBytes < BATCH_BYTES_MIN) return false;
+      position += batchBytes;
+    }
+    return false;
+  }
+
+  private ioError(op: string, err: unknown): StorageError {
+    if (err instanceof StorageError) return err;
+    const code = errnoCode(err);
+    const message = `${this.name}: ${op} failed: ${(err as Error).message ?? String(err)}`;
+    this.logger.warn(message);
+    return new LogIoError(code, message, err);
+  }
+
+  /** Kafka's roll conditions: size, age (segment.ms), a full index, or an offset the index cannot hold. */
+  private maybeRoll(messagesBytes: number, firstOffset: number, lastOffset: number, maxTimestamp: number): LogSegment {
+    const segment = this.activeSegment();
+    const nowMs = this.clock.nowMs();
+    const reachedSize = segment.size > 0 && segment.size > this.config.segmentBytes - messagesBytes;
+    const reachedTime =
+      segment.size > 0 && segment.timeWaitedForRollMs(nowMs, maxTimestamp) > this.config.segmentMs - this.config.segmentJitterMs;
+    const indexFull = segment.offsetIndex.isFull || segment.timeIndex.isFull;
+    const offsetOverflow = !segment.canConvertToRelativeOffset(lastOffset);
+    if (!reachedSize && !reachedTime && !indexFull && !offsetOverflow) return segment;
+    if (segment.size === 0 && segment.baseOffset === firstOffset && !offsetOverflow) return segment;
+    return this.roll(firstOffset);
+  }
+
+  /** Starts a new active segment at `newBaseOffset` (default: the log end). */
+  roll(newBaseOffset = this.nextOffset): LogSegment {
+    this.assertOpen();
+    const previous = this.activeSegment();
+    if (previous.size === 0 && previous.baseOffset === newBaseOffset) return previous;
+    let created: LogSegment;
+    try {
+      if (previous.size === 0) {
+        // An empty active segment is replaced rather than kept as an empty old segment.
+        this.segments.pop();
+        previous.deleteFiles();
+      } else {
+        previous.onBecomeInactive();
+      }
+      created = LogSegment.create(this.dir, newBaseOffset, this.segmentOptions());
+    } catch (err) {
+      throw this.ioError('roll', err);
+    }
+    this.segments.push(created);
+    // Kafka flushes the rolled segment in the background, moving the recovery point to the new base.
+    if (previous.size > 0) void this.flush(newBaseOffset).catch((err) => this.logger.warn(`${this.name}: flush after roll failed: ${err}`));
+    return created;
+  }
+
+  /**
+   * Whole batches from the one containing `fetchOffset`, as one file slice of one
+   * segment, ending on a batch boundary (at least one batch when minOneMessage).
+   */
+  read(fetchOffset: number, maxBytes: number, options: ReadOptions = {}): LogReadResult {
+    this.assertOpen();
+    const maxOffset = Math.min(options.maxOffset ?? this.nextOffset, this.nextOffset);
+    const minOneMessage = options.minOneMessage ?? true;
+    const result: LogReadResult = {
+      records: null,
+      firstBatchBaseOffset: -1,
+      logStartOffset: this.logStart,
+      logEndOffset: this.nextOffset,
+      highWatermark: this.highWatermarkOffset,
+    };
+    if (fetchOffset < this.logStart || fetchOffset > this.nextOffset) {
+      throw new OffsetOutOfRangeError(fetchOffset, this.logStart, this.nextOffset, this.name);
+    }
+    if (fetchOffset >= maxOffset) return result;
+    let index = this.floorSegmentIndex(fetchOffset);
+    for (; index < this.segments.length; index++) {
+      const segment = this.segments[index];
+      const slice = segment.read(fetchOffset, maxBytes, maxOffset, minOneMessage);
+      if (slice === null) continue;
+      if (slice.length > 0) result.records = { fd: segment.fd, position: slice.position, length: slice.length };
+      result.firstBatchBaseOffset = slice.firstBatchBaseOffset;
+      return result;
+    }
+    return result;
+  }
+
+  /** Index of the last segment whose base offset is <= offset (0 when offset is below all). */
+  private floorSegmentIndex(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.segments[mid].baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * ListOffsets: -1 latest (log end), -2 earliest (log start), -3 the record with
+   * the largest timestamp, otherwise the first record whose timestamp is >= ts.
+   * Null when no record is that new.
+   */
+  offsetForTimestamp(timestampMs: number): TimestampAndOffset | null {
+    this.assertOpen();
+    if (timestampMs === LATEST_TIMESTAMP) return { timestamp: NO_TIMESTAMP, offset: this.nextOffset };
+    if (timestampMs === EARLIEST_TIMESTAMP) return { timestamp: NO_TIMESTAMP, offset: this.logStart };
+    if (timestampMs === MAX_TIMESTAMP) {
+      let best: TimestampAndOffset | null = null;
+      for (const segment of this.segments) {
+        const m = segment.maxTimestampSoFar;
+        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) best = m;
+      }
+      return best;
+    }
+    for (const segment of this.segments) {
+      if (segment.size === 0) continue;
+      if (segment.maxTimestampSoFar.timestamp < timestampMs) continue;
+      const found = segment.findOffsetByTimestamp(timestampMs, this.logStart);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /**
+   * Makes everything below `upToOffset` (default: the log end) durable and moves
+   * the recovery point there. Flushes run one after another.
+   */
+  flush(upToOffset = this.nextOffset): Promise<void> {
+    const run = async () => {
+      if (upToOffset <= this.recoveryPointOffset || this.closed) return;
+      const targets = this.segments.filter((s, i) => {
+        const next = this.segments[i + 1];
+        const end = next ? next.baseOffset : Number.MAX_SAFE_INTEGER;
+        return end > this.recoveryPointOffset && s.baseOffset < upToOffset;
+      });
+      for (const segment of targets) await segment.flush();
+      if (upToOffset > this.recoveryPointOffset) this.recoveryPointOffset = Math.min(upToOffset, this.nextOffset);
+      if (upToOffset >= this.nextOffset) this.unflushedMessages = 0;
+      this.lastFlushMs = this.clock.nowMs();
+    };
+    const next = this.flushChain.then(run, run);
+    this.flushChain = next.catch(() => {});
+    return next.catch((err) => {
+      throw this.ioError('flush', err);
+    });
+  }
+
+  /** For the flush.ms scheduler. */
+  get msSinceLastFlush(): number {
+    return this.clock.nowMs() - this.lastFlushMs;
+  }
+
+  get hasUnflushedMessages(): boolean {
+    return this.nextOffset > this.recoveryPointOffset;
+  }
+
+  /**
+   * Removes every batch from the one containing `targetOffset` onward (replication
+   * truncates divergent tails). Segments starting after it are deleted.
+   */
+  truncateTo(targetOffset: number): boolean {
+    this.assertOpen();
+    if (targetOffset < 0) throw new RangeError(`${this.name}: cannot truncate to negative offset ${targetOffset}`);
+    if (targetOffset >= this.nextOffset) return false;
+    if (this.segments[0].baseOffset > targetOffset) {
+      this.truncateFullyAndStartAt(targetOffset);
+      return true;
+    }
+    while (this.segments.length > 1 && this.activeSegment().baseOffset > targetOffset) {
+      const doomed = this.segments.pop()!;
+      doomed.deleteFiles();
+    }
+    const active = this.activeSegment();
+    active.reopenActive();
+    active.truncateTo(targetOffset);
+    this.nextOffset = active.readNextOffset();
+    this.logStart = Math.min(this.logStart, targetOffset);
+    this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
+    this.highWatermarkOffset = Math.min(this.highWatermarkOffset, this.nextOffset);
+    this.unflushedMessages = 0;
+    return true;
+  }
+
+  /** Deletes all segments and starts empty at `newOffset` (a follower far behind the leader's log start). */
+  truncateFullyAndStartAt(newOffset: number): void {
+    this.assertOpen();
+    for (const segment of this.segments.splice(0)) segment.deleteFiles();
+    this.segments.push(LogSegment.create(this.dir, newOffset, this.segmentOptions()));
+    this.nextOffset = newOffset;
+    this.logStart = newOffset;
+    this.recoveryPointOffset = newOffset;
+    this.highWatermarkOffset = newOffset;
+    this.unflushedMessages = 0;
+  }
+
+  /** DeleteRecords: moves the log start forward (to at most the high watermark). Whole segments below it go on the next retention pass. */
+  maybeIncrementLogStartOffset(newLogStartOffset: number): boolean {
+    this.assertOpen();
+    if (newLogStartOffset > this.highWatermarkOffset) {
+      throw new OffsetOutOfRangeError(newLogStartOffset, this.logStart, this.highWatermarkOffset, this.name);
+    }
+    if (newLogStartOffset <= this.logStart) return false;
+    this.logStart = newLogStartOffset;
+    return true;
+  }
+
+  /**
+   * Retention: deletes whole old segments breaching retention.ms (by their newest
+   * record's timestamp), retention.bytes, or the log start offset; never the
+   * active segment (when all data is expired the log rolls first, as Kafka does).
+   * Returns the number of segments deleted.
+   */
+  deleteOldSegments(): number {
+    this.assertOpen();
+    let deleted = 0;
+    const nowMs = this.clock.nowMs();
+    if (this.config.retentionMs >= 0) {
+      deleted += this.deleteSegmentsWhile((s) => nowMs - s.largestTimestamp() > this.config.retentionMs);
+    }
+    if (this.config.retentionBytes >= 0) {
+      let excess = this.size - this.config.retentionBytes;
+      deleted += this.deleteSegmentsWhile((s) => {
+        if (excess - s.size < 0) return false;
+        excess -= s.size;
+        return true;
+      });
+    }
+    deleted += this.deleteSegmentsWhile((_s, next) => next !== null && next.baseOffset <= this.logStart);
+    return deleted;
+  }
+
+  private deleteSegmentsWhile(predicate: (segment: LogSegment, next: LogSegment | null) => boolean): number {
+    const deletable: LogSegment[] = [];
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i];
+      const next = i + 1 < this.segments.length ? this.segments[i + 1] : null;
+      // Only data below the high watermark may go (a consumer may still need the rest).
+      const upperBound = next ? next.baseOffset : this.nextOffset;
+      if (upperBound > this.highWatermarkOffset) break;
+      if (next === null && segment.size === 0) break;
+      if (!predicate(segment, next)) break;
+      deletable.push(segment);
+    }
+    if (deletable.length === 0) return 0;
+    if (deletable.length === this.segments.length) this.roll();
+    for (const segment of deletable) {
+      if (segment === this.activeSegment()) continue;
+      this.segments.splice(this.segments.indexOf(segment), 1);
+      this.scheduleDelete(segment);
+    }
+    this.logStart = Math.max(this.logStart, this.segments[0].baseOffset);
+    this.recoveryPointOffset = Math.max(this.recoveryPointOffset, this.segments[0].baseOffset);
+    return deletable.length;
+  }
+
+  /**
+   * Renames the files to .deleted now and unlinks them after file.delete.delay.ms,
+   * so a fetch already sending from the old fd completes.
+   */
+  private scheduleDelete(segment: LogSegment): void {
+    try {
+      segment.renameWithSuffix(DELETED_FILE_SUFFIX);
+    } catch (err) {
+      this.logger.warn(`${this.name}: renaming ${segment.logPath} for deletion failed: ${err}`);
+    }
+    const entry = {
+      segment,
+      timer: setTimeout(() => {
+        this.pendingDeletes.delete(entry);
+        segment.deleteFiles();
+      }, this.config.fileDeleteDelayMs),
+    };
+    entry.timer.unref();
+    this.pendingDeletes.add(entry);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: log is closed`);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Flushes (unless `flush` is false) and closes every segment, finishing pending deletions. */
+  async close(options: { flush?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    if (options.flush ?? true) await this.flush();
+    await this.flushChain;
+    this.closed = true;
+    for (const entry of this.pendingDeletes) {
+      clearTimeout(entry.timer);
+      entry.segment.deleteFiles();
+    }
+    this.pendingDeletes.clear();
+    for (const segment of this.segments) segment.close();
+    this.appendListeners.clear();
+  }
+
+  /** Closes without flushing and removes the partition directory (topic deletion). */
+  async deleteAll(): Promise<void> {
+    await this.close({ flush: false });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export { INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX };
