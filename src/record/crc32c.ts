@@ -1,7 +1,20 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of Kafka
 // RecordBatch v2. `crc32c` uses the native addon (SSE4.2) when loaded and the
 // table-driven TypeScript version otherwise; both are exported for contract tests.
+//
+// The addon also exports `crc32cSoftware` (its portable slicing-by-8 path),
+// which src/native/types.ts does not declare yet; it is reached through
+// NativeCrc32cExtras below so tests and benchmarks can check the path a CPU
+// without SSE4.2 would take.
 import { nativeAddon } from '../native/addon.js';
+import type { NativeAddon } from '../native/types.js';
+
+type Crc32cFunction = (buf: Uint8Array, start: number, end: number, crc: number) => number;
+
+/** Exports of native/crc32c.cc beyond the NativeAddon contract. */
+interface NativeCrc32cExtras {
+  crc32cSoftware?: Crc32cFunction;
+}
 
 const POLY = 0x82f63b78;
 
@@ -49,6 +62,19 @@ export function crc32cNative(buf: Uint8Array, start = 0, end = buf.length, crc =
   const addon = nativeAddon();
   if (!addon) throw new Error('samsa native addon not loaded');
   return addon.crc32c(buf, start, end, crc);
+}
+
+/** CRC32C through the addon's software (slicing-by-8) path; throws if it is not loaded. */
+export function crc32cNativeSoftware(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
+  const addon: (NativeAddon & NativeCrc32cExtras) | null = nativeAddon();
+  if (!addon?.crc32cSoftware) throw new Error('samsa native addon not loaded or without crc32cSoftware');
+  return addon.crc32cSoftware(buf, start, end, crc);
+}
+
+/** Which implementation `crc32c` runs: the addon's ('sse4.2' | 'software') or 'typescript'. */
+export function crc32cImplementation(): 'sse4.2' | 'software' | 'typescript' {
+  const addon = nativeAddon();
+  return addon ? addon.crc32cImplementation() : 'typescript';
 }
 
 const addon = nativeAddon();
