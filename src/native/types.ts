@@ -190,6 +190,8 @@ export interface NativeSender {
 export interface NativeAddon extends NativeBatchScan {
   crc32c(buf: Uint8Array, start: number, end: number, crc: number): number;
   crc32cImplementation(): 'sse4.2' | 'software';
+  /** The portable slicing-by-8 path, whatever the CPU (tests and benchmarks). */
+  crc32cSoftware(buf: Uint8Array, start: number, end: number, crc: number): number;
   IndexFile: NativeIndexFileConstructor;
   SegmentFile: NativeSegmentFileConstructor;
   Sender: new (socketFd: number) => NativeSender;
