@@ -398,7 +398,12 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     } else {
       core.sizeBytes = std::min(fileBytes, kSegmentBytesMax);
     }
-    if (core.mode != Mode::kMmap) return;
+    if (core.mode == Mode::kReadonly) return;
+    if (core.mode == Mode::kWrite) {
+      // In write mode the file size is the logical size: drop a tail past knownSize.
+      if (fileBytes > core.sizeBytes && ftruncate(fd, core.sizeBytes) != 0) return FailOpen(env, errno, "ftruncate");
+      return;
+    }
 
     // Cut whatever lies past the logical end (a torn tail, stale batches after
     // a crash) so the space past it reads as zeros and a later header walk
