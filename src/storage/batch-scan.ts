@@ -65,10 +65,12 @@ export function readUint32BE(buf: Uint8Array, at: number): number {
   return readInt32BE(buf, at) >>> 0;
 }
 
-/** A signed int64; NaN when outside the safe integer range (it could not round-trip a double). */
+/**
+ * A signed int64 as the nearest double, like the native side's conversion;
+ * callers that need an exact integer check Number.isSafeInteger.
+ */
 export function readInt64BE(buf: Uint8Array, at: number): number {
-  const value = readInt32BE(buf, at) * TWO_POW_32 + readUint32BE(buf, at + 4);
-  return Number.isSafeInteger(value) ? value : Number.NaN;
+  return readInt32BE(buf, at) * TWO_POW_32 + readUint32BE(buf, at + 4);
 }
 
 function writeUint32BE(buf: Uint8Array, at: number, value: number): void {
