@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -126,9 +127,12 @@ struct SegmentCore {
   uint8_t* mapBase = nullptr;
   int64_t mapBytes = 0;       // mapped and allocated length (mmap mode)
   int64_t sizeBytes = 0;      // logical size
-  int64_t populatedEnd = 0;   // pages below this were pre-faulted (mmap mode)
-  bool prefaultQueued = false;
-  bool prefaultSupported = true;
+  // Written by the prefault job on its worker thread, so the next job can be
+  // queued during the same event-loop turn (a turn with many appends would
+  // otherwise outrun a prefault that waits for its completion callback).
+  std::atomic<int64_t> populatedEnd{0};  // pages below this were pre-faulted (mmap mode)
+  std::atomic<bool> prefaultQueued{false};
+  std::atomic<bool> prefaultSupported{true};
   bool closed = false;
 
   std::mutex mutex;
@@ -263,25 +267,23 @@ class PrefaultJob : public Napi::AsyncWorker {
     core_->JobStarted(true);
   }
 
+  // One job in flight at a time (prefaultQueued), so populatedEnd has one writer.
   void Execute() override {
-    if (madvise(core_->mapBase + from_, size_t(to_ - from_), MADV_POPULATE_WRITE) != 0) err_ = errno;
+    if (madvise(core_->mapBase + from_, size_t(to_ - from_), MADV_POPULATE_WRITE) == 0) {
+      if (to_ > core_->populatedEnd.load()) core_->populatedEnd.store(to_);
+    } else if (errno == EINVAL) {
+      core_->prefaultSupported.store(false);  // kernel before 5.14: appends fault as usual
+    }
+    core_->prefaultQueued.store(false);
     core_->JobFinished(true);
   }
 
-  void OnOK() override {
-    core_->prefaultQueued = false;
-    if (err_ == 0) {
-      core_->populatedEnd = std::max(core_->populatedEnd, to_);
-    } else if (err_ == EINVAL) {
-      core_->prefaultSupported = false;  // kernel before 5.14: appends fault as usual
-    }
-  }
+  void OnOK() override {}
 
  private:
   std::shared_ptr<SegmentCore> core_;
   int64_t from_;
   int64_t to_;
-  int err_ = 0;
 };
 
 class FlushJob : public Napi::AsyncWorker {
@@ -447,12 +449,12 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
   // pre-faulted. Never waits: when a job is in flight the next append retries.
   void MaybePrefault(Napi::Env env) {
     SegmentCore& core = *core_;
-    if (core.mode != Mode::kMmap || !core.prefaultSupported || core.prefaultQueued) return;
-    const int64_t from = std::max(core.populatedEnd, RoundDown(core.sizeBytes, PageBytes()));
+    if (core.mode != Mode::kMmap || !core.prefaultSupported.load() || core.prefaultQueued.load()) return;
+    const int64_t from = std::max(core.populatedEnd.load(), RoundDown(core.sizeBytes, PageBytes()));
     if (from >= core.mapBytes || from - core.sizeBytes >= kPrefaultLowWaterBytes) return;
     const int64_t to = std::min(core.mapBytes, RoundUp(core.sizeBytes + kPrefaultAheadBytes, PageBytes()));
     if (to <= from) return;
-    core.prefaultQueued = true;
+    core.prefaultQueued.store(true);
     (new PrefaultJob(env, core_, from, to))->Queue();
   }
 
