@@ -483,6 +483,10 @@ abstract class LazyIndexFile {
     this.resize(this.options.maxIndexBytes);
   }
 
+  protected checkWritable(): void {
+    if (!this.options.writable) throw new Error(`index ${this.path} is read-only`);
+  }
+
   /** Durable on return. An index that is not open has nothing unwritten. */
   flush(): void {
     this.file?.flush();
@@ -563,6 +567,7 @@ export class OffsetIndex extends LazyIndexFile {
 
   /** Appends (offset, position); offset must exceed lastOffset when the index is not empty. */
   append(offset: number, position: number): void {
+    this.checkWritable();
     const file = this.load();
     const count = file.entryCount();
     if (count >= file.entryCapacity()) throw new IndexFullError(this.path, count);
@@ -671,6 +676,7 @@ export class TimeIndex extends LazyIndexFile {
    * reserved last slot.
    */
   maybeAppend(timestamp: number, offset: number, skipFullCheck = false): void {
+    this.checkWritable();
     const file = this.load();
     const count = file.entryCount();
     if (!skipFullCheck && count >= file.entryCapacity() - 1) throw new IndexFullError(this.path, count);
