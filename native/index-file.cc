@@ -82,7 +82,6 @@ class IndexFile : public Napi::ObjectWrap<IndexFile> {
                            InstanceMethod<&IndexFile::EntryCount>("entryCount"),
                            InstanceMethod<&IndexFile::EntryCapacity>("entryCapacity"),
                            InstanceMethod<&IndexFile::Append>("append"),
-                           InstanceMethod<&IndexFile::Lookup>("lookup"),
                            InstanceMethod<&IndexFile::EntryAt>("entryAt"),
                            InstanceMethod<&IndexFile::TruncateToEntries>("truncateToEntries"),
                            InstanceMethod<&IndexFile::Resize>("resize"),
@@ -92,13 +91,29 @@ class IndexFile : public Napi::ObjectWrap<IndexFile> {
   }
 
   IndexFile(const Napi::CallbackInfo& info);
-  ~IndexFile() override { Release(); }
+  ~IndexFile() override;
 
  private:
+  // lookup is the hot call (once per fetched partition). On this class of
+  // machine an ObjectWrap method pays ~130 ns for napi_unwrap alone, so lookup
+  // is instead an own function of each instance whose callback data points at
+  // a LookupLink: no unwrap, and one napi_get_typedarray_info. The link is
+  // shared by the instance and the function and freed by whichever of the two
+  // is collected last, so a detached `lookup` outliving its object reports
+  // "closed" instead of touching freed memory.
+  struct LookupLink {
+    IndexFile* file;
+    uint32_t refs;
+  };
+  static napi_value LookupCallback(napi_env env, napi_callback_info cbi);
+  static void FinalizeLookupLink(napi_env env, void* data, void* hint);
+  bool InstallLookup(Napi::Env env, Napi::Object self);
+  napi_value LookupRaw(napi_env env, size_t argc, napi_value* argv);
+  int32_t Search(int64_t key) const;
+
   Napi::Value EntryCount(const Napi::CallbackInfo& info);
   Napi::Value EntryCapacity(const Napi::CallbackInfo& info);
   Napi::Value Append(const Napi::CallbackInfo& info);
-  Napi::Value Lookup(const Napi::CallbackInfo& info);
   Napi::Value EntryAt(const Napi::CallbackInfo& info);
   Napi::Value TruncateToEntries(const Napi::CallbackInfo& info);
   Napi::Value Resize(const Napi::CallbackInfo& info);
@@ -117,9 +132,10 @@ class IndexFile : public Napi::ObjectWrap<IndexFile> {
     return isTime_ ? ReadI64BE(p) : int64_t(ReadI32BE(p));
   }
   int32_t SearchRange(int64_t key, uint32_t lo, uint32_t hi) const;
-  void WriteEntry(uint32_t slot, Napi::Float64Array out) const;
+  void WriteEntry(uint32_t slot, double* out) const;
 
   std::string path_;
+  LookupLink* lookupLink_ = nullptr;
   int fd_ = -1;
   uint8_t* map_ = nullptr;
   uint64_t mapBytes_ = 0;
@@ -223,6 +239,47 @@ IndexFile::IndexFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexFil
   mapBytes_ = fileBytes;
   entryCapacity_ = static_cast<uint32_t>(fileBytes / entryBytes_);
   closed_ = false;
+  if (!InstallLookup(env, info.This().As<Napi::Object>())) {
+    Release();
+    Napi::Error::New(env, "IndexFile: cannot install lookup").ThrowAsJavaScriptException();
+  }
+}
+
+IndexFile::~IndexFile() {
+  Release();
+  if (lookupLink_ != nullptr) {
+    lookupLink_->file = nullptr;
+    if (--lookupLink_->refs == 0) delete lookupLink_;
+  }
+}
+
+bool IndexFile::InstallLookup(Napi::Env env, Napi::Object self) {
+  lookupLink_ = new LookupLink{this, 1};
+  napi_value fn;
+  if (napi_create_function(env, "lookup", NAPI_AUTO_LENGTH, LookupCallback, lookupLink_, &fn) != napi_ok) return false;
+  if (napi_add_finalizer(env, fn, lookupLink_, FinalizeLookupLink, nullptr, nullptr) != napi_ok) return false;
+  lookupLink_->refs++;
+  // Read-only and non-enumerable, like a prototype method.
+  napi_property_descriptor desc = {"lookup", nullptr, nullptr, nullptr, nullptr, fn, napi_default, nullptr};
+  return napi_define_properties(env, self, 1, &desc) == napi_ok;
+}
+
+void IndexFile::FinalizeLookupLink(napi_env, void* data, void*) {
+  LookupLink* link = static_cast<LookupLink*>(data);
+  if (--link->refs == 0) delete link;
+}
+
+napi_value IndexFile::LookupCallback(napi_env env, napi_callback_info cbi) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  LookupLink* link = static_cast<LookupLink*>(data);
+  if (link->file == nullptr) {
+    napi_throw_error(env, nullptr, "index file is closed");
+    return nullptr;
+  }
+  return link->file->LookupRaw(env, argc, argv);
 }
 
 int IndexFile::MapBytes(uint64_t bytes, uint8_t** out) {
@@ -317,9 +374,8 @@ int32_t IndexFile::SearchRange(int64_t key, uint32_t lo, uint32_t hi) const {
   return int32_t(lo);
 }
 
-void IndexFile::WriteEntry(uint32_t slot, Napi::Float64Array out) const {
+void IndexFile::WriteEntry(uint32_t slot, double* o) const {
   const uint8_t* p = map_ + uint64_t(slot) * entryBytes_;
-  double* o = out.Data();
   if (isTime_) {
     o[0] = double(ReadI64BE(p));
     o[1] = double(baseOffset_ + int64_t(ReadI32BE(p + 8)));
@@ -329,39 +385,47 @@ void IndexFile::WriteEntry(uint32_t slot, Napi::Float64Array out) const {
   }
 }
 
-Napi::Value IndexFile::Lookup(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
-    Napi::TypeError::New(env, "lookup(target: number, out: Float64Array)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::TypedArray typed = info[1].As<Napi::TypedArray>();
-  if (typed.TypedArrayType() != napi_float64_array || typed.ElementLength() < 2) {
-    Napi::TypeError::New(env, "lookup: out must be a Float64Array of length >= 2").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double target = info[0].As<Napi::Number>().DoubleValue();
-  if (std::isnan(target)) {
-    Napi::RangeError::New(env, "lookup: target is NaN").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (entryCount_ == 0) return Napi::Number::New(env, -1);
-  // Keys are compared in on-disk units: relative offsets for the offset index.
-  int64_t key = isTime_ ? ClampTarget(target) : ClampTarget(target) - baseOffset_;
+// Kafka's AbstractIndex.indexSlotRangeFor (largest lower bound): search the
+// warm section (the last 8 KiB of entries) when the target is past its first
+// key, else check the first entry and search the cold part.
+int32_t IndexFile::Search(int64_t key) const {
+  if (entryCount_ == 0) return -1;
   uint32_t warmEntries = kWarmSectionBytes / entryBytes_;
   uint32_t last = entryCount_ - 1;
   uint32_t firstHot = last > warmEntries ? last - warmEntries : 0;
-  int32_t slot;
-  if (KeyAt(firstHot) < key) {
-    slot = SearchRange(key, firstHot, last);
-  } else if (KeyAt(0) > key) {
-    slot = -1;
-  } else {
-    slot = SearchRange(key, 0, firstHot);
+  if (KeyAt(firstHot) < key) return SearchRange(key, firstHot, last);
+  if (KeyAt(0) > key) return -1;
+  return SearchRange(key, 0, firstHot);
+}
+
+napi_value IndexFile::LookupRaw(napi_env env, size_t argc, napi_value* argv) {
+  if (closed_) {
+    Napi::Error::New(env, "index file " + path_ + " is closed").ThrowAsJavaScriptException();
+    return nullptr;
   }
-  if (slot >= 0) WriteEntry(uint32_t(slot), typed.As<Napi::Float64Array>());
-  return Napi::Number::New(env, slot);
+  double target = 0;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  // Both calls report a wrong type as a status without throwing, so they
+  // double as the argument checks.
+  if (argc < 2 || napi_get_value_double(env, argv[0], &target) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array || length < 2) {
+    napi_throw_type_error(env, nullptr, "lookup(target: number, out: Float64Array of length >= 2)");
+    return nullptr;
+  }
+  if (std::isnan(target)) {
+    napi_throw_range_error(env, nullptr, "lookup: target is NaN");
+    return nullptr;
+  }
+  // Keys are compared in on-disk units: relative offsets for the offset index.
+  int64_t key = isTime_ ? ClampTarget(target) : ClampTarget(target) - baseOffset_;
+  int32_t slot = Search(key);
+  if (slot >= 0) WriteEntry(uint32_t(slot), static_cast<double*>(data));
+  napi_value result = nullptr;
+  napi_create_int32(env, slot, &result);
+  return result;
 }
 
 Napi::Value IndexFile::EntryAt(const Napi::CallbackInfo& info) {
@@ -383,7 +447,7 @@ Napi::Value IndexFile::EntryAt(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  WriteEntry(uint32_t(slot), typed.As<Napi::Float64Array>());
+  WriteEntry(uint32_t(slot), typed.As<Napi::Float64Array>().Data());
   return env.Undefined();
 }
 
