@@ -139,6 +139,9 @@ export class JsIndexFile implements NativeIndexFile {
   private readonly isTime: boolean;
   private fd: number;
   private entries: Buffer;
+  // Reads go through a DataView over `entries`: big-endian by default and
+  // cheaper per call than Buffer.readInt32BE, which matters in the search loop.
+  private view: DataView;
   private count: number;
   private capacity: number;
   private fileBytes: number;
@@ -179,6 +182,7 @@ export class JsIndexFile implements NativeIndexFile {
       }
       const validBytes = fileBytes - (fileBytes % this.entryBytes);
       this.entries = Buffer.alloc(validBytes);
+      this.view = new DataView(this.entries.buffer, this.entries.byteOffset, this.entries.byteLength);
       const readBytes = this.readFully(validBytes);
       this.count = Math.floor(readBytes / this.entryBytes);
       if (writable && maxRoundedBytes > fileBytes) {
@@ -261,13 +265,14 @@ export class JsIndexFile implements NativeIndexFile {
     const grown = Buffer.alloc(Math.min(this.capacity * this.entryBytes, Math.max(bytes, 4096, this.entries.length * 2)));
     this.entries.copy(grown, 0, 0, this.count * this.entryBytes);
     this.entries = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   /** Key of `slot` in on-disk units: relative offset, or timestamp. */
   private keyAt(slot: number): number {
     const at = slot * this.entryBytes;
-    if (!this.isTime) return this.entries.readInt32BE(at);
-    return this.entries.readInt32BE(at) * 2 ** 32 + this.entries.readUInt32BE(at + 4);
+    if (!this.isTime) return this.view.getInt32(at);
+    return this.view.getInt32(at) * 2 ** 32 + this.view.getUint32(at + 4);
   }
 
   lookup(target: number, out: Float64Array): number {
@@ -300,13 +305,13 @@ export class JsIndexFile implements NativeIndexFile {
 
   private writeEntry(slot: number, out: Float64Array): void {
     const at = slot * this.entryBytes;
-    const b = this.entries;
+    const v = this.view;
     if (this.isTime) {
-      out[0] = b.readInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
-      out[1] = this.baseOffset + b.readInt32BE(at + 8);
+      out[0] = v.getInt32(at) * 2 ** 32 + v.getUint32(at + 4);
+      out[1] = this.baseOffset + v.getInt32(at + 8);
     } else {
-      out[0] = this.baseOffset + b.readInt32BE(at);
-      out[1] = b.readInt32BE(at + 4);
+      out[0] = this.baseOffset + v.getInt32(at);
+      out[1] = v.getInt32(at + 4);
     }
   }
 
@@ -351,6 +356,7 @@ export class JsIndexFile implements NativeIndexFile {
     const fd = this.fd;
     this.fd = -1;
     this.entries = Buffer.alloc(0);
+    this.view = new DataView(this.entries.buffer, this.entries.byteOffset, 0);
     try {
       if (this.writable) fs.ftruncateSync(fd, this.count * this.entryBytes);
     } finally {
