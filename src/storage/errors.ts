@@ -17,9 +17,9 @@ export class StorageError extends Error {
   constructor(
     readonly kafkaCode: StorageErrorCode,
     message: string,
-    readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'StorageError';
   }
 }

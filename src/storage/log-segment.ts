@@ -13,7 +13,7 @@ import { decodeBatchRecords, readBatchHeader } from '../record/record-batch.js';
 import type { SegmentRecovery } from '../native/types.js';
 import type { Clock } from './clock.js';
 import { OffsetIndex, TimeIndex, type IndexImpl } from './index-file.js';
-import type { LogConfig } from './log-config.js';
+import type { AppendMode, LogConfig } from './log-config.js';
 import { openSegmentFile, type BatchLocation, type SegmentFile } from './segment-file.js';
 
 export const LOG_FILE_SUFFIX = '.log';
@@ -25,6 +25,11 @@ export const SWAP_FILE_SUFFIX = '.swap';
 
 /** Kafka's RecordBatch.NO_TIMESTAMP. */
 export const NO_TIMESTAMP = -1;
+/**
+ * Recovery accepts any batch that fits in a segment: max.message.bytes may have
+ * been lowered since a batch was written, and that must not make it "corrupt".
+ */
+export const RECOVERY_BATCH_BYTES_MAX = 2 ** 31 - 1;
 /** Relative offsets in index entries are int32. */
 export const RELATIVE_OFFSET_MAX = 2 ** 31 - 1;
 
@@ -274,7 +279,7 @@ export class LogSegment {
    * Validates every batch, truncates at the first invalid one, rebuilds both
    * indexes from what is valid. Returns the number of bytes cut.
    */
-  recover(maxBatchBytes: number): { truncatedBytes: number; recovery: SegmentRecovery } {
+  recover(maxBatchBytes = RECOVERY_BATCH_BYTES_MAX): { truncatedBytes: number; recovery: SegmentRecovery } {
     this.offsetIndex.truncate();
     this.timeIndex.truncate();
     this.offsetIndex.resize(this.options.config.segmentIndexBytes);
@@ -319,30 +324,44 @@ export class LogSegment {
     // The last time index entry is exact up to its batch; batches after it may carry a larger timestamp.
     const last = this.timeIndex.lastEntry();
     const position = this.offsetIndex.lookup(last.offset).position;
-    const tail = this.file.recover(position, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const tail = this.file.recover(position, this.options.config.indexIntervalBytes, RECOVERY_BATCH_BYTES_MAX);
     this.maxTimestampAndOffset =
       tail.maxTimestamp > last.timestamp
         ? { timestamp: tail.maxTimestamp, offset: tail.offsetOfMaxTimestamp }
         : { timestamp: last.timestamp, offset: last.offset };
   }
 
-  /** Makes this segment writable again (after a truncation made it the last one). */
+  /** Makes this segment the appendable one (the last segment after load or truncation). */
   reopenActive(): void {
-    if (this.active) return;
-    const size = this.file.size;
+    if (this.active && this.file.mode === this.options.config.appendMode) return;
+    this.reopen(this.options.config.appendMode, this.file.size);
+  }
+
+  /**
+   * Opens the data file for a recovery scan: plain writes and the file's full
+   * size, so a torn or zero-filled tail is seen (and cut) by validation rather
+   * than skipped by the mmap header walk.
+   */
+  reopenForRecovery(): void {
+    this.reopen('write', -1);
+  }
+
+  private reopen(mode: AppendMode, knownSize: number): void {
     this.file.close();
     this.file = openSegmentFile(this.logPath, {
-      mode: this.options.config.appendMode,
+      mode,
       capacityBytes: this.options.config.segmentBytes,
-      knownSize: size,
+      knownSize,
       impl: this.options.impl,
     });
-    this.offsetIndex.close();
-    this.timeIndex.close();
-    this.offsetIndex = this.newOffsetIndex(true);
-    this.timeIndex = this.newTimeIndex(true);
-    this.offsetIndex.resize(this.options.config.segmentIndexBytes);
-    this.timeIndex.resize(this.options.config.segmentIndexBytes);
+    if (!this.active) {
+      this.offsetIndex.close();
+      this.timeIndex.close();
+      this.offsetIndex = this.newOffsetIndex(true);
+      this.timeIndex = this.newTimeIndex(true);
+      this.offsetIndex.resize(this.options.config.segmentIndexBytes);
+      this.timeIndex.resize(this.options.config.segmentIndexBytes);
+    }
     this.active = true;
   }
 

@@ -172,12 +172,11 @@ export class Log {
     const baseOffsets = this.scanDirectory();
     const options = this.segmentOptions();
     const count = baseOffsets.length;
-    for (let i = 0; i < count; i++) {
-      const isLast = i === count - 1;
-      this.segments.push(LogSegment.open(this.dir, baseOffsets[i], options, isLast));
-    }
+    // Everything opens read-only first; recovery or the active segment reopen for writing.
+    for (const baseOffset of baseOffsets) this.segments.push(LogSegment.open(this.dir, baseOffset, options, false));
     if (!hadCleanShutdown) this.recoverSegments(recoveryPoint);
     else this.checkIndexes();
+    if (this.segments.length > 0) this.activeSegment().reopenActive();
     if (this.segments.length === 0) {
       const start = Math.max(checkpointedLogStart, 0);
       this.segments.push(LogSegment.create(this.dir, start, options));
@@ -249,7 +248,7 @@ export class Log {
     for (let i = 0; i < firstUnflushed; i++) this.checkSegmentIndexes(i);
     for (let i = firstUnflushed; i < this.segments.length; i++) {
       const segment = this.reopenForRecovery(i);
-      const { truncatedBytes, recovery } = segment.recover(this.config.maxMessageBytes);
+      const { truncatedBytes, recovery } = segment.recover();
       if (truncatedBytes > 0) {
         this.logger.warn(
           `${this.name}: recovery truncated ${truncatedBytes} bytes of ${segment.logPath} at position ` +
@@ -268,7 +267,7 @@ export class Log {
   /** Recovery may truncate, so the segment is opened writable while it is recovered. */
   private reopenForRecovery(i: number): LogSegment {
     const segment = this.segments[i];
-    if (!segment.isActive) segment.reopenActive();
+    segment.reopenForRecovery();
     return segment;
   }
 
@@ -292,13 +291,12 @@ export class Log {
       this.logger.warn(`${this.name}: index files of ${segment.logPath} are missing; rebuilding them`);
     }
     if (missing || corrupt) {
-      const wasActive = segment.isActive;
       this.reopenForRecovery(i);
       segment.offsetIndex.deleteFile();
       segment.timeIndex.deleteFile();
-      const { truncatedBytes } = segment.recover(this.config.maxMessageBytes);
+      const { truncatedBytes } = segment.recover();
       if (truncatedBytes > 0) this.logger.warn(`${this.name}: rebuilding indexes cut ${truncatedBytes} invalid bytes`);
-      if (!wasActive && i < this.segments.length - 1) segment.onBecomeInactive();
+      if (i < this.segments.length - 1) segment.onBecomeInactive();
     }
   }
 
