@@ -519,7 +519,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     bytesLeft_ = 0;
     heldBuffers_.Reset();
     Napi::FunctionReference callback = std::move(callback_);
-    callback.MakeCallback(env.Undefined(), {error}, asyncContext_);
+    callback.MakeCallback(Value(), {error}, asyncContext_);
     if (fromLoop && env.IsExceptionPending()) {
       // From a uv callback nobody would see it: route it to 'uncaughtException'
       // like any other callback. From send()/close() it propagates to the caller.
