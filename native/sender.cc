@@ -201,6 +201,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     self->cleanupHookAdded_ = false;
     self->closed_ = true;
     self->ReleasePoll();
+    if (self->pending_) self->Abandon();
   }
 
   void RemoveCleanupHook() {
@@ -358,6 +359,13 @@ class Sender : public Napi::ObjectWrap<Sender> {
       StopPoll();
       return;
     }
+    if (!CanRunJs(env)) {
+      // The environment is being torn down (worker exit): Node runs the loop
+      // to close its handles before our cleanup hook, and sockets closing then
+      // wake this poll. Nobody is left to call back.
+      Abandon();
+      return;
+    }
     if (status < 0) {
       // libuv reports EPOLLERR as UV_EBADF and has stopped the watcher. The
       // socket's pending error says what actually happened (ECONNRESET...).
@@ -506,6 +514,29 @@ class Sender : public Napi::ObjectWrap<Sender> {
   void StopPoll() {
     if (poll_ != nullptr && pollActive_) uv_poll_stop(&poll_->poll);
     pollActive_ = false;
+  }
+
+  // Whether JS may run now. False during environment teardown, when any
+  // napi call that could run JS fails (and node-addon-api would abort on the
+  // failed throw). Setting a property of a fresh plain object runs no JS but
+  // goes through the same check.
+  static bool CanRunJs(Napi::Env env) {
+    napi_value probe;
+    if (napi_create_object(env, &probe) != napi_ok) return false;
+    return napi_set_named_property(env, probe, "probe", probe) == napi_ok;
+  }
+
+  // Ends the pending send without calling back (teardown only).
+  void Abandon() {
+    StopPoll();
+    pending_ = false;
+    parts_.clear();
+    partIndex_ = 0;
+    partOffset_ = 0;
+    bytesLeft_ = 0;
+    heldBuffers_.Reset();
+    callback_.Reset();
+    Unref();
   }
 
   // Ends the pending send: resets all state first (the callback may start the
