@@ -24,6 +24,7 @@ import {
   writeTestFile,
 } from './support/sender-fixtures.js';
 import type { TestFile } from './support/sender-fixtures.js';
+import { TLS_TEST_CERT, TLS_TEST_KEY } from './support/sender-tls-fixture.js';
 
 const MiB = 1024 * 1024;
 const addon = nativeAddon();
@@ -397,6 +398,35 @@ describe('createSender', () => {
     expect(() => createSender(secure, 'zero-copy')).toThrow(/zero-copy sender unavailable/);
     secure.destroy();
     plain.destroy();
+  });
+});
+
+describe('ResponseSender over TLS', () => {
+  it('falls back to the copy path and delivers buffers and file ranges intact', async () => {
+    const dir = makeTempDir();
+    const file = writeTestFile(dir, 'tls.log', crypto.randomBytes(3 * MiB + 7));
+    const parts = mixedParts([file], 8 * MiB, 7);
+    const expected = sha256Of(expectedStream(parts, filesByFd([file])));
+    let sending: Promise<void> = Promise.resolve();
+    let mode = '';
+    const server = tls.createServer({ key: TLS_TEST_KEY, cert: TLS_TEST_CERT }, (socket) => {
+      socket.on('error', () => undefined);
+      const sender = createSender(socket);
+      mode = sender.mode;
+      sending = sender.send(parts).finally(() => sender.close());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = tls.connect({ port: serverPort(server), host: '127.0.0.1', ca: TLS_TEST_CERT });
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve) => client.once('secureConnect', () => resolve()));
+    const received = await readSlowly(client, expected.bytes, { pauseEveryBytes: MiB, pauseMs: 1 });
+    await sending;
+    expect(mode).toBe('copy');
+    expect(received.sha256).toBe(expected.sha256);
+    client.destroy();
+    await closeServer(server);
+    fs.closeSync(file.fd);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
