@@ -496,6 +496,8 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     SegmentCore& core = *core_;
     const int64_t position = core.sizeBytes;
     const int64_t length = end - start;
+    // An empty append writes nothing (and an empty Buffer may have no data pointer).
+    if (length == 0) return Napi::Number::New(env, double(position));
     if (length > kSegmentBytesMax - position) {
       ThrowErrno(env, EFBIG, "append", core.path);
       return env.Undefined();
