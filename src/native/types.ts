@@ -84,7 +84,7 @@ export interface NativeSegmentFile {
   append(buf: Uint8Array, start: number, end: number): number;
   /** Copies up to `length` bytes at `position` into target[targetStart..]; returns bytes copied (short at the logical end). */
   readInto(position: number, target: Uint8Array, targetStart: number, length: number): number;
-  /** fdatasync (write) or msync MS_SYNC of the dirty range (mmap), on a worker thread. */
+  /** fdatasync on a worker thread (for a MAP_SHARED mapping it writes back the same dirty pages msync would). */
   flush(callback: (err: Error | null) => void): void;
   /** Sets the logical size to `position` (<= size()); bytes after it are zeroed (mmap) or cut (write). */
   truncate(position: number): void;
@@ -92,7 +92,8 @@ export interface NativeSegmentFile {
    * Header walk from `startPosition` to the logical end, no CRC check.
    * kind 0: first batch whose lastOffset >= target; kind 1: first batch whose maxTimestamp >= target.
    * Writes [position, baseOffset, lastOffset, maxTimestamp, batchBytes] into out[0..4]
-   * and returns the position, or -1 when no such batch exists.
+   * and returns the position, or -1 when no such batch exists. A corrupt header
+   * on the way throws an Error with code 'ESEGMENTCORRUPT' and its `position`.
    */
   findBatch(startPosition: number, kind: 0 | 1, target: number, out: Float64Array): number;
   /**
@@ -104,7 +105,8 @@ export interface NativeSegmentFile {
   sliceEnd(startPosition: number, maxBytes: number, maxOffsetExclusive: number): number;
   /**
    * Validates every batch from `startPosition` to the logical end (lengths, magic 2,
-   * CRC32C) and stops at the first invalid one. Returns what the log needs to
+   * CRC32C, offsets increasing) and stops at the first invalid one. maxBatchBytes
+   * bounds a whole batch (12 + batchLength), as max.message.bytes does. Returns what the log needs to
    * rebuild its indexes and truncate the torn tail.
    */
   recover(startPosition: number, indexIntervalBytes: number, maxBatchBytes: number): SegmentRecovery;
@@ -180,7 +182,10 @@ export interface NativeSender {
    * per-turn byte budget, then waits for writability on a dup of the fd. Calls
    * back once: null when every byte is in the kernel, or an Error (code
    * 'ECONNRESET', 'EPIPE', 'ESHORTFILE' for a range that ends early, 'ECANCELED'
-   * after close()).
+   * after close()). The callback may run synchronously: inside send() when
+   * everything fit in the socket buffer, inside close() with ECANCELED.
+   * send() while a send is pending throws (code 'EBUSY'); the TS wrapper queues.
+   * The constructor throws ENOTSOCK for an fd that is not a socket.
    */
   send(kinds: Uint8Array, buffers: Uint8Array[], ranges: Float64Array, callback: (err: Error | null) => void): void;
   /** Cancels a pending send (its callback gets ECANCELED) and releases the dup. Idempotent. */
