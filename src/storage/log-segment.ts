@@ -104,7 +104,15 @@ export class LogSegment {
       impl: options.impl,
     });
     const segment = new LogSegment(dir, baseOffset, options, file, true);
-    segment.rollingBasedTimestamp = null;
+    try {
+      // Preallocate the indexes now: a full disk must fail the roll, not an index
+      // append after the data is already written.
+      void segment.offsetIndex.entryCount;
+      void segment.timeIndex.entryCount;
+    } catch (err) {
+      segment.deleteFiles();
+      throw err;
+    }
     return segment;
   }
 

@@ -475,16 +475,17 @@ export class Log {
     if (previous.size === 0 && previous.baseOffset === newBaseOffset) return previous;
     let created: LogSegment;
     try {
-      if (previous.size === 0) {
-        // An empty active segment is replaced rather than kept as an empty old segment.
-        this.segments.pop();
-        previous.deleteFiles();
-      } else {
-        previous.onBecomeInactive();
-      }
+      // Create first: if the disk is full this throws and the current segment stays active.
       created = LogSegment.create(this.dir, newBaseOffset, this.segmentOptions());
     } catch (err) {
       throw this.ioError('roll', err);
+    }
+    if (previous.size === 0) {
+      // An empty active segment is replaced rather than kept as an empty old segment.
+      this.segments.pop();
+      previous.deleteFiles();
+    } else {
+      previous.onBecomeInactive();
     }
     this.segments.push(created);
     // Kafka flushes the rolled segment in the background, moving the recovery point to the new base.
@@ -607,8 +608,7 @@ export class Log {
       return true;
     }
     while (this.segments.length > 1 && this.activeSegment().baseOffset > targetOffset) {
-      const doomed = this.segments.pop()!;
-      doomed.deleteFiles();
+      this.scheduleDelete(this.segments.pop()!);
     }
     const active = this.activeSegment();
     active.reopenActive();
@@ -624,7 +624,7 @@ export class Log {
   /** Deletes all segments and starts empty at `newOffset` (a follower far behind the leader's log start). */
   truncateFullyAndStartAt(newOffset: number): void {
     this.assertOpen();
-    for (const segment of this.segments.splice(0)) segment.deleteFiles();
+    for (const segment of this.segments.splice(0)) this.scheduleDelete(segment);
     this.segments.push(LogSegment.create(this.dir, newOffset, this.segmentOptions()));
     this.nextOffset = newOffset;
     this.logStart = newOffset;
