@@ -9,7 +9,7 @@
 
 namespace samsa {
 
-void ThrowErrno(Napi::Env env, int err, const char* op, const std::string& path) {
+Napi::Error ErrnoError(Napi::Env env, int err, const char* op, const std::string& path) {
   std::string message = std::string(op) + " " + path + ": " + std::strerror(err);
   Napi::Error error = Napi::Error::New(env, message);
   const char* name = strerrorname_np(err);
@@ -17,7 +17,11 @@ void ThrowErrno(Napi::Env env, int err, const char* op, const std::string& path)
   error.Set("errno", Napi::Number::New(env, err));
   error.Set("syscall", Napi::String::New(env, op));
   error.Set("path", Napi::String::New(env, path));
-  error.ThrowAsJavaScriptException();
+  return error;
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* op, const std::string& path) {
+  ErrnoError(env, err, op, path).ThrowAsJavaScriptException();
 }
 
 }  // namespace samsa

@@ -20,5 +20,7 @@ uint32_t Crc32c(uint32_t crc, const uint8_t* data, size_t length);
 // Throws a JS Error whose `code` is the errno name (e.g. "ENOSPC") and whose
 // `errno` is the number, naming the operation and the path.
 void ThrowErrno(Napi::Env env, int err, const char* op, const std::string& path);
+// The same Error, returned instead of thrown (for async callbacks).
+Napi::Error ErrnoError(Napi::Env env, int err, const char* op, const std::string& path);
 
 }  // namespace samsa

@@ -79,17 +79,6 @@ int64_t PageBytes() {
 int64_t RoundUp(int64_t n, int64_t step) { return (n + step - 1) / step * step; }
 int64_t RoundDown(int64_t n, int64_t step) { return n / step * step; }
 
-// Like ThrowErrno in addon.cc but returns the Error, for async callbacks.
-Napi::Error ErrnoError(Napi::Env env, int err, const char* op, const std::string& path) {
-  std::string message = std::string(op) + " " + path + ": " + std::strerror(err);
-  Napi::Error error = Napi::Error::New(env, message);
-  const char* name = strerrorname_np(err);
-  error.Set("code", Napi::String::New(env, name != nullptr ? name : "EUNKNOWN"));
-  error.Set("errno", Napi::Number::New(env, err));
-  error.Set("syscall", Napi::String::New(env, op));
-  error.Set("path", Napi::String::New(env, path));
-  return error;
-}
 
 // Corruption found by a read-path scan: an Error with code ESEGMENTCORRUPT
 // naming the file and position, so the log can fail the partition loudly.

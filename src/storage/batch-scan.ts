@@ -16,23 +16,20 @@
 import { nativeAddon } from '../native/addon.js';
 import { BatchStatus } from '../native/types.js';
 import { crc32c, crc32cJs } from '../record/crc32c.js';
+import { BATCH_HEADER_BYTES, BATCH_LENGTH_MIN, BATCH_LOG_OVERHEAD_BYTES, BatchField } from '../record/record-batch.js';
 
 export { BatchStatus } from '../native/types.js';
 
-/** RecordBatch v2 header layout (big-endian), see native/record-batch.h. */
-export const BATCH_BASE_OFFSET = 0;
-export const BATCH_LENGTH = 8;
-export const BATCH_PARTITION_LEADER_EPOCH = 12;
-export const BATCH_MAGIC = 16;
-export const BATCH_CRC = 17;
-export const BATCH_ATTRIBUTES = 21;
-export const BATCH_LAST_OFFSET_DELTA = 23;
-export const BATCH_MAX_TIMESTAMP = 35;
-export const BATCH_HEADER_BYTES = 61;
-/** baseOffset + batchLength: the bytes of a batch not counted in batchLength. */
-export const BATCH_LOG_OVERHEAD_BYTES = 12;
-/** The v2 header after the length field is 49 bytes; a smaller batchLength cannot be a batch. */
-export const BATCH_LENGTH_MIN = BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD_BYTES;
+/** RecordBatch v2 header layout (big-endian): one definition, in src/record (mirrored by native/record-batch.h). */
+export const BATCH_BASE_OFFSET = BatchField.baseOffset;
+export const BATCH_LENGTH = BatchField.batchLength;
+export const BATCH_PARTITION_LEADER_EPOCH = BatchField.partitionLeaderEpoch;
+export const BATCH_MAGIC = BatchField.magic;
+export const BATCH_CRC = BatchField.crc;
+export const BATCH_ATTRIBUTES = BatchField.attributes;
+export const BATCH_LAST_OFFSET_DELTA = BatchField.lastOffsetDelta;
+export const BATCH_MAX_TIMESTAMP = BatchField.maxTimestamp;
+export { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, BATCH_LENGTH_MIN };
 export const ATTR_TIMESTAMP_TYPE_LOG_APPEND = 0x08;
 /** Kafka's max.message.bytes is an int. */
 export const BATCH_BYTES_LIMIT = 0x7fffffff;
@@ -134,6 +131,17 @@ function isIntegerIn(value: number, low: number, high: number): boolean {
 
 const scratchHeader = newBatchHeaderFields();
 
+export type ValidateBatches = (
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  nextOffset: number,
+  leaderEpoch: number,
+  logAppendTimeMs: number,
+  maxBatchBytes: number,
+  out: Float64Array,
+) => number;
+
 /** TypeScript twin of the native validateBatches; same arguments, result and `out` layout. */
 export function validateBatchesJs(
   buf: Uint8Array,
@@ -220,13 +228,4 @@ const addon = nativeAddon();
  * LogAppendTime when logAppendTimeMs >= 0) in place. Returns the batch count or
  * a negative BatchStatus; see NativeBatchScan.validateBatches for `out`.
  */
-export const validateBatches: (
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  nextOffset: number,
-  leaderEpoch: number,
-  logAppendTimeMs: number,
-  maxBatchBytes: number,
-  out: Float64Array,
-) => number = addon ? addon.validateBatches.bind(addon) : validateBatchesJs;
+export const validateBatches: ValidateBatches = addon ? addon.validateBatches.bind(addon) : validateBatchesJs;
