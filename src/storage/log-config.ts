@@ -41,7 +41,7 @@ export interface LogConfig {
 export const LONG_MAX = Number.MAX_SAFE_INTEGER;
 
 // Chosen by `npm run bench:storage` on the development machine; see docs/perf.md.
-export const DEFAULT_APPEND_MODE: AppendMode = 'mmap';
+export const DEFAULT_APPEND_MODE: AppendMode = 'write';
 
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   segmentBytes: 1024 * 1024 * 1024,
