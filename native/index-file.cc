@@ -19,6 +19,15 @@
 // Ownership: one JS object owns the fd and the mapping; it is used from the
 // JS thread only, so there is no locking. JS owns policy (append order, lazy
 // opening, typed errors); this file does bytes, bounds and syscalls.
+//
+// mappedBuffer() hands JS an external ArrayBuffer over the mapping so that
+// lookups read entries with a DataView instead of paying an N-API call each.
+// What must stay true: no JS code can read through that ArrayBuffer once the
+// mapping is gone. Every path that unmaps (close, resize, the finalizer, which
+// also runs at environment teardown, and failed construction) first detaches
+// it, and a DataView over a detached buffer throws TypeError instead of
+// touching the address. Node's own teardown hook for external buffers detaches
+// it too, so teardown order does not matter.
 #include "addon.h"
 #include "record-batch.h"
 
@@ -87,6 +96,7 @@ class IndexFile : public Napi::ObjectWrap<IndexFile> {
                            InstanceMethod<&IndexFile::Resize>("resize"),
                            InstanceMethod<&IndexFile::Flush>("flush"),
                            InstanceMethod<&IndexFile::Close>("close"),
+                           InstanceMethod<&IndexFile::MappedBuffer>("mappedBuffer"),
                        });
   }
 
@@ -119,10 +129,15 @@ class IndexFile : public Napi::ObjectWrap<IndexFile> {
   Napi::Value Resize(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value MappedBuffer(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env);
   // Maps [0, bytes) of the file; 0 bytes means no mapping. Returns 0 or errno.
   int MapBytes(uint64_t bytes, uint8_t** out);
+  // Detaches the ArrayBuffer handed out by mappedBuffer(), if it is still
+  // alive, and forgets it. Must run before every munmap of map_.
+  void DetachBuffer(napi_env env);
+  // Detaches, unmaps, closes. The only way the mapping ends besides resize.
   void Release();
 
   // Key of entry `slot` in on-disk units: relative offset (offset index) or
@@ -136,6 +151,10 @@ class IndexFile : public Napi::ObjectWrap<IndexFile> {
 
   std::string path_;
   LookupLink* lookupLink_ = nullptr;
+  // Weak reference (count 0) to the ArrayBuffer over [map_, map_ + mapBytes_)
+  // last returned by mappedBuffer(), or null. Weak so that a dropped buffer
+  // can be collected; a collected one reads back as null and is recreated.
+  napi_ref bufferRef_ = nullptr;
   int fd_ = -1;
   uint8_t* map_ = nullptr;
   uint64_t mapBytes_ = 0;
@@ -293,7 +312,22 @@ int IndexFile::MapBytes(uint64_t bytes, uint8_t** out) {
   return 0;
 }
 
+void IndexFile::DetachBuffer(napi_env env) {
+  if (bufferRef_ == nullptr) return;
+  napi_value buffer = nullptr;
+  bool detached = true;
+  // A failure here leaves the buffer attached; there is nothing better to do
+  // than carry on, and none of these calls fails for a live ArrayBuffer.
+  if (napi_get_reference_value(env, bufferRef_, &buffer) == napi_ok && buffer != nullptr &&
+      napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && !detached) {
+    napi_detach_arraybuffer(env, buffer);
+  }
+  napi_delete_reference(env, bufferRef_);
+  bufferRef_ = nullptr;
+}
+
 void IndexFile::Release() {
+  DetachBuffer(Env());
   if (map_ != nullptr) munmap(map_, mapBytes_);
   map_ = nullptr;
   mapBytes_ = 0;
@@ -509,6 +543,7 @@ Napi::Value IndexFile::Resize(const Napi::CallbackInfo& info) {
     ThrowErrno(env, err, "mmap", path_);
     return env.Undefined();
   }
+  DetachBuffer(env);
   if (map_ != nullptr) munmap(map_, mapBytes_);
   map_ = newMap;
   mapBytes_ = newBytes;
@@ -535,6 +570,7 @@ Napi::Value IndexFile::Flush(const Napi::CallbackInfo& info) {
 Napi::Value IndexFile::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return env.Undefined();
+  DetachBuffer(env);
   if (map_ != nullptr) munmap(map_, mapBytes_);
   map_ = nullptr;
   mapBytes_ = 0;
@@ -545,6 +581,45 @@ Napi::Value IndexFile::Close(const Napi::CallbackInfo& info) {
   Release();
   if (err != 0) ThrowErrno(env, err, "ftruncate", path_);
   return env.Undefined();
+}
+
+// The mapping as an external ArrayBuffer of mapBytes_ bytes (the whole
+// preallocated file, not just the valid entries: JS bounds its reads by the
+// entry count it keeps), or null when nothing is mapped (an empty read-only
+// file, or a file resized to 0) or the runtime allows no external buffers.
+// The same buffer is returned until the
+// mapping changes; then it is detached and the next call makes a new one.
+// JS must only read through it: a read-only index is mapped PROT_READ, and a
+// store into a writable one would bypass the append checks.
+Napi::Value IndexFile::MappedBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (map_ == nullptr) return env.Null();
+  napi_value buffer = nullptr;
+  if (bufferRef_ != nullptr) {
+    bool detached = true;
+    // Null when the weak reference's buffer was collected; detached if JS
+    // found a way to detach it. Either way a fresh one replaces it.
+    if (napi_get_reference_value(env, bufferRef_, &buffer) == napi_ok && buffer != nullptr &&
+        napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && !detached) {
+      return Napi::Value(env, buffer);
+    }
+    DetachBuffer(env);
+  }
+  // No finalizer: the memory belongs to the mapping, which outlives the
+  // buffer's use because every unmap detaches the buffer first.
+  napi_status status = napi_create_external_arraybuffer(env, map_, size_t(mapBytes_), nullptr, nullptr, &buffer);
+  // Runtimes with the V8 sandbox refuse external buffers; JS then reads
+  // through lookup/entryAt, as it does when nothing is mapped.
+  if (status == napi_no_external_buffers_allowed) return env.Null();
+  if (status != napi_ok || napi_create_reference(env, buffer, 0, &bufferRef_) != napi_ok) {
+    bufferRef_ = nullptr;
+    if (!env.IsExceptionPending()) {
+      Napi::Error::New(env, "index file " + path_ + ": cannot create the mapped ArrayBuffer").ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+  return Napi::Value(env, buffer);
 }
 
 void InitIndexFile(Napi::Env env, Napi::Object exports) {

@@ -637,6 +637,7 @@ describe('IndexFile contract', () => {
         expect(() => f.truncateToEntries(0)).toThrow(/closed/);
         expect(() => f.resize(80)).toThrow(/closed/);
         expect(() => f.flush()).toThrow(/closed/);
+        expect(() => f.mappedBuffer()).toThrow(/closed/);
       });
 
       it('extends an existing writable file to maxBytes but never shrinks it', () => {
@@ -671,5 +672,259 @@ describe.skipIf(!addon)('IndexFile preallocation', () => {
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({ code: 'EFBIG', syscall: 'fallocate', path: file('nospace.index') });
     expect(fs.existsSync(file('nospace.index'))).toBe(false);
+  });
+});
+
+// The native index classes read entries through an ArrayBuffer over the
+// mapping (NativeIndexFile.mappedBuffer) instead of calling lookup/entryAt.
+describe.skipIf(!addon)('native index reads through the mapped buffer', () => {
+  type RawFile = NativeIndexFile;
+  const rawFile = (name: string, kind: 'offset' | 'time', baseOffset: number, maxBytes: number, writable: boolean): RawFile =>
+    track(new addon!.IndexFile(file(name), kind, baseOffset, maxBytes, writable));
+  /** The wrapper's current view, or null: white-box, to see that reads go through the mapping. */
+  const viewOf = (index: OffsetIndex | TimeIndex): DataView | null => (index as unknown as { view: DataView | null }).view;
+
+  /** Entry bytes in Kafka's format; `zeroTail` zero entries model an untrimmed file after a crash. */
+  function indexBytes(kind: 'offset' | 'time', keys: number[], values: number[], zeroTail: number): Buffer {
+    const entryBytes = kind === 'time' ? 12 : 8;
+    const bytes = Buffer.alloc((keys.length + zeroTail) * entryBytes);
+    for (let i = 0; i < keys.length; i++) {
+      if (kind === 'time') {
+        bytes.writeBigInt64BE(BigInt(keys[i]), i * 12);
+        bytes.writeInt32BE(values[i], i * 12 + 8);
+      } else {
+        bytes.writeInt32BE(keys[i], i * 8);
+        bytes.writeInt32BE(values[i], i * 8 + 4);
+      }
+    }
+    return bytes;
+  }
+
+  it('finds what the native lookup call and a linear scan find (both kinds, warm and cold, crash tails)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('offset' as const, 'time' as const),
+        fc.integer({ min: 0, max: 2500 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: -(2 ** 45), max: 2 ** 45 }),
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1200 })),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (kind, count, maxGap, seed, baseOffset, firstTimestamp, zeroTail, fractions, slots) => {
+          const random = mulberry32(seed);
+          const isTime = kind === 'time';
+          // Stored keys and values: relative offsets and positions, or timestamps and relative offsets.
+          const storedKeys = isTime ? increasing(count, firstTimestamp, maxGap, random) : increasing(count, -1, maxGap, random);
+          const storedValues = increasing(count, -1, isTime ? 3 : 4096, random);
+          const name = `v${seed}-${count}.${isTime ? 'timeindex' : 'index'}`;
+          fs.writeFileSync(file(name), indexBytes(kind, storedKeys, storedValues, zeroTail));
+          const options = { maxIndexBytes: 1 << 20, writable: false, impl: 'native' as const };
+          const index = isTime ? new TimeIndex(file(name), baseOffset, options) : new OffsetIndex(file(name), baseOffset, options);
+          const raw = new addon!.IndexFile(file(name), kind, baseOffset, 1 << 20, false);
+          try {
+            const total = count + zeroTail;
+            expect(index.entryCount).toBe(total);
+            expect(viewOf(index)?.byteLength ?? 0).toBe(total * (isTime ? 12 : 8));
+            // Absolute keys of the valid entries, for the linear scan.
+            const keys = isTime ? storedKeys : storedKeys.map((k) => k + baseOffset);
+            const low = isTime ? firstTimestamp : baseOffset;
+            const out = new Float64Array(2);
+            const none = isTime ? { timestamp: NO_TIMESTAMP, offset: baseOffset } : { offset: baseOffset, position: 0 };
+            const shape = (a: number, b: number) => (isTime ? { timestamp: a, offset: b } : { offset: a, position: b });
+            for (const target of targetsFor(keys, low, fractions, slots)) {
+              const slot = raw.lookup(target, out);
+              const expected = slot < 0 ? none : shape(out[0], out[1]);
+              expect(index.lookup(target)).toEqual(expected);
+              // A crash tail breaks the sort order, so only the search order defines the answer there.
+              if (zeroTail !== 0) continue;
+              let scanned = none;
+              for (let i = 0; i < count && keys[i] <= target; i++) scanned = shape(keys[i], isTime ? storedValues[i] + baseOffset : storedValues[i]);
+              expect(expected).toEqual(scanned);
+            }
+            for (const s of [0, total - 1, ...slots.map((n) => n % Math.max(1, total))]) {
+              if (s < 0 || s >= total) continue;
+              raw.entryAt(s, out);
+              expect(index.entry(s)).toEqual(shape(out[0], out[1]));
+            }
+            if (total > 0) raw.entryAt(total - 1, out);
+            const last = total > 0 ? shape(out[0], out[1]) : none;
+            if (index instanceof TimeIndex) expect(index.lastEntry()).toEqual(last);
+            else expect(index.lastOffset).toBe((last as { offset: number }).offset);
+          } finally {
+            raw.close();
+            index.deleteFile();
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('detaches a fetched buffer on resize and close; the index fetches a new one and keeps working', () => {
+    const f = rawFile('r.index', 'offset', 100, 80, true);
+    f.append(101, 5);
+    const first = f.mappedBuffer()!;
+    expect(first.byteLength).toBe(80);
+    expect(f.mappedBuffer()).toBe(first); // cached until the mapping changes
+    f.resize(80); // same size: no remap, same buffer
+    expect(f.mappedBuffer()).toBe(first);
+    f.truncateToEntries(1); // no remap either
+    expect(first.byteLength).toBe(80);
+    f.resize(160);
+    expect(first.byteLength).toBe(0);
+    const second = f.mappedBuffer()!;
+    expect(second.byteLength).toBe(160);
+    expect(new DataView(second).getInt32(4)).toBe(5);
+    f.resize(8); // shrink to the one entry
+    expect(second.byteLength).toBe(0);
+    expect(f.mappedBuffer()!.byteLength).toBe(8);
+    f.truncateToEntries(0);
+    f.resize(0); // nothing left to map
+    expect(f.mappedBuffer()).toBeNull();
+    f.resize(16);
+    const third = f.mappedBuffer()!;
+    f.close();
+    expect(third.byteLength).toBe(0);
+    expect(() => f.mappedBuffer()).toThrow(/closed/);
+
+    // The same through OffsetIndex and TimeIndex: after each remap the old
+    // buffer is dead and lookups read the new mapping.
+    const index = offsetIndex('w.index', 0, { maxIndexBytes: 80, writable: true, impl: 'native' });
+    index.append(3, 30);
+    const before = viewOf(index)!.buffer;
+    index.resize(800);
+    expect(before.byteLength).toBe(0);
+    expect(viewOf(index)!.byteLength).toBe(800);
+    for (let o = 4; o < 90; o++) index.append(o, o * 10);
+    expect(index.lookup(50)).toEqual({ offset: 50, position: 500 });
+    const resized = viewOf(index)!.buffer;
+    index.trimToValidSize();
+    expect(resized.byteLength).toBe(0);
+    expect(index.lookup(1000)).toEqual({ offset: 89, position: 890 });
+    const trimmed = viewOf(index)!.buffer;
+    index.close();
+    expect(trimmed.byteLength).toBe(0);
+    expect(viewOf(index)).toBeNull();
+    expect(index.lookup(7)).toEqual({ offset: 7, position: 70 }); // reopens and maps again
+    expect(index.entry(86)).toEqual({ offset: 89, position: 890 });
+    expect(index.lastOffset).toBe(89);
+
+    const times = timeIndex('w.timeindex', 0, { maxIndexBytes: 36, writable: true, impl: 'native' });
+    times.maybeAppend(1000, 1);
+    const timeBuffer = viewOf(times)!.buffer;
+    times.reset(); // the size does not change: no remap, the buffer stays
+    expect(viewOf(times)!.buffer).toBe(timeBuffer);
+    times.trimToValidSize();
+    expect(timeBuffer.byteLength).toBe(0);
+    expect(viewOf(times)).toBeNull(); // no entries, nothing mapped
+    expect(times.lookup(600)).toEqual({ timestamp: NO_TIMESTAMP, offset: 0 });
+    times.reset();
+    expect(viewOf(times)!.byteLength).toBe(36);
+    times.maybeAppend(500, 2);
+    expect(times.lookup(600)).toEqual({ timestamp: 500, offset: 2 });
+    expect(times.lastEntry()).toEqual({ timestamp: 500, offset: 2 });
+  });
+
+  it('keeps the entry count in step with the file without asking it', () => {
+    const index = offsetIndex('count.index', 0, { maxIndexBytes: 800, writable: true, impl: 'native' });
+    for (let o = 0; o < 50; o++) index.append(o * 2, o);
+    index.truncateTo(61);
+    expect(index.entryCount).toBe(31);
+    expect(index.lookup(1000)).toEqual({ offset: 60, position: 30 });
+    index.append(62, 99);
+    expect(index.lookup(1000)).toEqual({ offset: 62, position: 99 });
+    // close() compares the mirror with the file's own count and throws on drift.
+    expect(() => index.close()).not.toThrow();
+    expect(fs.statSync(file('count.index')).size).toBe(32 * 8);
+  });
+
+  it('maps nothing for an empty read-only file and still answers', () => {
+    fs.writeFileSync(file('empty.timeindex'), Buffer.alloc(0));
+    const raw = rawFile('empty.timeindex', 'time', 5, 120, false);
+    expect(raw.mappedBuffer()).toBeNull();
+    const index = timeIndex('empty.timeindex', 5, { maxIndexBytes: 120, writable: false, impl: 'native' });
+    expect(index.lookup(10)).toEqual({ timestamp: NO_TIMESTAMP, offset: 5 });
+    expect(viewOf(index)).toBeNull();
+    expect(() => index.entry(0)).toThrow(RangeError);
+  });
+
+  it('never lets a buffer kept after close read memory', () => {
+    const f = rawFile('kept.index', 'offset', 0, 4096, true);
+    f.append(1, 2);
+    const kept = f.mappedBuffer()!;
+    const keptView = new DataView(kept);
+    const keptBytes = new Uint8Array(kept);
+    expect(keptView.getInt32(4)).toBe(2);
+    f.close();
+    expect(kept.byteLength).toBe(0);
+    expect(() => keptView.getInt32(4)).toThrow(TypeError);
+    expect(() => keptView.getInt32(0)).toThrow(TypeError);
+    expect(() => new DataView(kept)).toThrow(TypeError);
+    expect(() => new Uint8Array(kept, 0, 8)).toThrow(TypeError);
+    expect(keptBytes.length).toBe(0);
+    expect(keptBytes[4]).toBeUndefined();
+    expect(() => kept.slice(0, 8)).toThrow(TypeError);
+
+    const index = offsetIndex('kept2.index', 0, { maxIndexBytes: 4096, writable: true, impl: 'native' });
+    index.append(1, 2);
+    const view = viewOf(index)!;
+    index.deleteFile();
+    expect(() => view.getInt32(0)).toThrow(TypeError);
+  });
+
+  it('detaches the buffer when the file object is collected or its worker exits, without crashing', () => {
+    // A child process: it needs --expose-gc, and a crash must fail this test
+    // rather than the runner. It loads the same binary (the ASan one under
+    // scripts/test-asan.sh).
+    const addonPath = path.resolve(process.env.SAMSA_NATIVE_PATH ?? 'build/Release/samsa_native.node');
+    const script = `
+      const fs = require('node:fs');
+      const { Worker } = require('node:worker_threads');
+      const addonPath = ${JSON.stringify(addonPath)};
+      const dir = ${JSON.stringify(dir)};
+      const { IndexFile } = require(addonPath);
+      const fdsOn = (p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === p; } catch { return false; } }).length;
+      (async () => {
+        const result = {};
+        let f = new IndexFile(dir + '/gc.index', 'offset', 0, 4096, true);
+        f.append(1, 2);
+        const kept = f.mappedBuffer();
+        const view = new DataView(kept);
+        result.beforeGc = view.getInt32(4);
+        f = null;
+        // Finalizers run from an immediate after the collection.
+        for (let i = 0; i < 20 && kept.byteLength !== 0; i++) { globalThis.gc(); await new Promise((r) => setImmediate(r)); }
+        result.afterGcBytes = kept.byteLength;
+        try { view.getInt32(4); result.afterGcRead = 'read'; } catch (err) { result.afterGcRead = err.constructor.name; }
+        result.gcFds = fdsOn(dir + '/gc.index');
+        // A worker that exits with the file open and its buffer and a view alive.
+        const worker = new Worker(\`
+          const { parentPort } = require('node:worker_threads');
+          const { IndexFile } = require(\${JSON.stringify(addonPath)});
+          const f = new IndexFile(\${JSON.stringify(dir + '/worker.index')}, 'time', 0, 1200, true);
+          f.append(5, 6);
+          globalThis.kept = [f, f.mappedBuffer(), new DataView(f.mappedBuffer())];
+          parentPort.postMessage(globalThis.kept[2].getInt32(8));
+        \`, { eval: true });
+        result.workerRead = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+        result.workerFdsOpen = fdsOn(dir + '/worker.index');
+        await worker.terminate();
+        result.workerFdsAfter = fdsOn(dir + '/worker.index');
+        console.log(JSON.stringify(result));
+      })().catch((err) => { console.error(err); process.exit(1); });`;
+    const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(JSON.parse(child.stdout.trim())).toEqual({
+      beforeGc: 2,
+      afterGcBytes: 0,
+      afterGcRead: 'TypeError',
+      gcFds: 0,
+      workerRead: 6,
+      workerFdsOpen: 1,
+      workerFdsAfter: 0,
+    });
   });
 });

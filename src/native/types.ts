@@ -18,6 +18,11 @@ export type IndexKind = 'offset' | 'time';
  * time index entry:   timestamp int64 BE, relativeOffset int32 BE.
  * Keys/values cross the boundary as absolute numbers; the native side converts
  * to and from the relative form and range-checks.
+ *
+ * Reads need not cross the boundary at all: mappedBuffer() exposes the mapping
+ * as an ArrayBuffer that JS searches itself (src/storage/index-file.ts does),
+ * bounded by the entry count it tracks. lookup and entryAt stay for callers
+ * without a mapping and as the reference the JS search is tested against.
  */
 export interface NativeIndexFile {
   /** Number of valid entries. */
@@ -48,6 +53,20 @@ export interface NativeIndexFile {
   flush(): void;
   /** Truncates the file to entryCount * entryBytes, unmaps and closes. Idempotent. */
   close(): void;
+  /**
+   * The whole mapping (entryCapacity() entries, on-disk format, big-endian) as
+   * an external ArrayBuffer, or null when there is nothing to read that way:
+   * an empty read-only file, a file resized to 0 bytes, a runtime that allows
+   * no external buffers (V8 sandbox), and always for the JS implementation.
+   * Callers then use lookup/entryAt. Only the first entryCount()
+   * entries are valid. The same buffer comes back until the mapping changes.
+   * Valid only while mapped: resize (when the size changes) and close detach
+   * it (byteLength 0; a DataView over it throws TypeError), as does the
+   * object's finalizer, so call again after those. Read only: a read-only file
+   * is mapped PROT_READ, where a store would kill the process, and a store into
+   * a writable one would skip every append check.
+   */
+  mappedBuffer(): ArrayBuffer | null;
 }
 
 export interface NativeIndexFileConstructor {

@@ -22,6 +22,14 @@
 //   are preallocated with ftruncate, so they are sparse: ENOSPC can then surface
 //   on an append instead of at creation. Both produce byte-identical files.
 //
+// Reads never cross N-API per call: a lookup is a few hundred nanoseconds of
+// which an N-API call alone would be ~150-250. The native file hands out its
+// mapping as an ArrayBuffer (mappedBuffer), and the index classes below search
+// it with the same code (searchEntries) the JS implementation runs over its
+// Buffer. The native side detaches that ArrayBuffer before any unmap, so a
+// stale view throws TypeError rather than reading unmapped memory; the index
+// classes fetch a new one after open and resize, the only calls that remap.
+//
 // Opening is lazy (Kafka's LazyIndex): constructing an index touches nothing on
 // disk; the first call that needs entries opens (and, if writable and missing,
 // creates) the file; close() releases the mapping and fd and a later call opens
@@ -30,6 +38,7 @@
 //
 // Ownership: an index belongs to its segment, used by the partition's single
 // writer on the JS thread; no locking.
+import assert from 'node:assert';
 import fs from 'node:fs';
 import { nativeAddon } from '../native/addon.js';
 import type { IndexKind, NativeIndexFile } from '../native/types.js';
@@ -127,6 +136,72 @@ function checkIndexBytes(name: string, bytes: number): void {
   if (!Number.isInteger(bytes) || bytes < 0 || bytes > INDEX_BYTES_MAX) {
     throw new RangeError(`${name} must be an integer in [0, ${INDEX_BYTES_MAX}], got ${bytes}`);
   }
+}
+
+// The entry search, shared by JsIndexFile (over its Buffer) and the index
+// classes (over the native mapping), so both implementations answer every
+// lookup the same way. `view` must hold at least `count` entries; a DataView
+// bounds-checks every read, so a wrong count throws rather than reading
+// outside the view, and a detached view throws TypeError.
+
+/** Key of `slot` in on-disk units: relative offset, or timestamp (exact below 2^53). */
+function keyAt(view: DataView, slot: number, entryBytes: number, isTime: boolean): number {
+  const at = slot * entryBytes;
+  if (!isTime) return view.getInt32(at);
+  return view.getInt32(at) * 2 ** 32 + view.getUint32(at + 4);
+}
+
+// Kafka's binary search over [lo, hi]; slot lo is known to qualify.
+function searchRange(view: DataView, entryBytes: number, isTime: boolean, key: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    const found = keyAt(view, mid, entryBytes, isTime);
+    if (found > key) hi = mid - 1;
+    else if (found < key) lo = mid;
+    else return mid;
+  }
+  return lo;
+}
+
+/** Writes entry `slot` as absolute numbers into out[0..1]: (offset, position) or (timestamp, offset). */
+function readEntry(view: DataView, slot: number, entryBytes: number, isTime: boolean, baseOffset: number, out: Float64Array): void {
+  const at = slot * entryBytes;
+  if (isTime) {
+    out[0] = view.getInt32(at) * 2 ** 32 + view.getUint32(at + 4);
+    out[1] = baseOffset + view.getInt32(at + 8);
+  } else {
+    out[0] = baseOffset + view.getInt32(at);
+    out[1] = view.getInt32(at + 4);
+  }
+}
+
+/**
+ * NativeIndexFile.lookup over `count` entries of `view`: the largest entry whose
+ * key is <= target, written into out[0..1]; returns its slot or -1. Kafka's
+ * AbstractIndex.indexSlotRangeFor: the warm section (last 8 KiB of entries)
+ * first when the target is past its first key, else the first entry and the
+ * cold part.
+ */
+function searchEntries(
+  view: DataView,
+  count: number,
+  entryBytes: number,
+  isTime: boolean,
+  baseOffset: number,
+  target: number,
+  out: Float64Array,
+): number {
+  if (Number.isNaN(target)) throw new RangeError('lookup: target is NaN');
+  if (count === 0) return -1;
+  const key = isTime ? Math.floor(target) : Math.floor(target) - baseOffset;
+  const last = count - 1;
+  const firstHot = Math.max(0, last - Math.floor(WARM_SECTION_BYTES / entryBytes));
+  let slot: number;
+  if (keyAt(view, firstHot, entryBytes, isTime) < key) slot = searchRange(view, entryBytes, isTime, key, firstHot, last);
+  else if (keyAt(view, 0, entryBytes, isTime) > key) slot = -1;
+  else slot = searchRange(view, entryBytes, isTime, key, 0, firstHot);
+  if (slot >= 0) readEntry(view, slot, entryBytes, isTime, baseOffset, out);
+  return slot;
 }
 
 /**
@@ -268,51 +343,10 @@ export class JsIndexFile implements NativeIndexFile {
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
-  /** Key of `slot` in on-disk units: relative offset, or timestamp. */
-  private keyAt(slot: number): number {
-    const at = slot * this.entryBytes;
-    if (!this.isTime) return this.view.getInt32(at);
-    return this.view.getInt32(at) * 2 ** 32 + this.view.getUint32(at + 4);
-  }
-
   lookup(target: number, out: Float64Array): number {
     this.checkOpen();
     this.checkOut(out);
-    if (Number.isNaN(target)) throw new RangeError('lookup: target is NaN');
-    if (this.count === 0) return -1;
-    const key = this.isTime ? Math.floor(target) : Math.floor(target) - this.baseOffset;
-    const last = this.count - 1;
-    const firstHot = Math.max(0, last - Math.floor(WARM_SECTION_BYTES / this.entryBytes));
-    let slot: number;
-    if (this.keyAt(firstHot) < key) slot = this.searchRange(key, firstHot, last);
-    else if (this.keyAt(0) > key) slot = -1;
-    else slot = this.searchRange(key, 0, firstHot);
-    if (slot >= 0) this.writeEntry(slot, out);
-    return slot;
-  }
-
-  // Kafka's binary search over [lo, hi]; slot lo is known to qualify.
-  private searchRange(key: number, lo: number, hi: number): number {
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      const found = this.keyAt(mid);
-      if (found > key) hi = mid - 1;
-      else if (found < key) lo = mid;
-      else return mid;
-    }
-    return lo;
-  }
-
-  private writeEntry(slot: number, out: Float64Array): void {
-    const at = slot * this.entryBytes;
-    const v = this.view;
-    if (this.isTime) {
-      out[0] = v.getInt32(at) * 2 ** 32 + v.getUint32(at + 4);
-      out[1] = this.baseOffset + v.getInt32(at + 8);
-    } else {
-      out[0] = this.baseOffset + v.getInt32(at);
-      out[1] = v.getInt32(at + 4);
-    }
+    return searchEntries(this.view, this.count, this.entryBytes, this.isTime, this.baseOffset, target, out);
   }
 
   entryAt(slot: number, out: Float64Array): void {
@@ -321,7 +355,13 @@ export class JsIndexFile implements NativeIndexFile {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.count) {
       throw new RangeError(`entryAt: slot ${slot} outside [0, ${this.count}) in ${this.path}`);
     }
-    this.writeEntry(slot, out);
+    readEntry(this.view, slot, this.entryBytes, this.isTime, this.baseOffset, out);
+  }
+
+  /** Nothing is mapped: `entries` is replaced as it grows, so callers use lookup and entryAt. */
+  mappedBuffer(): ArrayBuffer | null {
+    this.checkOpen();
+    return null;
   }
 
   truncateToEntries(entryCount: number): void {
@@ -379,17 +419,37 @@ function openIndexFile(
   return new addon.IndexFile(path, kind, baseOffset, maxBytes, writable);
 }
 
-/** What both index kinds share: lazy opening, sizing, close/delete/rename. */
+/**
+ * What both index kinds share: lazy opening, sizing, close/delete/rename, and
+ * the read path (search, readSlot) that goes through the native mapping when
+ * there is one.
+ */
 abstract class LazyIndexFile {
   readonly baseOffset: number;
   readonly impl: IndexImpl;
   protected readonly options: IndexOptions;
   protected readonly entryBytes: number;
+  private readonly isTime: boolean;
   protected file: NativeIndexFile | null = null;
   /** Kafka's `length`: the file size found at open (before preallocation), then the size set by resize. */
   protected lengthBytes = 0;
   /** Reused for every result the index file writes back. */
   protected readonly out = new Float64Array(2);
+  // The file's entry count and capacity, mirrored here so that lookups and
+  // appends cost no N-API call to learn them. This object is the file's only
+  // user (one owner per segment), so the mirror is exact if every mutating
+  // call updates it: open and resize read both back, append adds one on
+  // success, truncateToEntries sets the count. close() checks the mirror
+  // against the file. (A count written by native into a shared typed array
+  // would also work, but costs a second buffer per file for no gain here.)
+  protected count = 0;
+  protected capacity = 0;
+  // DataView over file.mappedBuffer(), or null when the file maps nothing
+  // (the JS implementation, or an empty native mapping): reads then go
+  // through lookup/entryAt. Fetched at open and after every resize, the only
+  // calls that remap; the native side detaches the old buffer, so a view
+  // missed here would throw TypeError, never read freed memory.
+  private view: DataView | null = null;
   private currentPath: string;
 
   constructor(
@@ -402,7 +462,8 @@ abstract class LazyIndexFile {
       throw new RangeError(`baseOffset must be an integer in [0, 2^53-1], got ${baseOffset}`);
     }
     checkIndexBytes('maxIndexBytes', options.maxIndexBytes);
-    this.entryBytes = kind === 'time' ? TIME_INDEX_ENTRY_BYTES : OFFSET_INDEX_ENTRY_BYTES;
+    this.isTime = kind === 'time';
+    this.entryBytes = this.isTime ? TIME_INDEX_ENTRY_BYTES : OFFSET_INDEX_ENTRY_BYTES;
     if (options.writable && options.maxIndexBytes < this.entryBytes) {
       throw new RangeError(`maxIndexBytes ${options.maxIndexBytes} is smaller than one entry (${this.entryBytes})`);
     }
@@ -423,11 +484,13 @@ abstract class LazyIndexFile {
   }
 
   get entryCount(): number {
-    return this.load().entryCount();
+    this.load();
+    return this.count;
   }
 
   get maxEntries(): number {
-    return this.load().entryCapacity();
+    this.load();
+    return this.capacity;
   }
 
   /** Bytes of valid entries (Kafka's sizeInBytes). */
@@ -447,19 +510,72 @@ abstract class LazyIndexFile {
     const { maxIndexBytes, writable } = this.options;
     const file = openIndexFile(this.impl, this.currentPath, this.kind, this.baseOffset, maxIndexBytes, writable);
     this.file = file;
-    this.lengthBytes = foundBytes >= 0 ? foundBytes : file.entryCapacity() * this.entryBytes;
-    this.refreshLastEntry(file);
+    try {
+      this.count = file.entryCount();
+      this.capacity = file.entryCapacity();
+      this.refreshView(file);
+      this.lengthBytes = foundBytes >= 0 ? foundBytes : this.capacity * this.entryBytes;
+      this.refreshLastEntry();
+    } catch (err) {
+      this.file = null;
+      this.view = null;
+      file.close();
+      throw err;
+    }
     return file;
   }
 
+  /** Takes the current mapping, after open or anything that may have remapped. */
+  private refreshView(file: NativeIndexFile): void {
+    const buffer = file.mappedBuffer();
+    this.view = buffer === null ? null : new DataView(buffer);
+    // Reads stay below count * entryBytes, which the mapping must cover.
+    // Without a buffer (the JS file, an empty native mapping, a runtime
+    // without external buffers) reads go through lookup/entryAt.
+    if (buffer !== null) assert(this.count * this.entryBytes <= buffer.byteLength);
+  }
+
   /** Re-reads the cached last entry after open, truncation or resize. */
-  protected abstract refreshLastEntry(file: NativeIndexFile): void;
+  protected abstract refreshLastEntry(): void;
+
+  /**
+   * NativeIndexFile.lookup, through the mapping when there is one: the largest
+   * entry whose key is <= target is in this.out; returns its slot or -1.
+   */
+  protected search(target: number): number {
+    const file = this.load();
+    const view = this.view;
+    if (view === null) return file.lookup(target, this.out);
+    return searchEntries(view, this.count, this.entryBytes, this.isTime, this.baseOffset, target, this.out);
+  }
+
+  /** NativeIndexFile.entryAt into this.out, through the mapping when there is one. */
+  protected readSlot(slot: number): void {
+    const file = this.load();
+    const view = this.view;
+    if (view === null) {
+      file.entryAt(slot, this.out);
+      return;
+    }
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.count) {
+      throw new RangeError(`entryAt: slot ${slot} outside [0, ${this.count}) in ${this.path}`);
+    }
+    readEntry(view, slot, this.entryBytes, this.isTime, this.baseOffset, this.out);
+  }
+
+  /** file.append plus the count mirror; returns the file's status. */
+  protected appendEntry(file: NativeIndexFile, key: number, value: number): number {
+    const status = file.append(key, value);
+    if (status === APPEND_OK) this.count++;
+    return status;
+  }
 
   /** Kafka's truncateToEntries: keeps the first `entryCount` entries. */
   protected truncateToEntries(entryCount: number): void {
     const file = this.load();
     file.truncateToEntries(entryCount);
-    this.refreshLastEntry(file);
+    this.count = entryCount;
+    this.refreshLastEntry();
   }
 
   /** Removes all entries. */
@@ -471,16 +587,24 @@ abstract class LazyIndexFile {
   resize(maxIndexBytes: number): void {
     checkIndexBytes('maxIndexBytes', maxIndexBytes);
     const file = this.load();
-    file.resize(maxIndexBytes);
+    try {
+      file.resize(maxIndexBytes);
+    } finally {
+      // Even a failed resize may have remapped (ftruncate fails after the
+      // remap), and the old buffer is then detached.
+      this.capacity = file.entryCapacity();
+      this.refreshView(file);
+    }
     this.lengthBytes = maxIndexBytes - (maxIndexBytes % this.entryBytes);
-    this.refreshLastEntry(file);
+    this.refreshLastEntry();
   }
 
   /** Cuts the file to its valid entries, on roll: the index is then full. */
   trimToValidSize(): void {
     // Read-only files are never extended, so there is nothing to cut.
     if (!this.options.writable) return;
-    this.resize(this.load().entryCount() * this.entryBytes);
+    this.load();
+    this.resize(this.count * this.entryBytes);
   }
 
   /** Removes all entries and re-extends to maxIndexBytes (Kafka's reset, used by segment recovery). */
@@ -503,7 +627,12 @@ abstract class LazyIndexFile {
     const file = this.file;
     if (!file) return;
     this.file = null;
+    this.view = null;
+    // The mirror must match the file it mirrors; checked here, once per open,
+    // where an N-API call costs nothing that matters.
+    const fileCount = file.entryCount();
     file.close();
+    assert.equal(this.count, fileCount, `entry count of ${this.path} drifted from the file's`);
   }
 
   /** Closes (releasing the mapping before the unlink) and removes the file if it exists. */
@@ -544,19 +673,18 @@ export class OffsetIndex extends LazyIndexFile {
     this.lastOffsetValue = baseOffset;
   }
 
-  protected refreshLastEntry(file: NativeIndexFile): void {
-    const count = file.entryCount();
-    if (count === 0) {
+  protected refreshLastEntry(): void {
+    if (this.count === 0) {
       this.lastOffsetValue = this.baseOffset;
       return;
     }
-    file.entryAt(count - 1, this.out);
+    this.readSlot(this.count - 1);
     this.lastOffsetValue = this.out[0];
   }
 
   get isFull(): boolean {
-    const file = this.load();
-    return file.entryCount() >= file.entryCapacity();
+    this.load();
+    return this.count >= this.capacity;
   }
 
   /** Offset of the last entry; baseOffset when empty. */
@@ -575,8 +703,8 @@ export class OffsetIndex extends LazyIndexFile {
   append(offset: number, position: number): void {
     this.checkWritable();
     const file = this.load();
-    const count = file.entryCount();
-    if (count >= file.entryCapacity()) throw new IndexFullError(this.path, count);
+    const count = this.count;
+    if (count >= this.capacity) throw new IndexFullError(this.path, count);
     if (count > 0 && !(offset > this.lastOffsetValue)) {
       throw new IndexOrderError(
         this.path,
@@ -587,7 +715,7 @@ export class OffsetIndex extends LazyIndexFile {
     if (!Number.isInteger(position) || position < 0 || position > POSITION_MAX) {
       throw new RangeError(`position ${position} is outside [0, ${POSITION_MAX}] (${this.path})`);
     }
-    const status = file.append(offset, position);
+    const status = this.appendEntry(file, offset, position);
     // Both were checked above; a status here means the two layers disagree.
     if (status === APPEND_FULL) throw new IndexFullError(this.path, count);
     if (status !== APPEND_OK) throw new IndexOffsetOverflowError(this.path, offset, this.baseOffset);
@@ -596,20 +724,19 @@ export class OffsetIndex extends LazyIndexFile {
 
   /** Largest entry with offset <= target; {baseOffset, 0} when there is none. */
   lookup(targetOffset: number): OffsetPosition {
-    const slot = this.load().lookup(targetOffset, this.out);
+    const slot = this.search(targetOffset);
     if (slot < 0) return { offset: this.baseOffset, position: 0 };
     return { offset: this.out[0], position: this.out[1] };
   }
 
   entry(slot: number): OffsetPosition {
-    this.load().entryAt(slot, this.out);
+    this.readSlot(slot);
     return { offset: this.out[0], position: this.out[1] };
   }
 
   /** Removes every entry with offset >= `offset` (Kafka's truncateTo, same search). */
   truncateTo(offset: number): void {
-    const file = this.load();
-    const slot = file.lookup(offset, this.out);
+    const slot = this.search(offset);
     let entryCount: number;
     if (slot < 0) entryCount = 0;
     else if (this.out[0] === offset) entryCount = slot;
@@ -619,7 +746,8 @@ export class OffsetIndex extends LazyIndexFile {
 
   /** Kafka's OffsetIndex.sanityCheck. */
   sanityCheck(): void {
-    const count = this.load().entryCount();
+    this.load();
+    const count = this.count;
     if (count !== 0 && this.lastOffsetValue < this.baseOffset) {
       throw new CorruptIndexError(
         this.path,
@@ -650,21 +778,20 @@ export class TimeIndex extends LazyIndexFile {
   // Kafka's lastEntryFromIndexFile: (NO_TIMESTAMP, baseOffset) when there are
   // no entries, otherwise the last slot as stored, even when that is a
   // preallocated zero entry of an untrimmed file (sanityCheck catches that).
-  protected refreshLastEntry(file: NativeIndexFile): void {
-    const count = file.entryCount();
-    if (count === 0) {
+  protected refreshLastEntry(): void {
+    if (this.count === 0) {
       this.lastTimestamp = NO_TIMESTAMP;
       this.lastOffsetValue = this.baseOffset;
       return;
     }
-    file.entryAt(count - 1, this.out);
+    this.readSlot(this.count - 1);
     this.lastTimestamp = this.out[0];
     this.lastOffsetValue = this.out[1];
   }
 
   get isFull(): boolean {
-    const file = this.load();
-    return file.entryCount() >= file.entryCapacity() - 1;
+    this.load();
+    return this.count >= this.capacity - 1;
   }
 
   /** The last entry; {NO_TIMESTAMP, baseOffset} when empty. */
@@ -684,8 +811,8 @@ export class TimeIndex extends LazyIndexFile {
   maybeAppend(timestamp: number, offset: number, skipFullCheck = false): void {
     this.checkWritable();
     const file = this.load();
-    const count = file.entryCount();
-    if (!skipFullCheck && count >= file.entryCapacity() - 1) throw new IndexFullError(this.path, count);
+    const count = this.count;
+    if (!skipFullCheck && count >= this.capacity - 1) throw new IndexFullError(this.path, count);
     if (!Number.isSafeInteger(timestamp)) throw new RangeError(`timestamp ${timestamp} is not an integer below 2^53`);
     if (count !== 0 && offset < this.lastOffsetValue) {
       throw new IndexOrderError(
@@ -704,7 +831,7 @@ export class TimeIndex extends LazyIndexFile {
     if (!Number.isSafeInteger(offset) || relative < 0 || relative > RELATIVE_OFFSET_MAX) {
       throw new IndexOffsetOverflowError(this.path, offset, this.baseOffset);
     }
-    const status = file.append(timestamp, offset);
+    const status = this.appendEntry(file, timestamp, offset);
     if (status === APPEND_FULL) throw new IndexFullError(this.path, count);
     if (status !== APPEND_OK) throw new IndexOffsetOverflowError(this.path, offset, this.baseOffset);
     this.lastTimestamp = timestamp;
@@ -713,31 +840,31 @@ export class TimeIndex extends LazyIndexFile {
 
   /** Largest entry with timestamp <= target; {NO_TIMESTAMP, baseOffset} when there is none. */
   lookup(targetTimestamp: number): TimestampOffset {
-    const slot = this.load().lookup(targetTimestamp, this.out);
+    const slot = this.search(targetTimestamp);
     if (slot < 0) return { timestamp: NO_TIMESTAMP, offset: this.baseOffset };
     return { timestamp: this.out[0], offset: this.out[1] };
   }
 
   entry(slot: number): TimestampOffset {
-    this.load().entryAt(slot, this.out);
+    this.readSlot(slot);
     return { timestamp: this.out[0], offset: this.out[1] };
   }
 
   /**
    * Removes every entry with offset >= `offset`. Kafka searches the offsets
    * (the entry values) with the same warm/cold binary search as lookups; so do
-   * we, through entryAt, since truncation is rare. On an exact hit we also step
+   * we, one readSlot per step, since truncation is rare. On an exact hit we also step
    * back over earlier entries with the same offset, which Kafka's search can
    * leave behind when an offset repeats with a larger timestamp.
    */
   truncateTo(offset: number): void {
-    const file = this.load();
-    let slot = this.largestSlotWithOffsetAtMost(file, offset);
+    this.load();
+    let slot = this.largestSlotWithOffsetAtMost(offset);
     let entryCount: number;
     if (slot < 0) {
       entryCount = 0;
-    } else if (this.offsetAt(file, slot) === offset) {
-      while (slot > 0 && this.offsetAt(file, slot - 1) === offset) slot--;
+    } else if (this.offsetAt(slot) === offset) {
+      while (slot > 0 && this.offsetAt(slot - 1) === offset) slot--;
       entryCount = slot;
     } else {
       entryCount = slot + 1;
@@ -745,23 +872,23 @@ export class TimeIndex extends LazyIndexFile {
     this.truncateToEntries(entryCount);
   }
 
-  private offsetAt(file: NativeIndexFile, slot: number): number {
-    file.entryAt(slot, this.out);
+  private offsetAt(slot: number): number {
+    this.readSlot(slot);
     return this.out[1];
   }
 
   // AbstractIndex.indexSlotRangeFor(..., VALUE, LARGEST_LOWER_BOUND).
-  private largestSlotWithOffsetAtMost(file: NativeIndexFile, offset: number): number {
-    const count = file.entryCount();
+  private largestSlotWithOffsetAtMost(offset: number): number {
+    const count = this.count;
     if (count === 0) return -1;
     const last = count - 1;
     const firstHot = Math.max(0, last - Math.floor(WARM_SECTION_BYTES / this.entryBytes));
     let lo: number;
     let hi: number;
-    if (this.offsetAt(file, firstHot) < offset) {
+    if (this.offsetAt(firstHot) < offset) {
       lo = firstHot;
       hi = last;
-    } else if (this.offsetAt(file, 0) > offset) {
+    } else if (this.offsetAt(0) > offset) {
       return -1;
     } else {
       lo = 0;
@@ -769,7 +896,7 @@ export class TimeIndex extends LazyIndexFile {
     }
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      const found = this.offsetAt(file, mid);
+      const found = this.offsetAt(mid);
       if (found > offset) hi = mid - 1;
       else if (found < offset) lo = mid;
       else return mid;
@@ -779,10 +906,9 @@ export class TimeIndex extends LazyIndexFile {
 
   /** Kafka's TimeIndex.sanityCheck. */
   sanityCheck(): void {
-    const file = this.load();
-    const count = file.entryCount();
-    if (count !== 0) {
-      file.entryAt(0, this.out);
+    this.load();
+    if (this.count !== 0) {
+      this.readSlot(0);
       const firstTimestamp = this.out[0];
       if (this.lastTimestamp < firstTimestamp) {
         throw new CorruptIndexError(
