@@ -13,6 +13,7 @@
 //
 // Run alone: npx tsx bench/storage/append.ts (BENCH_RUNS, BENCH_QUICK, BENCH_DIR);
 // alone it also measures machine-limits.ts and prints the ratios.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ import type { SegmentFile } from '../../src/storage/segment-file.js';
 import { nativeAddon } from '../../src/native/addon.js';
 import { cpuSeconds, defaultOptions, formatResult, summarize } from './harness.js';
 import type { BenchOptions, BenchResult } from './harness.js';
-import { appendTotalBytes, run as runMachineLimits } from './machine-limits.js';
+import { appendTotalBytes, compileWriter, rawWriteOnce, run as runMachineLimits, settlePageCache } from './machine-limits.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -66,6 +67,7 @@ async function appendRun(
   flushEveryBytes: number,
 ): Promise<RunNumbers> {
   fs.rmSync(file, { force: true });
+  settlePageCache();
   const t0 = process.hrtime.bigint();
   let segment: SegmentFile | null = openSegmentFile(file, {
     mode: variant.mode,
@@ -110,17 +112,32 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const totalBytes = appendTotalBytes(options);
   const file = path.join(options.scratchDir, `append-${process.pid}.log`);
   const results: BenchResult[] = [];
+  // The C writer runs once per round, beside the appends, so each ratio compares
+  // numbers taken under the same page-cache and writeback conditions.
+  const writer = compileWriter(options);
   for (const batchBytes of BATCH_SIZES_BYTES) {
     const source = buildAppendBuffer(batchBytes);
     const sizeLabel = `${batchBytes / KIB}KiB`;
+    const runs = new Map<string, RunNumbers[]>(variants.map((v) => [v.label, []]));
+    const ratios = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+    for (let i = 0; i < options.runs; i++) {
+      const raw = writer ? rawWriteOnce(writer, options, totalBytes).mbps : 0;
+      for (const variant of variants) {
+        const r = await appendRun(file, variant, source, totalBytes, 0);
+        runs.get(variant.label)!.push(r);
+        if (raw > 0) ratios.get(variant.label)!.push(r.mbps / raw);
+      }
+    }
+    const params = { totalMiB: totalBytes / MIB, callMiB: APPEND_CALL_BYTES / MIB, batchBytes };
     for (const variant of variants) {
-      const runs: RunNumbers[] = [];
-      for (let i = 0; i < options.runs; i++) runs.push(await appendRun(file, variant, source, totalBytes, 0));
-      const params = { totalMiB: totalBytes / MIB, callMiB: APPEND_CALL_BYTES / MIB, batchBytes };
-      results.push(summarize(`append.${variant.label}.${sizeLabel}`, 'MB/s', runs.map((r) => r.mbps), params));
-      results.push(summarize(`append.${variant.label}.${sizeLabel}.cpu`, 'cpu-s/GiB', runs.map((r) => r.cpuPerGiB), params));
+      const vr = runs.get(variant.label)!;
+      results.push(summarize(`append.${variant.label}.${sizeLabel}`, 'MB/s', vr.map((r) => r.mbps), params));
+      results.push(summarize(`append.${variant.label}.${sizeLabel}.cpu`, 'cpu-s/GiB', vr.map((r) => r.cpuPerGiB), params));
+      if (ratios.get(variant.label)!.length > 0) {
+        results.push(summarize(`append.${variant.label}.${sizeLabel}.vs-raw`, 'ratio', ratios.get(variant.label)!, params));
+      }
       if (batchBytes === BATCH_SIZES_BYTES[0]) {
-        results.push(summarize(`append.create.${variant.label}`, 'ms', runs.map((r) => r.createMs), { capacityMiB: totalBytes / MIB }));
+        results.push(summarize(`append.create.${variant.label}`, 'ms', vr.map((r) => r.createMs), { capacityMiB: totalBytes / MIB }));
       }
     }
   }
@@ -139,7 +156,35 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
       }),
     );
   }
+  results.push(...(await busyCoreRuns(variants, file, totalBytes, options)));
   return results;
+}
+
+/**
+ * The same 16 KiB append with the other core kept busy by a spinning child
+ * process, as it is on a broker serving clients. mmap's pre-fault worker needs
+ * a core of its own, so this is the case that decides the default mode.
+ * mmap and write alternate run by run so both see the same noise.
+ */
+async function busyCoreRuns(variants: Variant[], file: string, totalBytes: number, options: BenchOptions): Promise<BenchResult[]> {
+  const natives = variants.filter((v) => v.impl === 'native');
+  if (natives.length === 0) return [];
+  const source = buildAppendBuffer(16 * KIB);
+  const spinner = spawn(process.execPath, ['-e', 'const end = Date.now() + 600_000; while (Date.now() < end) {}'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const runs = new Map<string, RunNumbers[]>(natives.map((v) => [v.label, []]));
+    for (let i = 0; i < options.runs; i++) {
+      for (const variant of natives) runs.get(variant.label)!.push(await appendRun(file, variant, source, totalBytes, 0));
+    }
+    const params = { totalMiB: totalBytes / MIB, batchBytes: 16 * KIB, otherCore: 'busy' };
+    return natives.flatMap((v) => [
+      summarize(`append.${v.label}.16KiB.busy`, 'MB/s', runs.get(v.label)!.map((r) => r.mbps), params),
+      summarize(`append.${v.label}.16KiB.busy.cpu`, 'cpu-s/GiB', runs.get(v.label)!.map((r) => r.cpuPerGiB), params),
+    ]);
+  } finally {
+    spinner.kill('SIGKILL');
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

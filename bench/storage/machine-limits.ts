@@ -38,6 +38,31 @@ function compile(options: BenchOptions, name: string): string | null {
   return binary;
 }
 
+/**
+ * Writes dirty pages back before a measurement, so every run starts from the
+ * same page-cache state instead of paying for the previous run's writeback.
+ */
+export function settlePageCache(): void {
+  spawnSync('sync');
+}
+
+/** The C 64 KiB page-cache writer, compiled once; null without a compiler. */
+export function compileWriter(options: BenchOptions): string | null {
+  return compile(options, 'write-pagecache');
+}
+
+/** One run of the C writer: MB/s and CPU-seconds, after settling the page cache. */
+export function rawWriteOnce(writer: string, options: BenchOptions, totalBytes: number): { mbps: number; cpuS: number } {
+  const file = path.join(options.scratchDir, `limits-${process.pid}.bin`);
+  settlePageCache();
+  try {
+    const [mbps, cpuS] = runNumbers(writer, [file, String(totalBytes), String(WRITE_CHUNK_BYTES)]);
+    return { mbps, cpuS };
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 function runNumbers(binary: string, args: string[]): number[] {
   const result = spawnSync(binary, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${binary} ${args.join(' ')} failed: ${result.stderr}`);
@@ -47,19 +72,14 @@ function runNumbers(binary: string, args: string[]): number[] {
 export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const totalBytes = appendTotalBytes(options);
-  const writer = compile(options, 'write-pagecache');
+  const writer = compileWriter(options);
   if (writer) {
     const mbps: number[] = [];
     const cpuPerGiB: number[] = [];
     for (let i = 0; i < options.runs; i++) {
-      const file = path.join(options.scratchDir, `limits-${process.pid}-${i}.bin`);
-      try {
-        const [rate, cpuS] = runNumbers(writer, [file, String(totalBytes), String(WRITE_CHUNK_BYTES)]);
-        mbps.push(rate);
-        cpuPerGiB.push((cpuS * GIB) / totalBytes);
-      } finally {
-        fs.rmSync(file, { force: true });
-      }
+      const r = rawWriteOnce(writer, options, totalBytes);
+      mbps.push(r.mbps);
+      cpuPerGiB.push((r.cpuS * GIB) / totalBytes);
     }
     const params = { totalMiB: totalBytes / MIB, chunkKiB: WRITE_CHUNK_BYTES / 1024 };
     results.push(summarize('limits.write64KiB.pagecache', 'MB/s', mbps, params));

@@ -23,8 +23,15 @@ function fmt(n: number): string {
   return a >= 100 ? n.toFixed(0) : a >= 1 ? n.toFixed(2) : n.toPrecision(3);
 }
 
-/** The append mode with the higher median MB/s summed over batch sizes. */
+/**
+ * The default append mode: the faster one with the other core busy (a broker
+ * serves clients while it appends), falling back to the idle-machine sum over
+ * batch sizes when the busy runs are missing.
+ */
 export function fasterAppendMode(report: StorageReport): 'mmap' | 'write' | null {
+  const busyMmap = find(report, 'append.mmap.16KiB.busy')?.median;
+  const busyWrite = find(report, 'append.write.16KiB.busy')?.median;
+  if (busyMmap !== undefined && busyWrite !== undefined) return busyMmap > busyWrite ? 'mmap' : 'write';
   let mmap = 0;
   let write = 0;
   for (const size of ['1KiB', '16KiB', '256KiB']) {
@@ -56,17 +63,16 @@ function targets(report: StorageReport): TargetRow[] {
     });
   }
   const mode = fasterAppendMode(report);
-  const raw = find(report, 'limits.write64KiB.pagecache');
-  if (mode && raw) {
+  if (mode) {
     for (const size of ['1KiB', '16KiB', '256KiB']) {
+      const ratio = find(report, `append.${mode}.${size}.vs-raw`);
       const r = find(report, `append.${mode}.${size}`);
-      if (!r) continue;
-      const x = r.median / raw.median;
+      if (!ratio || !r) continue;
       rows.push({
-        what: `append (${mode}, ${size} batches) vs raw 64 KiB page-cache writes`,
-        measured: `${fmt(x)}x (${fmt(r.median)} vs ${fmt(raw.median)} MB/s)`,
+        what: `append (${mode}, ${size} batches) vs raw 64 KiB page-cache writes in the same round`,
+        measured: `${fmt(ratio.median)}x (append ${fmt(r.median)} MB/s)`,
         target: '>= 0.8x',
-        met: x >= 0.8,
+        met: ratio.median >= 0.8,
       });
     }
   }
@@ -99,7 +105,7 @@ export function storageReport(report: StorageReport): string {
   lines.push('');
   lines.push(
     'Durability of these numbers: appends go to the page cache with no fsync (Kafka\'s default, where durability ' +
-      'comes from replication); the `flush2MiB` rows fdatasync every 2 MiB. Sends read a file already in the page cache.',
+      'comes from replication); the `flush*MiB` rows fdatasync every that many MiB. Each run starts after `sync`, so it does not pay for the writeback left by the previous run. Sends read a file already in the page cache.',
   );
   lines.push('');
   lines.push('### Targets');
@@ -112,7 +118,10 @@ export function storageReport(report: StorageReport): string {
   lines.push('');
   const mode = fasterAppendMode(report);
   if (mode) {
-    lines.push(`Faster append mode in this run: **${mode}** (sum of median MB/s over 1 KiB, 16 KiB and 256 KiB batches).`);
+    lines.push(
+      `Default append mode chosen by this run: **${mode}** (faster with the other core busy, ` +
+        '`append.*.16KiB.busy`; the idle-machine rows are shown for comparison).',
+    );
     lines.push('');
   }
   for (const [suite, results] of Object.entries(report.results)) {
