@@ -1,0 +1,29 @@
+// The `samsa` command. Subcommands mirror Kafka's tools; today: dump-log.
+import { dumpFiles } from './dump-log.js';
+
+const USAGE = `Usage: samsa <command> [options]
+
+Commands:
+  dump-log --files <file1,file2,...> [--print-data-log]
+      Print the batches of .log segment files and the entries of .index /
+      .timeindex files, in the format of Kafka's kafka-dump-log.
+`;
+
+export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') {
+    out(USAGE.trimEnd());
+    return command === undefined ? 1 : 0;
+  }
+  if (command === 'dump-log') {
+    const filesAt = rest.indexOf('--files');
+    if (filesAt < 0 || !rest[filesAt + 1]) {
+      out('dump-log: --files is required');
+      return 1;
+    }
+    const files = rest[filesAt + 1].split(',').filter((f) => f.length > 0);
+    return dumpFiles({ files, printDataLog: rest.includes('--print-data-log'), out }) === 0 ? 0 : 1;
+  }
+  out(`samsa: unknown command ${JSON.stringify(command)}\n\n${USAGE.trimEnd()}`);
+  return 1;
+}
