@@ -13,7 +13,8 @@ import { decodeBatchRecords, readBatchHeader } from '../record/record-batch.js';
 import type { SegmentRecovery } from '../native/types.js';
 import type { Clock } from './clock.js';
 import { OffsetIndex, TimeIndex, type IndexImpl } from './index-file.js';
-import type { AppendMode, LogConfig } from './log-config.js';
+import type { LogConfig } from './log-config.js';
+import type { SegmentMode } from '../native/types.js';
 import { openSegmentFile, type BatchLocation, type SegmentFile } from './segment-file.js';
 
 export const LOG_FILE_SUFFIX = '.log';
@@ -341,8 +342,8 @@ export class LogSegment {
 
   /** Makes this segment the appendable one (the last segment after load or truncation). */
   reopenActive(): void {
-    if (this.active && this.file.mode === this.options.config.appendMode) return;
-    this.reopen(this.options.config.appendMode, this.file.size);
+    if (this.file.mode !== this.options.config.appendMode) this.reopenFile(this.options.config.appendMode, this.file.size);
+    this.makeIndexesWritable();
   }
 
   /**
@@ -351,10 +352,13 @@ export class LogSegment {
    * than skipped by the mmap header walk.
    */
   reopenForRecovery(): void {
-    this.reopen('write', -1);
+    this.reopenFile('write', -1);
+    this.makeIndexesWritable();
   }
 
-  private reopen(mode: AppendMode, knownSize: number): void {
+  // Closing the fd while a fetch may still be sending from it is only done where
+  // it cannot be avoided (leaving mmap mode, recovery at load): see onBecomeInactive.
+  private reopenFile(mode: SegmentMode, knownSize: number): void {
     this.file.close();
     this.file = openSegmentFile(this.logPath, {
       mode,
@@ -362,6 +366,9 @@ export class LogSegment {
       knownSize,
       impl: this.options.impl,
     });
+  }
+
+  private makeIndexesWritable(): void {
     if (!this.active) {
       this.offsetIndex.close();
       this.timeIndex.close();
@@ -388,14 +395,13 @@ export class LogSegment {
     this.timeIndex.close();
     this.offsetIndex = this.newOffsetIndex(false);
     this.timeIndex = this.newTimeIndex(false);
-    const size = this.file.size;
-    this.file.close();
-    this.file = openSegmentFile(this.logPath, {
-      mode: 'readonly',
-      capacityBytes: this.options.config.segmentBytes,
-      knownSize: size,
-      impl: this.options.impl,
-    });
+    // A write-mode file stays open as it is: nothing appends to it any more, and
+    // keeping its fd means a fetch already sending from it is unaffected. An mmap
+    // file must be unmapped and trimmed to its logical size now (a crash after the
+    // recovery point passes this segment must not find a zero tail), so it is
+    // closed and reopened read-only; the new open gets the lowest free fd, normally
+    // the number just closed, on the same file.
+    if (this.file.mode === 'mmap') this.reopenFile('readonly', this.file.size);
     this.active = false;
   }
 

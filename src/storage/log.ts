@@ -171,7 +171,6 @@ export class Log {
   private load(recoveryPoint: number, hadCleanShutdown: boolean, checkpointedLogStart: number): void {
     const baseOffsets = this.scanDirectory();
     const options = this.segmentOptions();
-    const count = baseOffsets.length;
     // Everything opens read-only first; recovery or the active segment reopen for writing.
     for (const baseOffset of baseOffsets) this.segments.push(LogSegment.open(this.dir, baseOffset, options, false));
     if (!hadCleanShutdown) this.recoverSegments(recoveryPoint);
@@ -200,7 +199,7 @@ export class Log {
     const indexes: string[] = [];
     for (const name of names) {
       const full = path.join(this.dir, name);
-      if (name.endsWith(DELETED_FILE_SUFFIX) || name.endsWith(CLEANED_FILE_SUFFIX) || name.endsWith('.tmp')) {
+      if (name.endsWith(DELETED_FILE_SUFFIX) || name.endsWith(CLEANED_FILE_SUFFIX)) {
         // A delete or clean that did not finish: the originals are intact (or already gone).
         fs.rmSync(full, { force: true });
         continue;
