@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBatchRecords, iterateBatchHeaders } from '../src/record/record-batch.js';
+import { StorageError, StorageErrorCode } from '../src/storage/errors.js';
 import { Log, silentLogger } from '../src/storage/log.js';
 import type { LogConfig } from '../src/storage/log-config.js';
 import { batch, smallConfig, storageVariants, tempDir, type StorageVariant } from './support/storage.js';
@@ -127,6 +128,34 @@ describe.each(storageVariants())('Log recovery ($name)', (variant) => {
     for (const later of bases.slice(2)) expect(fs.existsSync(segmentPath(dir, later))).toBe(false);
     // The recovered segment is the active one again and takes appends.
     expect(log.append(batch('new', 1)).firstOffset).toBe(bases[2] - 3);
+  });
+
+  it('fails a read that meets a corrupt header with KAFKA_STORAGE_ERROR instead of serving it', async () => {
+    const dir = newDir();
+    const { bases } = await writeLog(variant, dir, 60, { segmentBytes: 2048 });
+    const victim = segmentPath(dir, bases[0]);
+    const bytes = fs.readFileSync(victim);
+    const batches = [...iterateBatchHeaders(bytes)];
+    // Damage the length of the third batch of the first (old, flushed) segment.
+    bytes.writeInt32BE(5, batches[2].position + 8);
+    fs.writeFileSync(victim, bytes);
+    // A clean shutdown means no recovery scan: the damage is found by the read path.
+    const warnings: string[] = [];
+    const log = open(variant, dir, true, { segmentBytes: 2048 }, warnings);
+    expect(log.read(0, 1).records!.length).toBe(batches[0].header.sizeInBytes);
+    const err = (() => {
+      try {
+        log.read(batches[2].header.baseOffset + 1, 1 << 20);
+      } catch (e) {
+        return e as StorageError;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err!.kafkaCode).toBe(StorageErrorCode.KAFKA_STORAGE_ERROR);
+    expect(warnings.join('\n')).toMatch(/read at offset/);
+    // Other segments still serve.
+    expect(log.read(bases[1], 1 << 20).records).not.toBeNull();
   });
 
   it('rebuilds deleted index files after a clean shutdown', async () => {

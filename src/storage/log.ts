@@ -514,7 +514,13 @@ export class Log {
     let index = this.floorSegmentIndex(fetchOffset);
     for (; index < this.segments.length; index++) {
       const segment = this.segments[index];
-      const slice = segment.read(fetchOffset, maxBytes, maxOffset, minOneMessage);
+      let slice;
+      try {
+        slice = segment.read(fetchOffset, maxBytes, maxOffset, minOneMessage);
+      } catch (err) {
+        // A header the scan cannot trust: fail this read loudly rather than send bytes past it.
+        throw this.ioError(`read at offset ${fetchOffset} from ${segment.logPath}`, err);
+      }
       if (slice === null) continue;
       if (slice.length > 0) result.records = { fd: segment.fd, position: slice.position, length: slice.length };
       result.firstBatchBaseOffset = slice.firstBatchBaseOffset;
