@@ -157,6 +157,43 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     );
   }
   results.push(...(await busyCoreRuns(variants, file, totalBytes, options)));
+  results.push(...recoveryRuns(variants, file, totalBytes, options));
+  return results;
+}
+
+/**
+ * Crash recovery's cost: one `recover` scan (every header, every CRC32C, index
+ * entries rebuilt) over a segment of 16 KiB batches already in the page cache.
+ */
+function recoveryRuns(variants: Variant[], file: string, totalBytes: number, options: BenchOptions): BenchResult[] {
+  const source = buildAppendBuffer(16 * KIB);
+  const results: BenchResult[] = [];
+  for (const variant of variants.filter((v) => v.mode === 'write')) {
+    fs.rmSync(file, { force: true });
+    const writer = openSegmentFile(file, { mode: 'write', capacityBytes: totalBytes, impl: variant.impl });
+    // Recovery checks that offsets increase, so each chunk gets fresh base offsets
+    // (outside the CRC, like the broker's own assignment).
+    let nextOffset = 0;
+    for (let appended = 0; appended < totalBytes; appended += source.length) {
+      for (let at = 0; at + 16 * KIB <= source.length; at += 16 * KIB, nextOffset += 10) {
+        source.writeBigInt64BE(BigInt(nextOffset), at);
+      }
+      writer.append(source);
+    }
+    writer.close();
+    const mbps: number[] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const segment = openSegmentFile(file, { mode: 'readonly', capacityBytes: totalBytes, impl: variant.impl });
+      const t0 = process.hrtime.bigint();
+      const r = segment.recover(0, 4096, 2 ** 31 - 1);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      segment.close();
+      if (r.validBytes !== totalBytes) throw new Error(`recovery bench: ${r.validBytes} of ${totalBytes} bytes valid: ${r.error}`);
+      mbps.push(totalBytes / seconds / 1e6);
+    }
+    results.push(summarize(`recover.${variant.label}.16KiB`, 'MB/s', mbps, { totalMiB: totalBytes / MIB, pageCache: 'warm' }));
+  }
+  fs.rmSync(file, { force: true });
   return results;
 }
 
