@@ -1,0 +1,306 @@
+// One client connection: Kafka framing (int32 size, then size bytes), requests
+// handled concurrently but answered strictly in arrival order, bounded queues
+// with backpressure, and every response written through one ResponseSender
+// (zero-copy when possible), which is the only writer on the socket.
+//
+// Frame bytes: a frame that arrives inside one socket chunk is a subarray of it
+// (no copy); one split across chunks is assembled once into a buffer of exactly
+// its size. Nothing is allocated from a size read off the wire before that size
+// has been checked against socket.request.max.bytes.
+import type net from 'node:net';
+import { createSender, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
+
+/** socket.request.max.bytes default: 100 MiB. */
+export const REQUEST_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
+/** Requests read but not yet answered, per connection, before reads pause (clients pipeline ~5). */
+export const QUEUED_REQUESTS_MAX_DEFAULT = 32;
+/** Bytes of such requests before reads pause. */
+export const QUEUED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** connections.max.idle.ms default: 10 minutes. */
+export const CONNECTION_IDLE_MS_MAX_DEFAULT = 600_000;
+const FRAME_SIZE_BYTES = 4;
+
+export interface ConnectionOptions {
+  requestBytesMax: number;
+  queuedRequestsMax: number;
+  queuedBytesMax: number;
+  idleMsMax: number;
+  senderMode: 'auto' | SenderMode;
+}
+
+export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.freeze({
+  requestBytesMax: REQUEST_BYTES_MAX_DEFAULT,
+  queuedRequestsMax: QUEUED_REQUESTS_MAX_DEFAULT,
+  queuedBytesMax: QUEUED_BYTES_MAX_DEFAULT,
+  idleMsMax: CONNECTION_IDLE_MS_MAX_DEFAULT,
+  senderMode: 'auto',
+});
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/**
+ * Handles one request frame (header + body, without the size prefix) and
+ * returns the response frame's parts including its size prefix, or null when
+ * no response is due (Produce with acks=0). A thrown error or rejection is a
+ * broker bug or an unparseable request: the connection is closed with a log line.
+ */
+export type RequestHandler = (frame: Buffer, connection: ConnectionInfo) => Promise<readonly SendPart[] | null> | readonly SendPart[] | null;
+
+export interface ConnectionLogger {
+  warn(message: string): void;
+}
+
+interface Pending {
+  bytes: number;
+  response: Promise<readonly SendPart[] | null>;
+}
+
+let nextConnectionId = 1;
+
+export class Connection implements ConnectionInfo {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private readonly sender: ResponseSender;
+  private readonly pending: Pending[] = [];
+  private queuedBytes = 0;
+  private draining = false;
+  private closed = false;
+  // Frame assembly state.
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private frameBytes = -1;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastActivityMs = Date.now();
+  private readonly closeWaiters: Array<() => void> = [];
+  private stopReading = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly handler: RequestHandler,
+    private readonly options: ConnectionOptions,
+    private readonly logger: ConnectionLogger,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? '?';
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    this.sender = createSender(socket, options.senderMode);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {
+      // Resets and aborts end in 'close'; nothing else to do here.
+    });
+    socket.on('close', () => this.onClose());
+    this.scheduleIdleCheck();
+  }
+
+  get description(): string {
+    return `connection ${this.id} from ${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  /** Requests read and not yet fully answered. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivityMs = Date.now();
+    if (this.closed) return;
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+    this.processBuffered();
+  }
+
+  private overQueueLimits(): boolean {
+    return this.pending.length >= this.options.queuedRequestsMax || this.queuedBytes >= this.options.queuedBytesMax;
+  }
+
+  /** Dispatches the complete frames already read, stopping at the queue limits. */
+  private processBuffered(): void {
+    while (!this.closed && !this.stopReading && !this.overQueueLimits()) {
+      if (this.frameBytes < 0) {
+        if (this.chunkBytes < FRAME_SIZE_BYTES) break;
+        const size = this.peekInt32();
+        if (size < 0 || size > this.options.requestBytesMax) {
+          this.fail(`request size ${size} outside [0, ${this.options.requestBytesMax}] (socket.request.max.bytes)`);
+          return;
+        }
+        this.consume(FRAME_SIZE_BYTES);
+        this.frameBytes = size;
+      }
+      if (this.chunkBytes < this.frameBytes) break;
+      const frame = this.take(this.frameBytes);
+      this.frameBytes = -1;
+      this.dispatch(frame);
+    }
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0];
+    if (first.length >= FRAME_SIZE_BYTES) return first.readInt32BE(0);
+    const head = Buffer.alloc(FRAME_SIZE_BYTES);
+    let at = 0;
+    for (const c of this.chunks) {
+      const n = Math.min(c.length, FRAME_SIZE_BYTES - at);
+      c.copy(head, at, 0, n);
+      at += n;
+      if (at === FRAME_SIZE_BYTES) break;
+    }
+    return head.readInt32BE(0);
+  }
+
+  private consume(bytes: number): void {
+    this.take(bytes);
+  }
+
+  /** Removes `bytes` from the front of the chunk list: a subarray when one chunk holds them, else one copy. */
+  private take(bytes: number): Buffer {
+    this.chunkBytes -= bytes;
+    const first = this.chunks[0];
+    if (first.length >= bytes) {
+      const out = first.subarray(0, bytes);
+      if (first.length === bytes) this.chunks.shift();
+      else this.chunks[0] = first.subarray(bytes);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    while (at < bytes) {
+      const c = this.chunks[0];
+      const n = Math.min(c.length, bytes - at);
+      c.copy(out, at, 0, n);
+      at += n;
+      if (n === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(n);
+    }
+    return out;
+  }
+
+  private dispatch(frame: Buffer): void {
+    let response: Promise<readonly SendPart[] | null>;
+    try {
+      response = Promise.resolve(this.handler(frame, this));
+    } catch (err) {
+      response = Promise.reject(err);
+    }
+    // Keep an unhandled rejection from escaping before the drain loop reaches it.
+    response.catch(() => {});
+    this.pending.push({ bytes: frame.length, response });
+    this.queuedBytes += frame.length;
+    this.applyBackpressure();
+    void this.drain();
+  }
+
+  private applyBackpressure(): void {
+    const over = this.overQueueLimits();
+    if (over && !this.socket.isPaused()) this.socket.pause();
+    else if (!over && this.socket.isPaused() && !this.stopReading) this.socket.resume();
+  }
+
+  /** Sends responses in request order as they become ready; one drain loop at a time. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        const head = this.pending[0];
+        let parts: readonly SendPart[] | null;
+        try {
+          parts = await head.response;
+        } catch (err) {
+          this.fail(`request handling failed: ${(err as Error).message ?? String(err)}`);
+          return;
+        }
+        if (this.closed) return;
+        if (parts !== null && parts.length > 0) {
+          try {
+            await this.sender.send(parts);
+          } catch (err) {
+            const code = (err as { code?: string }).code ?? '';
+            if (code !== 'ECANCELED' && code !== 'ECONNRESET' && code !== 'EPIPE') {
+              this.logger.warn(`${this.description}: sending a response failed: ${(err as Error).message}`);
+            }
+            this.close();
+            return;
+          }
+          this.lastActivityMs = Date.now();
+        }
+        this.pending.shift();
+        this.queuedBytes -= head.bytes;
+        this.applyBackpressure();
+        // Frames that arrived while over the limits wait in the chunk list.
+        this.processBuffered();
+      }
+    } finally {
+      this.draining = false;
+      if (this.pending.length === 0) this.notifyIdleWaiters();
+    }
+  }
+
+  private fail(reason: string): void {
+    this.logger.warn(`${this.description}: closing: ${reason}`);
+    this.close();
+  }
+
+  /** Closes at once; queued responses are dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sender.close();
+    this.socket.destroy();
+  }
+
+  /** Stops reading new requests, answers those already read, then ends the socket. */
+  async closeGracefully(timeoutMs: number): Promise<void> {
+    this.stopReading = true;
+    this.socket.pause();
+    if (this.pending.length > 0 && !this.closed) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.closeWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    }
+    if (!this.closed) {
+      this.closed = true;
+      this.sender.close();
+      this.socket.end();
+      this.socket.destroySoon();
+    }
+  }
+
+  private notifyIdleWaiters(): void {
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  private scheduleIdleCheck(): void {
+    if (this.options.idleMsMax <= 0) return;
+    const check = () => {
+      if (this.closed) return;
+      const idleMs = Date.now() - this.lastActivityMs;
+      if (idleMs >= this.options.idleMsMax && this.pending.length === 0) {
+        this.logger.warn(`${this.description}: closing after ${idleMs} ms idle (connections.max.idle.ms)`);
+        this.close();
+        return;
+      }
+      this.idleTimer = setTimeout(check, Math.max(10, this.options.idleMsMax - idleMs));
+      this.idleTimer.unref();
+    };
+    this.idleTimer = setTimeout(check, this.options.idleMsMax);
+    this.idleTimer.unref();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.sender.close();
+    this.chunks = [];
+    this.notifyIdleWaiters();
+  }
+
+  onClosed(listener: () => void): void {
+    this.socket.once('close', listener);
+  }
+}
