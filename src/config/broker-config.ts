@@ -1,0 +1,185 @@
+// The broker's configuration, read from server.properties with Kafka's property
+// names, defaults and validation. Unknown properties are kept (and reported) so
+// a Kafka server.properties can be used as it is.
+import fs from 'node:fs';
+import { ConfigError, logConfigFromBrokerProperties, type LogConfig } from '../storage/log-config.js';
+import { PROPERTIES_BYTES_MAX, parseProperties } from './properties.js';
+
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export interface ListenerEndpoint {
+  /** Listener name, e.g. PLAINTEXT or a custom name mapped in listener.security.protocol.map. */
+  name: string;
+  securityProtocol: SecurityProtocol;
+  /** '' binds every interface (Kafka's `PLAINTEXT://:9092`). */
+  host: string;
+  port: number;
+}
+
+export interface BrokerConfig {
+  /** node.id (KRaft) or broker.id. */
+  nodeId: number;
+  listeners: ListenerEndpoint[];
+  advertisedListeners: ListenerEndpoint[];
+  logDirs: string[];
+  log: LogConfig;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  autoCreateTopicsEnable: boolean;
+  deleteTopicEnable: boolean;
+  socketRequestMaxBytes: number;
+  maxConnections: number;
+  connectionsMaxIdleMs: number;
+  logRetentionCheckIntervalMs: number;
+  offsetsTopicNumPartitions: number;
+  /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
+  unknown: Map<string, string>;
+  /** Everything as given, for DescribeConfigs. */
+  raw: Map<string, string>;
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
+// Properties read here, plus the log.* names read by logConfigFromBrokerProperties.
+const KNOWN = new Set([
+  'node.id',
+  'broker.id',
+  'listeners',
+  'advertised.listeners',
+  'listener.security.protocol.map',
+  'log.dirs',
+  'log.dir',
+  'num.partitions',
+  'default.replication.factor',
+  'auto.create.topics.enable',
+  'delete.topic.enable',
+  'socket.request.max.bytes',
+  'max.connections',
+  'connections.max.idle.ms',
+  'log.retention.check.interval.ms',
+  'offsets.topic.num.partitions',
+  'log.segment.bytes',
+  'log.roll.ms',
+  'log.roll.hours',
+  'log.roll.jitter.ms',
+  'log.roll.jitter.hours',
+  'log.index.size.max.bytes',
+  'log.index.interval.bytes',
+  'log.retention.ms',
+  'log.retention.minutes',
+  'log.retention.hours',
+  'log.retention.bytes',
+  'message.max.bytes',
+  'log.segment.delete.delay.ms',
+  'log.flush.interval.messages',
+  'log.flush.interval.ms',
+  'log.message.timestamp.type',
+  'log.segment.append.mode',
+]);
+
+/** Kafka's default listener.security.protocol.map: each protocol maps to itself. */
+const DEFAULT_PROTOCOL_MAP: Record<string, SecurityProtocol> = {
+  PLAINTEXT: 'PLAINTEXT',
+  SSL: 'SSL',
+  SASL_PLAINTEXT: 'SASL_PLAINTEXT',
+  SASL_SSL: 'SASL_SSL',
+};
+
+/** Samsa's embedded defaults: one broker on localhost:9092 with data in ./data. */
+export const DEFAULT_BROKER_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({
+  'node.id': '1',
+  listeners: 'PLAINTEXT://127.0.0.1:9092',
+  'log.dirs': './data',
+});
+
+export function brokerConfigFromProperties(properties: ReadonlyMap<string, string> | Record<string, string>): BrokerConfig {
+  const raw = new Map<string, string>(properties instanceof Map ? properties : Object.entries(properties));
+  const get = (name: string) => raw.get(name)?.trim();
+  const props: Record<string, string> = Object.fromEntries(raw);
+  const protocolMap = parseProtocolMap(get('listener.security.protocol.map'));
+  const listeners = parseListeners('listeners', get('listeners') ?? 'PLAINTEXT://:9092', protocolMap);
+  const advertisedRaw = get('advertised.listeners');
+  const advertisedListeners = advertisedRaw ? parseListeners('advertised.listeners', advertisedRaw, protocolMap) : listeners;
+  const nodeIdRaw = get('node.id') ?? get('broker.id') ?? '-1';
+  const nodeId = intIn('node.id', nodeIdRaw, -1, INT32_MAX);
+  const dirsRaw = get('log.dirs') ?? get('log.dir') ?? '/tmp/kafka-logs';
+  const logDirs = dirsRaw.split(',').map((d) => d.trim()).filter((d) => d.length > 0);
+  if (logDirs.length === 0) throw new ConfigError('log.dirs', 'no directory given');
+  const unknown = new Map([...raw].filter(([k]) => !KNOWN.has(k)));
+  return {
+    nodeId,
+    listeners,
+    advertisedListeners,
+    logDirs,
+    log: logConfigFromBrokerProperties(props),
+    numPartitions: intIn('num.partitions', get('num.partitions') ?? '1', 1, INT32_MAX),
+    defaultReplicationFactor: intIn('default.replication.factor', get('default.replication.factor') ?? '1', 1, 32767),
+    autoCreateTopicsEnable: bool('auto.create.topics.enable', get('auto.create.topics.enable') ?? 'true'),
+    deleteTopicEnable: bool('delete.topic.enable', get('delete.topic.enable') ?? 'true'),
+    socketRequestMaxBytes: intIn('socket.request.max.bytes', get('socket.request.max.bytes') ?? String(100 * 1024 * 1024), 1, INT32_MAX),
+    maxConnections: intIn('max.connections', get('max.connections') ?? String(INT32_MAX), 0, INT32_MAX),
+    connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
+    logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
+    offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    unknown,
+    raw,
+  };
+}
+
+/** Reads a server.properties file (bounded in size) and applies `overrides` on top. */
+export function loadBrokerConfig(file: string | null, overrides: Record<string, string> = {}): BrokerConfig {
+  const merged = new Map<string, string>(Object.entries(DEFAULT_BROKER_PROPERTIES));
+  if (file !== null) {
+    const size = fs.statSync(file).size;
+    if (size > PROPERTIES_BYTES_MAX) throw new ConfigError(file, `larger than ${PROPERTIES_BYTES_MAX} bytes`);
+    for (const [k, v] of parseProperties(fs.readFileSync(file, 'utf8'))) merged.set(k, v);
+  }
+  for (const [k, v] of Object.entries(overrides)) merged.set(k, v);
+  return brokerConfigFromProperties(merged);
+}
+
+function intIn(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
+  if (value < min || value > max) throw new ConfigError(name, `must be in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function bool(name: string, raw: string): boolean {
+  const lower = raw.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function parseProtocolMap(raw: string | undefined): Record<string, SecurityProtocol> {
+  if (!raw) return { ...DEFAULT_PROTOCOL_MAP };
+  const map: Record<string, SecurityProtocol> = {};
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [name, protocol] = entry.split(':').map((p) => p.trim());
+    if (!name || !protocol || !(protocol in DEFAULT_PROTOCOL_MAP)) {
+      throw new ConfigError('listener.security.protocol.map', `malformed entry ${JSON.stringify(entry)}`);
+    }
+    map[name.toUpperCase()] = protocol as SecurityProtocol;
+  }
+  return map;
+}
+
+/** `NAME://host:port` entries, comma separated; IPv6 hosts in brackets. */
+export function parseListeners(property: string, raw: string, protocolMap: Record<string, SecurityProtocol> = DEFAULT_PROTOCOL_MAP): ListenerEndpoint[] {
+  const out: ListenerEndpoint[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z0-9_]+):\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s]*):(\d{1,5})$/.exec(entry);
+    if (!match) throw new ConfigError(property, `malformed listener ${JSON.stringify(entry)} (expected NAME://host:port)`);
+    const name = match[1].toUpperCase();
+    const securityProtocol = protocolMap[name];
+    if (!securityProtocol) throw new ConfigError(property, `listener ${name} has no entry in listener.security.protocol.map`);
+    const port = Number(match[3]);
+    if (port > 65535) throw new ConfigError(property, `port ${port} out of range`);
+    const host = match[2].startsWith('[') ? match[2].slice(1, -1) : match[2];
+    if (out.some((l) => l.name === name)) throw new ConfigError(property, `listener name ${name} appears twice`);
+    out.push({ name, securityProtocol, host, port });
+  }
+  if (out.length === 0) throw new ConfigError(property, 'no listener given');
+  return out;
+}
