@@ -141,7 +141,7 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, version: number, v: A
     if (!(v.v3AndBelowTopics === undefined || (v.v3AndBelowTopics !== null && v.v3AndBelowTopics.length === 0))) throw new Error(`AddPartitionsToTxnRequest.v3AndBelowTopics is not supported at version ${version}`);
   }
   if (version >= 4) {
-    const a = v.transactions ?? [];
+    const a = (v.transactions === undefined ? [] : v.transactions);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeAddPartitionsToTxnTransaction(w, version, x);
@@ -149,26 +149,26 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, version: number, v: A
   }
   if (version <= 3) {
     if (version >= 3) {
-      w.compactString(v.v3AndBelowTransactionalId ?? '');
+      w.compactString((v.v3AndBelowTransactionalId === undefined ? '' : v.v3AndBelowTransactionalId));
     } else {
-      w.string(v.v3AndBelowTransactionalId ?? '');
+      w.string((v.v3AndBelowTransactionalId === undefined ? '' : v.v3AndBelowTransactionalId));
     }
   }
   if (version <= 3) {
-    w.int64(v.v3AndBelowProducerId ?? 0n);
+    w.int64((v.v3AndBelowProducerId === undefined ? 0n : v.v3AndBelowProducerId));
   }
   if (version <= 3) {
-    w.int16(v.v3AndBelowProducerEpoch ?? 0);
+    w.int16((v.v3AndBelowProducerEpoch === undefined ? 0 : v.v3AndBelowProducerEpoch));
   }
   if (version <= 3) {
     if (version >= 3) {
-      const a = v.v3AndBelowTopics ?? [];
+      const a = (v.v3AndBelowTopics === undefined ? [] : v.v3AndBelowTopics);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeAddPartitionsToTxnTopic(w, version, x);
       }
     } else {
-      const a = v.v3AndBelowTopics ?? [];
+      const a = (v.v3AndBelowTopics === undefined ? [] : v.v3AndBelowTopics);
       {
         w.arrayCount(a.length);
         for (const x of a) writeAddPartitionsToTxnTopic(w, version, x);

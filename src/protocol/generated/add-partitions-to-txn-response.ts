@@ -122,10 +122,10 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, v: 
   }
   w.int32(v.throttleTimeMs);
   if (version >= 4) {
-    w.int16(v.errorCode ?? 0);
+    w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   }
   if (version >= 4) {
-    const a = v.resultsByTransaction ?? [];
+    const a = (v.resultsByTransaction === undefined ? [] : v.resultsByTransaction);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeAddPartitionsToTxnResult(w, version, x);
@@ -133,13 +133,13 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, v: 
   }
   if (version <= 3) {
     if (version >= 3) {
-      const a = v.resultsByTopicV3AndBelow ?? [];
+      const a = (v.resultsByTopicV3AndBelow === undefined ? [] : v.resultsByTopicV3AndBelow);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeAddPartitionsToTxnTopicResult(w, version, x);
       }
     } else {
-      const a = v.resultsByTopicV3AndBelow ?? [];
+      const a = (v.resultsByTopicV3AndBelow === undefined ? [] : v.resultsByTopicV3AndBelow);
       {
         w.arrayCount(a.length);
         for (const x of a) writeAddPartitionsToTxnTopicResult(w, version, x);

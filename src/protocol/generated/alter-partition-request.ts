@@ -146,10 +146,10 @@ function readTopicData(r: Reader, version: number): AlterPartitionRequest.TopicD
 
 function writeTopicData(w: Writer, version: number, v: AlterPartitionRequest.TopicData): void {
   if (version <= 1) {
-    w.compactString(v.topicName ?? '');
+    w.compactString((v.topicName === undefined ? '' : v.topicName));
   }
   if (version >= 2) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   {
     const a = v.partitions;
@@ -225,21 +225,21 @@ function writePartitionData(w: Writer, version: number, v: AlterPartitionRequest
   w.int32(v.partitionIndex);
   w.int32(v.leaderEpoch);
   if (version <= 2) {
-    const a = v.newIsr ?? [];
+    const a = (v.newIsr === undefined ? [] : v.newIsr);
     {
       w.compactArrayCount(a.length);
       for (const x of a) w.int32(x);
     }
   }
   if (version >= 3) {
-    const a = v.newIsrWithEpochs ?? [];
+    const a = (v.newIsrWithEpochs === undefined ? [] : v.newIsrWithEpochs);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeBrokerState(w, version, x);
     }
   }
   if (version >= 1) {
-    w.int8(v.leaderRecoveryState ?? 0);
+    w.int8((v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState));
   }
   w.int32(v.partitionEpoch);
   const unknown = v._unknownTaggedFields;

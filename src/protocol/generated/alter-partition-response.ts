@@ -140,10 +140,10 @@ function readTopicData(r: Reader, version: number): AlterPartitionResponse.Topic
 
 function writeTopicData(w: Writer, version: number, v: AlterPartitionResponse.TopicData): void {
   if (version <= 1) {
-    w.compactString(v.topicName ?? '');
+    w.compactString((v.topicName === undefined ? '' : v.topicName));
   }
   if (version >= 2) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   {
     const a = v.partitions;
@@ -215,7 +215,7 @@ function writePartitionData(w: Writer, version: number, v: AlterPartitionRespons
     }
   }
   if (version >= 1) {
-    w.int8(v.leaderRecoveryState ?? 0);
+    w.int8((v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState));
   }
   w.int32(v.partitionEpoch);
   const unknown = v._unknownTaggedFields;

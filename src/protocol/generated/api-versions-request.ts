@@ -48,10 +48,10 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
 
 export function encodeApiVersionsRequest(w: Writer, version: number, v: ApiVersionsRequest): void {
   if (version >= 3) {
-    w.compactString(v.clientSoftwareName ?? '');
+    w.compactString((v.clientSoftwareName === undefined ? '' : v.clientSoftwareName));
   }
   if (version >= 3) {
-    w.compactString(v.clientSoftwareVersion ?? '');
+    w.compactString((v.clientSoftwareVersion === undefined ? '' : v.clientSoftwareVersion));
   }
   if (version >= 3) {
     const unknown = v._unknownTaggedFields;

@@ -162,7 +162,7 @@ export function encodeApiVersionsResponse(w: Writer, version: number, v: ApiVers
     }
   }
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 3) {
     const unknown = v._unknownTaggedFields;

@@ -150,17 +150,17 @@ export function encodeBrokerRegistrationRequest(w: Writer, version: number, v: B
   }
   w.compactNullableString(v.rack);
   if (version >= 1) {
-    w.bool(v.isMigratingZkBroker ?? false);
+    w.bool((v.isMigratingZkBroker === undefined ? false : v.isMigratingZkBroker));
   }
   if (version >= 2) {
-    const a = v.logDirs ?? [];
+    const a = (v.logDirs === undefined ? [] : v.logDirs);
     {
       w.compactArrayCount(a.length);
       for (const x of a) w.uuid(x);
     }
   }
   if (version >= 3) {
-    w.int64(v.previousBrokerEpoch ?? -1n);
+    w.int64((v.previousBrokerEpoch === undefined ? -1n : v.previousBrokerEpoch));
   }
   const unknown = v._unknownTaggedFields;
   const tagCount = unknown ? unknown.length : 0;

@@ -86,17 +86,17 @@ export function encodeConsumerProtocolSubscription(w: Writer, version: number, v
   }
   w.nullableBytes(v.userData);
   if (version >= 1) {
-    const a = v.ownedPartitions ?? [];
+    const a = (v.ownedPartitions === undefined ? [] : v.ownedPartitions);
     {
       w.arrayCount(a.length);
       for (const x of a) writeTopicPartition(w, version, x);
     }
   }
   if (version >= 2) {
-    w.int32(v.generationId ?? -1);
+    w.int32((v.generationId === undefined ? -1 : v.generationId));
   }
   if (version >= 3) {
-    w.nullableString(v.rackId ?? null);
+    w.nullableString((v.rackId === undefined ? null : v.rackId));
   }
 }
 

@@ -51,7 +51,7 @@ export function decodeControlledShutdownRequest(r: Reader, version: number): Con
 export function encodeControlledShutdownRequest(w: Writer, version: number, v: ControlledShutdownRequest): void {
   w.int32(v.brokerId);
   if (version >= 2) {
-    w.int64(v.brokerEpoch ?? -1n);
+    w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   }
   if (version >= 3) {
     const unknown = v._unknownTaggedFields;

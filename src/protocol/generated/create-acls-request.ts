@@ -157,7 +157,7 @@ function writeAclCreation(w: Writer, version: number, v: CreateAclsRequest.AclCr
     w.string(v.resourceName);
   }
   if (version >= 1) {
-    w.int8(v.resourcePatternType ?? 3);
+    w.int8((v.resourcePatternType === undefined ? 3 : v.resourcePatternType));
   }
   if (version >= 2) {
     w.compactString(v.principal);

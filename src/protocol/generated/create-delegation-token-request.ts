@@ -92,10 +92,10 @@ export function encodeCreateDelegationTokenRequest(w: Writer, version: number, v
     if (!(v.ownerPrincipalName === undefined || v.ownerPrincipalName === '')) throw new Error(`CreateDelegationTokenRequest.ownerPrincipalName is not supported at version ${version}`);
   }
   if (version >= 3) {
-    w.compactNullableString(v.ownerPrincipalType ?? '');
+    w.compactNullableString((v.ownerPrincipalType === undefined ? '' : v.ownerPrincipalType));
   }
   if (version >= 3) {
-    w.compactNullableString(v.ownerPrincipalName ?? '');
+    w.compactNullableString((v.ownerPrincipalName === undefined ? '' : v.ownerPrincipalName));
   }
   if (version >= 2) {
     const a = v.renewers;

@@ -128,10 +128,10 @@ export function encodeCreateDelegationTokenResponse(w: Writer, version: number, 
     w.string(v.principalName);
   }
   if (version >= 3) {
-    w.compactString(v.tokenRequesterPrincipalType ?? '');
+    w.compactString((v.tokenRequesterPrincipalType === undefined ? '' : v.tokenRequesterPrincipalType));
   }
   if (version >= 3) {
-    w.compactString(v.tokenRequesterPrincipalName ?? '');
+    w.compactString((v.tokenRequesterPrincipalName === undefined ? '' : v.tokenRequesterPrincipalName));
   }
   w.int64(v.issueTimestampMs);
   w.int64(v.expiryTimestampMs);

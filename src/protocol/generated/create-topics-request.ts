@@ -126,7 +126,7 @@ export function encodeCreateTopicsRequest(w: Writer, version: number, v: CreateT
   }
   w.int32(v.timeoutMs);
   if (version >= 1) {
-    w.bool(v.validateOnly ?? false);
+    w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   }
   if (version >= 5) {
     const unknown = v._unknownTaggedFields;

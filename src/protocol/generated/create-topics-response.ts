@@ -111,7 +111,7 @@ export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTo
 
 export function encodeCreateTopicsResponse(w: Writer, version: number, v: CreateTopicsResponse): void {
   if (version >= 2) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 5) {
     const a = v.topics;
@@ -209,24 +209,24 @@ function writeCreatableTopicResult(w: Writer, version: number, v: CreateTopicsRe
     w.string(v.name);
   }
   if (version >= 7) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   w.int16(v.errorCode);
   if (version >= 1) {
     if (version >= 5) {
-      w.compactNullableString(v.errorMessage ?? '');
+      w.compactNullableString((v.errorMessage === undefined ? '' : v.errorMessage));
     } else {
-      w.nullableString(v.errorMessage ?? '');
+      w.nullableString((v.errorMessage === undefined ? '' : v.errorMessage));
     }
   }
   if (version >= 5) {
-    w.int32(v.numPartitions ?? -1);
+    w.int32((v.numPartitions === undefined ? -1 : v.numPartitions));
   }
   if (version >= 5) {
-    w.int16(v.replicationFactor ?? -1);
+    w.int16((v.replicationFactor === undefined ? -1 : v.replicationFactor));
   }
   if (version >= 5) {
-    const a = v.configs ?? [];
+    const a = (v.configs === undefined ? [] : v.configs);
     if (a === null) w.compactArrayCount(null);
     else {
       w.compactArrayCount(a.length);

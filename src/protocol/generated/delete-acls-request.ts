@@ -157,7 +157,7 @@ function writeDeleteAclsFilter(w: Writer, version: number, v: DeleteAclsRequest.
     w.nullableString(v.resourceNameFilter);
   }
   if (version >= 1) {
-    w.int8(v.patternTypeFilter ?? 3);
+    w.int8((v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter));
   }
   if (version >= 2) {
     w.compactNullableString(v.principalFilter);

@@ -266,7 +266,7 @@ function writeDeleteAclsMatchingAcl(w: Writer, version: number, v: DeleteAclsRes
     w.string(v.resourceName);
   }
   if (version >= 1) {
-    w.int8(v.patternType ?? 3);
+    w.int8((v.patternType === undefined ? 3 : v.patternType));
   }
   if (version >= 2) {
     w.compactString(v.principal);

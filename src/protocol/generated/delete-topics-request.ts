@@ -92,7 +92,7 @@ export function encodeDeleteTopicsRequest(w: Writer, version: number, v: DeleteT
     if (!(v.topics === undefined || (v.topics !== null && v.topics.length === 0))) throw new Error(`DeleteTopicsRequest.topics is not supported at version ${version}`);
   }
   if (version >= 6) {
-    const a = v.topics ?? [];
+    const a = (v.topics === undefined ? [] : v.topics);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeDeleteTopicState(w, version, x);
@@ -100,13 +100,13 @@ export function encodeDeleteTopicsRequest(w: Writer, version: number, v: DeleteT
   }
   if (version <= 5) {
     if (version >= 4) {
-      const a = v.topicNames ?? [];
+      const a = (v.topicNames === undefined ? [] : v.topicNames);
       {
         w.compactArrayCount(a.length);
         for (const x of a) w.compactString(x);
       }
     } else {
-      const a = v.topicNames ?? [];
+      const a = (v.topicNames === undefined ? [] : v.topicNames);
       {
         w.arrayCount(a.length);
         for (const x of a) w.string(x);

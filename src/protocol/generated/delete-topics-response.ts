@@ -87,7 +87,7 @@ export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTo
 
 export function encodeDeleteTopicsResponse(w: Writer, version: number, v: DeleteTopicsResponse): void {
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 4) {
     const a = v.responses;
@@ -169,11 +169,11 @@ function writeDeletableTopicResult(w: Writer, version: number, v: DeleteTopicsRe
     }
   }
   if (version >= 6) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   w.int16(v.errorCode);
   if (version >= 5) {
-    w.compactNullableString(v.errorMessage ?? null);
+    w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
   }
   if (version >= 4) {
     const unknown = v._unknownTaggedFields;

@@ -92,7 +92,7 @@ export function encodeDescribeAclsRequest(w: Writer, version: number, v: Describ
     w.nullableString(v.resourceNameFilter);
   }
   if (version >= 1) {
-    w.int8(v.patternTypeFilter ?? 3);
+    w.int8((v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter));
   }
   if (version >= 2) {
     w.compactNullableString(v.principalFilter);

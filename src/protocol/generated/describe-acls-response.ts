@@ -188,7 +188,7 @@ function writeDescribeAclsResource(w: Writer, version: number, v: DescribeAclsRe
     w.string(v.resourceName);
   }
   if (version >= 1) {
-    w.int8(v.patternType ?? 3);
+    w.int8((v.patternType === undefined ? 3 : v.patternType));
   }
   if (version >= 2) {
     const a = v.acls;

@@ -48,7 +48,7 @@ export function encodeDescribeClusterRequest(w: Writer, version: number, v: Desc
   }
   w.bool(v.includeClusterAuthorizedOperations);
   if (version >= 1) {
-    w.int8(v.endpointType ?? 1);
+    w.int8((v.endpointType === undefined ? 1 : v.endpointType));
   }
   const unknown = v._unknownTaggedFields;
   const tagCount = unknown ? unknown.length : 0;

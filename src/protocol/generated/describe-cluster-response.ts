@@ -104,7 +104,7 @@ export function encodeDescribeClusterResponse(w: Writer, version: number, v: Des
   w.int16(v.errorCode);
   w.compactNullableString(v.errorMessage);
   if (version >= 1) {
-    w.int8(v.endpointType ?? 1);
+    w.int8((v.endpointType === undefined ? 1 : v.endpointType));
   }
   w.compactString(v.clusterId);
   w.int32(v.controllerId);

@@ -100,10 +100,10 @@ export function encodeDescribeConfigsRequest(w: Writer, version: number, v: Desc
     }
   }
   if (version >= 1) {
-    w.bool(v.includeSynonyms ?? false);
+    w.bool((v.includeSynonyms === undefined ? false : v.includeSynonyms));
   }
   if (version >= 3) {
-    w.bool(v.includeDocumentation ?? false);
+    w.bool((v.includeDocumentation === undefined ? false : v.includeDocumentation));
   }
   if (version >= 4) {
     const unknown = v._unknownTaggedFields;

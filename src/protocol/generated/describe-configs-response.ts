@@ -313,21 +313,21 @@ function writeDescribeConfigsResourceResult(w: Writer, version: number, v: Descr
   }
   w.bool(v.readOnly);
   if (version <= 0) {
-    w.bool(v.isDefault ?? false);
+    w.bool((v.isDefault === undefined ? false : v.isDefault));
   }
   if (version >= 1) {
-    w.int8(v.configSource ?? -1);
+    w.int8((v.configSource === undefined ? -1 : v.configSource));
   }
   w.bool(v.isSensitive);
   if (version >= 1) {
     if (version >= 4) {
-      const a = v.synonyms ?? [];
+      const a = (v.synonyms === undefined ? [] : v.synonyms);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeDescribeConfigsSynonym(w, version, x);
       }
     } else {
-      const a = v.synonyms ?? [];
+      const a = (v.synonyms === undefined ? [] : v.synonyms);
       {
         w.arrayCount(a.length);
         for (const x of a) writeDescribeConfigsSynonym(w, version, x);
@@ -335,13 +335,13 @@ function writeDescribeConfigsResourceResult(w: Writer, version: number, v: Descr
     }
   }
   if (version >= 3) {
-    w.int8(v.configType ?? 0);
+    w.int8((v.configType === undefined ? 0 : v.configType));
   }
   if (version >= 3) {
     if (version >= 4) {
-      w.compactNullableString(v.documentation ?? '');
+      w.compactNullableString((v.documentation === undefined ? '' : v.documentation));
     } else {
-      w.nullableString(v.documentation ?? '');
+      w.nullableString((v.documentation === undefined ? '' : v.documentation));
     }
   }
   if (version >= 4) {

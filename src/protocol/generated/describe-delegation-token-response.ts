@@ -220,10 +220,10 @@ function writeDescribedDelegationToken(w: Writer, version: number, v: DescribeDe
     w.string(v.principalName);
   }
   if (version >= 3) {
-    w.compactString(v.tokenRequesterPrincipalType ?? '');
+    w.compactString((v.tokenRequesterPrincipalType === undefined ? '' : v.tokenRequesterPrincipalType));
   }
   if (version >= 3) {
-    w.compactString(v.tokenRequesterPrincipalName ?? '');
+    w.compactString((v.tokenRequesterPrincipalName === undefined ? '' : v.tokenRequesterPrincipalName));
   }
   w.int64(v.issueTimestamp);
   w.int64(v.expiryTimestamp);

@@ -80,7 +80,7 @@ export function encodeDescribeGroupsRequest(w: Writer, version: number, v: Descr
     }
   }
   if (version >= 3) {
-    w.bool(v.includeAuthorizedOperations ?? false);
+    w.bool((v.includeAuthorizedOperations === undefined ? false : v.includeAuthorizedOperations));
   }
   if (version >= 5) {
     const unknown = v._unknownTaggedFields;

@@ -105,7 +105,7 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
 
 export function encodeDescribeGroupsResponse(w: Writer, version: number, v: DescribeGroupsResponse): void {
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 5) {
     const a = v.groups;
@@ -236,7 +236,7 @@ function writeDescribedGroup(w: Writer, version: number, v: DescribeGroupsRespon
     }
   }
   if (version >= 3) {
-    w.int32(v.authorizedOperations ?? -2147483648);
+    w.int32((v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations));
   }
   if (version >= 5) {
     const unknown = v._unknownTaggedFields;
@@ -314,9 +314,9 @@ function writeDescribedGroupMember(w: Writer, version: number, v: DescribeGroups
   }
   if (version >= 4) {
     if (version >= 5) {
-      w.compactNullableString(v.groupInstanceId ?? null);
+      w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     } else {
-      w.nullableString(v.groupInstanceId ?? null);
+      w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     }
   }
   if (version >= 5) {

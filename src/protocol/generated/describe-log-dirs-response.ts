@@ -107,7 +107,7 @@ export function decodeDescribeLogDirsResponse(r: Reader, version: number): Descr
 export function encodeDescribeLogDirsResponse(w: Writer, version: number, v: DescribeLogDirsResponse): void {
   w.int32(v.throttleTimeMs);
   if (version >= 3) {
-    w.int16(v.errorCode ?? 0);
+    w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   }
   if (version >= 2) {
     const a = v.results;
@@ -204,10 +204,10 @@ function writeDescribeLogDirsResult(w: Writer, version: number, v: DescribeLogDi
     }
   }
   if (version >= 4) {
-    w.int64(v.totalBytes ?? -1n);
+    w.int64((v.totalBytes === undefined ? -1n : v.totalBytes));
   }
   if (version >= 4) {
-    w.int64(v.usableBytes ?? -1n);
+    w.int64((v.usableBytes === undefined ? -1n : v.usableBytes));
   }
   if (version >= 2) {
     const unknown = v._unknownTaggedFields;

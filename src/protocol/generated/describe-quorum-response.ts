@@ -138,10 +138,10 @@ function writeReplicaState(w: Writer, version: number, v: DescribeQuorumResponse
   w.int32(v.replicaId);
   w.int64(v.logEndOffset);
   if (version >= 1) {
-    w.int64(v.lastFetchTimestamp ?? -1n);
+    w.int64((v.lastFetchTimestamp === undefined ? -1n : v.lastFetchTimestamp));
   }
   if (version >= 1) {
-    w.int64(v.lastCaughtUpTimestamp ?? -1n);
+    w.int64((v.lastCaughtUpTimestamp === undefined ? -1n : v.lastCaughtUpTimestamp));
   }
   const unknown = v._unknownTaggedFields;
   const tagCount = unknown ? unknown.length : 0;

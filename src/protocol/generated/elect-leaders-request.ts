@@ -82,7 +82,7 @@ export function encodeElectLeadersRequest(w: Writer, version: number, v: ElectLe
     if (!(v.electionType === undefined || v.electionType === 0)) throw new Error(`ElectLeadersRequest.electionType is not supported at version ${version}`);
   }
   if (version >= 1) {
-    w.int8(v.electionType ?? 0);
+    w.int8((v.electionType === undefined ? 0 : v.electionType));
   }
   if (version >= 2) {
     const a = v.topicPartitions;

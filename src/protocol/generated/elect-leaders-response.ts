@@ -92,7 +92,7 @@ export function encodeElectLeadersResponse(w: Writer, version: number, v: ElectL
   }
   w.int32(v.throttleTimeMs);
   if (version >= 1) {
-    w.int16(v.errorCode ?? 0);
+    w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   }
   if (version >= 2) {
     const a = v.replicaElectionResults;

@@ -240,21 +240,21 @@ export function encodeFetchRequest(w: Writer, version: number, v: FetchRequest):
     if (!(v.forgottenTopicsData === undefined || (v.forgottenTopicsData !== null && v.forgottenTopicsData.length === 0))) throw new Error(`FetchRequest.forgottenTopicsData is not supported at version ${version}`);
   }
   if (version <= 14) {
-    w.int32(v.replicaId ?? -1);
+    w.int32((v.replicaId === undefined ? -1 : v.replicaId));
   }
   w.int32(v.maxWaitMs);
   w.int32(v.minBytes);
   if (version >= 3) {
-    w.int32(v.maxBytes ?? 2147483647);
+    w.int32((v.maxBytes === undefined ? 2147483647 : v.maxBytes));
   }
   if (version >= 4) {
-    w.int8(v.isolationLevel ?? 0);
+    w.int8((v.isolationLevel === undefined ? 0 : v.isolationLevel));
   }
   if (version >= 7) {
-    w.int32(v.sessionId ?? 0);
+    w.int32((v.sessionId === undefined ? 0 : v.sessionId));
   }
   if (version >= 7) {
-    w.int32(v.sessionEpoch ?? -1);
+    w.int32((v.sessionEpoch === undefined ? -1 : v.sessionEpoch));
   }
   if (version >= 12) {
     const a = v.topics;
@@ -271,13 +271,13 @@ export function encodeFetchRequest(w: Writer, version: number, v: FetchRequest):
   }
   if (version >= 7) {
     if (version >= 12) {
-      const a = v.forgottenTopicsData ?? [];
+      const a = (v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeForgottenTopic(w, version, x);
       }
     } else {
-      const a = v.forgottenTopicsData ?? [];
+      const a = (v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData);
       {
         w.arrayCount(a.length);
         for (const x of a) writeForgottenTopic(w, version, x);
@@ -286,9 +286,9 @@ export function encodeFetchRequest(w: Writer, version: number, v: FetchRequest):
   }
   if (version >= 11) {
     if (version >= 12) {
-      w.compactString(v.rackId ?? '');
+      w.compactString((v.rackId === undefined ? '' : v.rackId));
     } else {
-      w.string(v.rackId ?? '');
+      w.string((v.rackId === undefined ? '' : v.rackId));
     }
   }
   if (version >= 12) {
@@ -395,13 +395,13 @@ function readFetchTopic(r: Reader, version: number): FetchRequest.FetchTopic {
 function writeFetchTopic(w: Writer, version: number, v: FetchRequest.FetchTopic): void {
   if (version <= 12) {
     if (version >= 12) {
-      w.compactString(v.topic ?? '');
+      w.compactString((v.topic === undefined ? '' : v.topic));
     } else {
-      w.string(v.topic ?? '');
+      w.string((v.topic === undefined ? '' : v.topic));
     }
   }
   if (version >= 13) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 12) {
     const a = v.partitions;
@@ -470,14 +470,14 @@ function writeFetchPartition(w: Writer, version: number, v: FetchRequest.FetchPa
   }
   w.int32(v.partition);
   if (version >= 9) {
-    w.int32(v.currentLeaderEpoch ?? -1);
+    w.int32((v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch));
   }
   w.int64(v.fetchOffset);
   if (version >= 12) {
-    w.int32(v.lastFetchedEpoch ?? -1);
+    w.int32((v.lastFetchedEpoch === undefined ? -1 : v.lastFetchedEpoch));
   }
   if (version >= 5) {
-    w.int64(v.logStartOffset ?? -1n);
+    w.int64((v.logStartOffset === undefined ? -1n : v.logStartOffset));
   }
   w.int32(v.partitionMaxBytes);
   if (version >= 12) {
@@ -538,13 +538,13 @@ function readForgottenTopic(r: Reader, version: number): FetchRequest.ForgottenT
 function writeForgottenTopic(w: Writer, version: number, v: FetchRequest.ForgottenTopic): void {
   if (version <= 12) {
     if (version >= 12) {
-      w.compactString(v.topic ?? '');
+      w.compactString((v.topic === undefined ? '' : v.topic));
     } else {
-      w.string(v.topic ?? '');
+      w.string((v.topic === undefined ? '' : v.topic));
     }
   }
   if (version >= 13) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 12) {
     const a = v.partitions;

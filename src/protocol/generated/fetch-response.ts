@@ -211,13 +211,13 @@ export function encodeFetchResponse(w: Writer, version: number, v: FetchResponse
     if (!(v.nodeEndpoints === undefined || (v.nodeEndpoints !== null && v.nodeEndpoints.length === 0))) throw new Error(`FetchResponse.nodeEndpoints is not supported at version ${version}`);
   }
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 7) {
-    w.int16(v.errorCode ?? 0);
+    w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   }
   if (version >= 7) {
-    w.int32(v.sessionId ?? 0);
+    w.int32((v.sessionId === undefined ? 0 : v.sessionId));
   }
   if (version >= 12) {
     const a = v.responses;
@@ -305,13 +305,13 @@ function readFetchableTopicResponse(r: Reader, version: number): FetchResponse.F
 function writeFetchableTopicResponse(w: Writer, version: number, v: FetchResponse.FetchableTopicResponse): void {
   if (version <= 12) {
     if (version >= 12) {
-      w.compactString(v.topic ?? '');
+      w.compactString((v.topic === undefined ? '' : v.topic));
     } else {
-      w.string(v.topic ?? '');
+      w.string((v.topic === undefined ? '' : v.topic));
     }
   }
   if (version >= 13) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 12) {
     const a = v.partitions;
@@ -436,21 +436,21 @@ function writePartitionData(w: Writer, version: number, v: FetchResponse.Partiti
   w.int16(v.errorCode);
   w.int64(v.highWatermark);
   if (version >= 4) {
-    w.int64(v.lastStableOffset ?? -1n);
+    w.int64((v.lastStableOffset === undefined ? -1n : v.lastStableOffset));
   }
   if (version >= 5) {
-    w.int64(v.logStartOffset ?? -1n);
+    w.int64((v.logStartOffset === undefined ? -1n : v.logStartOffset));
   }
   if (version >= 4) {
     if (version >= 12) {
-      const a = v.abortedTransactions ?? [];
+      const a = (v.abortedTransactions === undefined ? [] : v.abortedTransactions);
       if (a === null) w.compactArrayCount(null);
       else {
         w.compactArrayCount(a.length);
         for (const x of a) writeAbortedTransaction(w, version, x);
       }
     } else {
-      const a = v.abortedTransactions ?? [];
+      const a = (v.abortedTransactions === undefined ? [] : v.abortedTransactions);
       if (a === null) w.arrayCount(null);
       else {
         w.arrayCount(a.length);
@@ -459,7 +459,7 @@ function writePartitionData(w: Writer, version: number, v: FetchResponse.Partiti
     }
   }
   if (version >= 11) {
-    w.int32(v.preferredReadReplica ?? -1);
+    w.int32((v.preferredReadReplica === undefined ? -1 : v.preferredReadReplica));
   }
   if (version >= 12) {
     w.compactNullableRecords(v.records);

@@ -80,16 +80,16 @@ export function encodeFindCoordinatorRequest(w: Writer, version: number, v: Find
   }
   if (version <= 3) {
     if (version >= 3) {
-      w.compactString(v.key ?? '');
+      w.compactString((v.key === undefined ? '' : v.key));
     } else {
-      w.string(v.key ?? '');
+      w.string((v.key === undefined ? '' : v.key));
     }
   }
   if (version >= 1) {
-    w.int8(v.keyType ?? 0);
+    w.int8((v.keyType === undefined ? 0 : v.keyType));
   }
   if (version >= 4) {
-    const a = v.coordinatorKeys ?? [];
+    const a = (v.coordinatorKeys === undefined ? [] : v.coordinatorKeys);
     {
       w.compactArrayCount(a.length);
       for (const x of a) w.compactString(x);

@@ -137,33 +137,33 @@ export function encodeFindCoordinatorResponse(w: Writer, version: number, v: Fin
     if (!(v.coordinators === undefined || (v.coordinators !== null && v.coordinators.length === 0))) throw new Error(`FindCoordinatorResponse.coordinators is not supported at version ${version}`);
   }
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version <= 3) {
-    w.int16(v.errorCode ?? 0);
+    w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   }
   if (version >= 1 && version <= 3) {
     if (version >= 3) {
-      w.compactNullableString(v.errorMessage ?? '');
+      w.compactNullableString((v.errorMessage === undefined ? '' : v.errorMessage));
     } else {
-      w.nullableString(v.errorMessage ?? '');
+      w.nullableString((v.errorMessage === undefined ? '' : v.errorMessage));
     }
   }
   if (version <= 3) {
-    w.int32(v.nodeId ?? 0);
+    w.int32((v.nodeId === undefined ? 0 : v.nodeId));
   }
   if (version <= 3) {
     if (version >= 3) {
-      w.compactString(v.host ?? '');
+      w.compactString((v.host === undefined ? '' : v.host));
     } else {
-      w.string(v.host ?? '');
+      w.string((v.host === undefined ? '' : v.host));
     }
   }
   if (version <= 3) {
-    w.int32(v.port ?? 0);
+    w.int32((v.port === undefined ? 0 : v.port));
   }
   if (version >= 4) {
-    const a = v.coordinators ?? [];
+    const a = (v.coordinators === undefined ? [] : v.coordinators);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeCoordinator(w, version, x);

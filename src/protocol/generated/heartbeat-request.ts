@@ -85,9 +85,9 @@ export function encodeHeartbeatRequest(w: Writer, version: number, v: HeartbeatR
   }
   if (version >= 3) {
     if (version >= 4) {
-      w.compactNullableString(v.groupInstanceId ?? null);
+      w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     } else {
-      w.nullableString(v.groupInstanceId ?? null);
+      w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     }
   }
   if (version >= 4) {

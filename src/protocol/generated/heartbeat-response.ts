@@ -50,7 +50,7 @@ export function decodeHeartbeatResponse(r: Reader, version: number): HeartbeatRe
 
 export function encodeHeartbeatResponse(w: Writer, version: number, v: HeartbeatResponse): void {
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   w.int16(v.errorCode);
   if (version >= 4) {

@@ -80,10 +80,10 @@ export function encodeInitProducerIdRequest(w: Writer, version: number, v: InitP
   }
   w.int32(v.transactionTimeoutMs);
   if (version >= 3) {
-    w.int64(v.producerId ?? -1n);
+    w.int64((v.producerId === undefined ? -1n : v.producerId));
   }
   if (version >= 3) {
-    w.int16(v.producerEpoch ?? -1);
+    w.int16((v.producerEpoch === undefined ? -1 : v.producerEpoch));
   }
   if (version >= 2) {
     const unknown = v._unknownTaggedFields;

@@ -144,7 +144,7 @@ export function encodeJoinGroupRequest(w: Writer, version: number, v: JoinGroupR
   }
   w.int32(v.sessionTimeoutMs);
   if (version >= 1) {
-    w.int32(v.rebalanceTimeoutMs ?? -1);
+    w.int32((v.rebalanceTimeoutMs === undefined ? -1 : v.rebalanceTimeoutMs));
   }
   if (version >= 6) {
     w.compactString(v.memberId);
@@ -153,9 +153,9 @@ export function encodeJoinGroupRequest(w: Writer, version: number, v: JoinGroupR
   }
   if (version >= 5) {
     if (version >= 6) {
-      w.compactNullableString(v.groupInstanceId ?? null);
+      w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     } else {
-      w.nullableString(v.groupInstanceId ?? null);
+      w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     }
   }
   if (version >= 6) {
@@ -177,7 +177,7 @@ export function encodeJoinGroupRequest(w: Writer, version: number, v: JoinGroupR
     }
   }
   if (version >= 8) {
-    w.compactNullableString(v.reason ?? null);
+    w.compactNullableString((v.reason === undefined ? null : v.reason));
   }
   if (version >= 6) {
     const unknown = v._unknownTaggedFields;

@@ -151,12 +151,12 @@ export function encodeJoinGroupResponse(w: Writer, version: number, v: JoinGroup
     if (!(v.skipAssignment === undefined || v.skipAssignment === false)) throw new Error(`JoinGroupResponse.skipAssignment is not supported at version ${version}`);
   }
   if (version >= 2) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   w.int16(v.errorCode);
   w.int32(v.generationId);
   if (version >= 7) {
-    w.compactNullableString(v.protocolType ?? null);
+    w.compactNullableString((v.protocolType === undefined ? null : v.protocolType));
   }
   if (version >= 6) {
     if (version >= 7) {
@@ -177,7 +177,7 @@ export function encodeJoinGroupResponse(w: Writer, version: number, v: JoinGroup
     w.string(v.leader);
   }
   if (version >= 9) {
-    w.bool(v.skipAssignment ?? false);
+    w.bool((v.skipAssignment === undefined ? false : v.skipAssignment));
   }
   if (version >= 6) {
     w.compactString(v.memberId);
@@ -252,9 +252,9 @@ function writeJoinGroupResponseMember(w: Writer, version: number, v: JoinGroupRe
   }
   if (version >= 5) {
     if (version >= 6) {
-      w.compactNullableString(v.groupInstanceId ?? null);
+      w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     } else {
-      w.nullableString(v.groupInstanceId ?? null);
+      w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     }
   }
   if (version >= 6) {

@@ -194,17 +194,17 @@ export function encodeLeaderAndIsrRequest(w: Writer, version: number, v: LeaderA
   }
   w.int32(v.controllerId);
   if (version >= 7) {
-    w.bool(v.isKRaftController ?? false);
+    w.bool((v.isKRaftController === undefined ? false : v.isKRaftController));
   }
   w.int32(v.controllerEpoch);
   if (version >= 2) {
-    w.int64(v.brokerEpoch ?? -1n);
+    w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   }
   if (version >= 5) {
-    w.int8(v.type ?? 0);
+    w.int8((v.type === undefined ? 0 : v.type));
   }
   if (version <= 1) {
-    const a = v.ungroupedPartitionStates ?? [];
+    const a = (v.ungroupedPartitionStates === undefined ? [] : v.ungroupedPartitionStates);
     {
       w.arrayCount(a.length);
       for (const x of a) writeLeaderAndIsrPartitionState(w, version, x);
@@ -212,13 +212,13 @@ export function encodeLeaderAndIsrRequest(w: Writer, version: number, v: LeaderA
   }
   if (version >= 2) {
     if (version >= 4) {
-      const a = v.topicStates ?? [];
+      const a = (v.topicStates === undefined ? [] : v.topicStates);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeLeaderAndIsrTopicState(w, version, x);
       }
     } else {
-      const a = v.topicStates ?? [];
+      const a = (v.topicStates === undefined ? [] : v.topicStates);
       {
         w.arrayCount(a.length);
         for (const x of a) writeLeaderAndIsrTopicState(w, version, x);
@@ -369,7 +369,7 @@ function writeLeaderAndIsrPartitionState(w: Writer, version: number, v: LeaderAn
     if (!(v.leaderRecoveryState === undefined || v.leaderRecoveryState === 0)) throw new Error(`LeaderAndIsrRequest.leaderRecoveryState is not supported at version ${version}`);
   }
   if (version <= 1) {
-    w.string(v.topicName ?? '');
+    w.string((v.topicName === undefined ? '' : v.topicName));
   }
   w.int32(v.partitionIndex);
   w.int32(v.controllerEpoch);
@@ -404,13 +404,13 @@ function writeLeaderAndIsrPartitionState(w: Writer, version: number, v: LeaderAn
   }
   if (version >= 3) {
     if (version >= 4) {
-      const a = v.addingReplicas ?? [];
+      const a = (v.addingReplicas === undefined ? [] : v.addingReplicas);
       {
         w.compactArrayCount(a.length);
         for (const x of a) w.int32(x);
       }
     } else {
-      const a = v.addingReplicas ?? [];
+      const a = (v.addingReplicas === undefined ? [] : v.addingReplicas);
       {
         w.arrayCount(a.length);
         for (const x of a) w.int32(x);
@@ -419,13 +419,13 @@ function writeLeaderAndIsrPartitionState(w: Writer, version: number, v: LeaderAn
   }
   if (version >= 3) {
     if (version >= 4) {
-      const a = v.removingReplicas ?? [];
+      const a = (v.removingReplicas === undefined ? [] : v.removingReplicas);
       {
         w.compactArrayCount(a.length);
         for (const x of a) w.int32(x);
       }
     } else {
-      const a = v.removingReplicas ?? [];
+      const a = (v.removingReplicas === undefined ? [] : v.removingReplicas);
       {
         w.arrayCount(a.length);
         for (const x of a) w.int32(x);
@@ -433,10 +433,10 @@ function writeLeaderAndIsrPartitionState(w: Writer, version: number, v: LeaderAn
     }
   }
   if (version >= 1) {
-    w.bool(v.isNew ?? false);
+    w.bool((v.isNew === undefined ? false : v.isNew));
   }
   if (version >= 6) {
-    w.int8(v.leaderRecoveryState ?? 0);
+    w.int8((v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState));
   }
   if (version >= 4) {
     const unknown = v._unknownTaggedFields;
@@ -498,7 +498,7 @@ function writeLeaderAndIsrTopicState(w: Writer, version: number, v: LeaderAndIsr
     w.string(v.topicName);
   }
   if (version >= 5) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 4) {
     const a = v.partitionStates;

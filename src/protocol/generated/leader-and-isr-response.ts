@@ -110,13 +110,13 @@ export function encodeLeaderAndIsrResponse(w: Writer, version: number, v: Leader
   w.int16(v.errorCode);
   if (version <= 4) {
     if (version >= 4) {
-      const a = v.partitionErrors ?? [];
+      const a = (v.partitionErrors === undefined ? [] : v.partitionErrors);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeLeaderAndIsrPartitionError(w, version, x);
       }
     } else {
-      const a = v.partitionErrors ?? [];
+      const a = (v.partitionErrors === undefined ? [] : v.partitionErrors);
       {
         w.arrayCount(a.length);
         for (const x of a) writeLeaderAndIsrPartitionError(w, version, x);
@@ -124,7 +124,7 @@ export function encodeLeaderAndIsrResponse(w: Writer, version: number, v: Leader
     }
   }
   if (version >= 5) {
-    const a = v.topics ?? [];
+    const a = (v.topics === undefined ? [] : v.topics);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeLeaderAndIsrTopicError(w, version, x);
@@ -172,9 +172,9 @@ function readLeaderAndIsrPartitionError(r: Reader, version: number): LeaderAndIs
 function writeLeaderAndIsrPartitionError(w: Writer, version: number, v: LeaderAndIsrResponse.LeaderAndIsrPartitionError): void {
   if (version <= 4) {
     if (version >= 4) {
-      w.compactString(v.topicName ?? '');
+      w.compactString((v.topicName === undefined ? '' : v.topicName));
     } else {
-      w.string(v.topicName ?? '');
+      w.string((v.topicName === undefined ? '' : v.topicName));
     }
   }
   w.int32(v.partitionIndex);

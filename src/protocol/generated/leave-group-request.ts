@@ -100,17 +100,17 @@ export function encodeLeaveGroupRequest(w: Writer, version: number, v: LeaveGrou
     w.string(v.groupId);
   }
   if (version <= 2) {
-    w.string(v.memberId ?? '');
+    w.string((v.memberId === undefined ? '' : v.memberId));
   }
   if (version >= 3) {
     if (version >= 4) {
-      const a = v.members ?? [];
+      const a = (v.members === undefined ? [] : v.members);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeMemberIdentity(w, version, x);
       }
     } else {
-      const a = v.members ?? [];
+      const a = (v.members === undefined ? [] : v.members);
       {
         w.arrayCount(a.length);
         for (const x of a) writeMemberIdentity(w, version, x);
@@ -172,7 +172,7 @@ function writeMemberIdentity(w: Writer, version: number, v: LeaveGroupRequest.Me
     w.nullableString(v.groupInstanceId);
   }
   if (version >= 5) {
-    w.compactNullableString(v.reason ?? null);
+    w.compactNullableString((v.reason === undefined ? null : v.reason));
   }
   if (version >= 4) {
     const unknown = v._unknownTaggedFields;

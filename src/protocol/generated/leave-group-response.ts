@@ -90,18 +90,18 @@ export function encodeLeaveGroupResponse(w: Writer, version: number, v: LeaveGro
     if (!(v.members === undefined || (v.members !== null && v.members.length === 0))) throw new Error(`LeaveGroupResponse.members is not supported at version ${version}`);
   }
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   w.int16(v.errorCode);
   if (version >= 3) {
     if (version >= 4) {
-      const a = v.members ?? [];
+      const a = (v.members === undefined ? [] : v.members);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeMemberResponse(w, version, x);
       }
     } else {
-      const a = v.members ?? [];
+      const a = (v.members === undefined ? [] : v.members);
       {
         w.arrayCount(a.length);
         for (const x of a) writeMemberResponse(w, version, x);

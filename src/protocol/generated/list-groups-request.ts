@@ -68,14 +68,14 @@ export function encodeListGroupsRequest(w: Writer, version: number, v: ListGroup
     if (!(v.typesFilter === undefined || (v.typesFilter !== null && v.typesFilter.length === 0))) throw new Error(`ListGroupsRequest.typesFilter is not supported at version ${version}`);
   }
   if (version >= 4) {
-    const a = v.statesFilter ?? [];
+    const a = (v.statesFilter === undefined ? [] : v.statesFilter);
     {
       w.compactArrayCount(a.length);
       for (const x of a) w.compactString(x);
     }
   }
   if (version >= 5) {
-    const a = v.typesFilter ?? [];
+    const a = (v.typesFilter === undefined ? [] : v.typesFilter);
     {
       w.compactArrayCount(a.length);
       for (const x of a) w.compactString(x);

@@ -88,7 +88,7 @@ export function decodeListGroupsResponse(r: Reader, version: number): ListGroups
 
 export function encodeListGroupsResponse(w: Writer, version: number, v: ListGroupsResponse): void {
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   w.int16(v.errorCode);
   if (version >= 3) {
@@ -164,10 +164,10 @@ function writeListedGroup(w: Writer, version: number, v: ListGroupsResponse.List
     w.string(v.protocolType);
   }
   if (version >= 4) {
-    w.compactString(v.groupState ?? '');
+    w.compactString((v.groupState === undefined ? '' : v.groupState));
   }
   if (version >= 5) {
-    w.compactString(v.groupType ?? '');
+    w.compactString((v.groupType === undefined ? '' : v.groupType));
   }
   if (version >= 3) {
     const unknown = v._unknownTaggedFields;

@@ -107,7 +107,7 @@ export function encodeListOffsetsRequest(w: Writer, version: number, v: ListOffs
   }
   w.int32(v.replicaId);
   if (version >= 2) {
-    w.int8(v.isolationLevel ?? 0);
+    w.int8((v.isolationLevel === undefined ? 0 : v.isolationLevel));
   }
   if (version >= 6) {
     const a = v.topics;
@@ -235,11 +235,11 @@ function writeListOffsetsPartition(w: Writer, version: number, v: ListOffsetsReq
   }
   w.int32(v.partitionIndex);
   if (version >= 4) {
-    w.int32(v.currentLeaderEpoch ?? -1);
+    w.int32((v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch));
   }
   w.int64(v.timestamp);
   if (version <= 0) {
-    w.int32(v.maxNumOffsets ?? 1);
+    w.int32((v.maxNumOffsets === undefined ? 1 : v.maxNumOffsets));
   }
   if (version >= 6) {
     const unknown = v._unknownTaggedFields;

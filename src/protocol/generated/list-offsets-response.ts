@@ -103,7 +103,7 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
 
 export function encodeListOffsetsResponse(w: Writer, version: number, v: ListOffsetsResponse): void {
   if (version >= 2) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 6) {
     const a = v.topics;
@@ -256,20 +256,20 @@ function writeListOffsetsPartitionResponse(w: Writer, version: number, v: ListOf
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);
   if (version <= 0) {
-    const a = v.oldStyleOffsets ?? [];
+    const a = (v.oldStyleOffsets === undefined ? [] : v.oldStyleOffsets);
     {
       w.arrayCount(a.length);
       for (const x of a) w.int64(x);
     }
   }
   if (version >= 1) {
-    w.int64(v.timestamp ?? -1n);
+    w.int64((v.timestamp === undefined ? -1n : v.timestamp));
   }
   if (version >= 1) {
-    w.int64(v.offset ?? -1n);
+    w.int64((v.offset === undefined ? -1n : v.offset));
   }
   if (version >= 4) {
-    w.int32(v.leaderEpoch ?? -1);
+    w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
   }
   if (version >= 6) {
     const unknown = v._unknownTaggedFields;

@@ -78,7 +78,7 @@ export function encodeListTransactionsRequest(w: Writer, version: number, v: Lis
     }
   }
   if (version >= 1) {
-    w.int64(v.durationFilter ?? -1n);
+    w.int64((v.durationFilter === undefined ? -1n : v.durationFilter));
   }
   const unknown = v._unknownTaggedFields;
   const tagCount = unknown ? unknown.length : 0;

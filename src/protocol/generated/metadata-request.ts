@@ -143,13 +143,13 @@ export function encodeMetadataRequest(w: Writer, version: number, v: MetadataReq
     }
   }
   if (version >= 4) {
-    w.bool(v.allowAutoTopicCreation ?? true);
+    w.bool((v.allowAutoTopicCreation === undefined ? true : v.allowAutoTopicCreation));
   }
   if (version >= 8 && version <= 10) {
-    w.bool(v.includeClusterAuthorizedOperations ?? false);
+    w.bool((v.includeClusterAuthorizedOperations === undefined ? false : v.includeClusterAuthorizedOperations));
   }
   if (version >= 8) {
-    w.bool(v.includeTopicAuthorizedOperations ?? false);
+    w.bool((v.includeTopicAuthorizedOperations === undefined ? false : v.includeTopicAuthorizedOperations));
   }
   if (version >= 9) {
     const unknown = v._unknownTaggedFields;
@@ -197,7 +197,7 @@ function readMetadataRequestTopic(r: Reader, version: number): MetadataRequest.M
 
 function writeMetadataRequestTopic(w: Writer, version: number, v: MetadataRequest.MetadataRequestTopic): void {
   if (version >= 10) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 9) {
     if (version >= 10) {

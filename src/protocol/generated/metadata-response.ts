@@ -181,7 +181,7 @@ export function encodeMetadataResponse(w: Writer, version: number, v: MetadataRe
     if (!(v.clusterAuthorizedOperations === undefined || v.clusterAuthorizedOperations === -2147483648)) throw new Error(`MetadataResponse.clusterAuthorizedOperations is not supported at version ${version}`);
   }
   if (version >= 3) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 9) {
     const a = v.brokers;
@@ -198,13 +198,13 @@ export function encodeMetadataResponse(w: Writer, version: number, v: MetadataRe
   }
   if (version >= 2) {
     if (version >= 9) {
-      w.compactNullableString(v.clusterId ?? null);
+      w.compactNullableString((v.clusterId === undefined ? null : v.clusterId));
     } else {
-      w.nullableString(v.clusterId ?? null);
+      w.nullableString((v.clusterId === undefined ? null : v.clusterId));
     }
   }
   if (version >= 1) {
-    w.int32(v.controllerId ?? -1);
+    w.int32((v.controllerId === undefined ? -1 : v.controllerId));
   }
   if (version >= 9) {
     const a = v.topics;
@@ -220,7 +220,7 @@ export function encodeMetadataResponse(w: Writer, version: number, v: MetadataRe
     }
   }
   if (version >= 8 && version <= 10) {
-    w.int32(v.clusterAuthorizedOperations ?? -2147483648);
+    w.int32((v.clusterAuthorizedOperations === undefined ? -2147483648 : v.clusterAuthorizedOperations));
   }
   if (version >= 9) {
     const unknown = v._unknownTaggedFields;
@@ -278,9 +278,9 @@ function writeMetadataResponseBroker(w: Writer, version: number, v: MetadataResp
   w.int32(v.port);
   if (version >= 1) {
     if (version >= 9) {
-      w.compactNullableString(v.rack ?? null);
+      w.compactNullableString((v.rack === undefined ? null : v.rack));
     } else {
-      w.nullableString(v.rack ?? null);
+      w.nullableString((v.rack === undefined ? null : v.rack));
     }
   }
   if (version >= 9) {
@@ -376,10 +376,10 @@ function writeMetadataResponseTopic(w: Writer, version: number, v: MetadataRespo
     }
   }
   if (version >= 10) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 1) {
-    w.bool(v.isInternal ?? false);
+    w.bool((v.isInternal === undefined ? false : v.isInternal));
   }
   if (version >= 9) {
     const a = v.partitions;
@@ -395,7 +395,7 @@ function writeMetadataResponseTopic(w: Writer, version: number, v: MetadataRespo
     }
   }
   if (version >= 8) {
-    w.int32(v.topicAuthorizedOperations ?? -2147483648);
+    w.int32((v.topicAuthorizedOperations === undefined ? -2147483648 : v.topicAuthorizedOperations));
   }
   if (version >= 9) {
     const unknown = v._unknownTaggedFields;
@@ -493,7 +493,7 @@ function writeMetadataResponsePartition(w: Writer, version: number, v: MetadataR
   w.int32(v.partitionIndex);
   w.int32(v.leaderId);
   if (version >= 7) {
-    w.int32(v.leaderEpoch ?? -1);
+    w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
   }
   if (version >= 9) {
     const a = v.replicaNodes;
@@ -523,13 +523,13 @@ function writeMetadataResponsePartition(w: Writer, version: number, v: MetadataR
   }
   if (version >= 5) {
     if (version >= 9) {
-      const a = v.offlineReplicas ?? [];
+      const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas);
       {
         w.compactArrayCount(a.length);
         for (const x of a) w.int32(x);
       }
     } else {
-      const a = v.offlineReplicas ?? [];
+      const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas);
       {
         w.arrayCount(a.length);
         for (const x of a) w.int32(x);

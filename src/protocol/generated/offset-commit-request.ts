@@ -146,24 +146,24 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, v: OffsetC
     w.string(v.groupId);
   }
   if (version >= 1) {
-    w.int32(v.generationIdOrMemberEpoch ?? -1);
+    w.int32((v.generationIdOrMemberEpoch === undefined ? -1 : v.generationIdOrMemberEpoch));
   }
   if (version >= 1) {
     if (version >= 8) {
-      w.compactString(v.memberId ?? '');
+      w.compactString((v.memberId === undefined ? '' : v.memberId));
     } else {
-      w.string(v.memberId ?? '');
+      w.string((v.memberId === undefined ? '' : v.memberId));
     }
   }
   if (version >= 7) {
     if (version >= 8) {
-      w.compactNullableString(v.groupInstanceId ?? null);
+      w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     } else {
-      w.nullableString(v.groupInstanceId ?? null);
+      w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     }
   }
   if (version >= 2 && version <= 4) {
-    w.int64(v.retentionTimeMs ?? -1n);
+    w.int64((v.retentionTimeMs === undefined ? -1n : v.retentionTimeMs));
   }
   if (version >= 8) {
     const a = v.topics;
@@ -299,10 +299,10 @@ function writeOffsetCommitRequestPartition(w: Writer, version: number, v: Offset
   w.int32(v.partitionIndex);
   w.int64(v.committedOffset);
   if (version >= 6) {
-    w.int32(v.committedLeaderEpoch ?? -1);
+    w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
   }
   if (version >= 1 && version <= 1) {
-    w.int64(v.commitTimestamp ?? -1n);
+    w.int64((v.commitTimestamp === undefined ? -1n : v.commitTimestamp));
   }
   if (version >= 8) {
     w.compactNullableString(v.committedMetadata);

@@ -104,7 +104,7 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 
 export function encodeOffsetCommitResponse(w: Writer, version: number, v: OffsetCommitResponse): void {
   if (version >= 3) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 8) {
     const a = v.topics;

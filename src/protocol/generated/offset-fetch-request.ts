@@ -167,22 +167,22 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, v: OffsetFe
   }
   if (version <= 7) {
     if (version >= 6) {
-      w.compactString(v.groupId ?? '');
+      w.compactString((v.groupId === undefined ? '' : v.groupId));
     } else {
-      w.string(v.groupId ?? '');
+      w.string((v.groupId === undefined ? '' : v.groupId));
     }
   }
   if (version <= 7) {
     if (version >= 6) {
       if (version >= 2) {
-        const a = v.topics ?? [];
+        const a = (v.topics === undefined ? [] : v.topics);
         if (a === null) w.compactArrayCount(null);
         else {
           w.compactArrayCount(a.length);
           for (const x of a) writeOffsetFetchRequestTopic(w, version, x);
         }
       } else {
-        const a = notNull(v.topics ?? [], 'OffsetFetchRequest.topics');
+        const a = notNull((v.topics === undefined ? [] : v.topics), 'OffsetFetchRequest.topics');
         {
           w.compactArrayCount(a.length);
           for (const x of a) writeOffsetFetchRequestTopic(w, version, x);
@@ -190,14 +190,14 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, v: OffsetFe
       }
     } else {
       if (version >= 2) {
-        const a = v.topics ?? [];
+        const a = (v.topics === undefined ? [] : v.topics);
         if (a === null) w.arrayCount(null);
         else {
           w.arrayCount(a.length);
           for (const x of a) writeOffsetFetchRequestTopic(w, version, x);
         }
       } else {
-        const a = notNull(v.topics ?? [], 'OffsetFetchRequest.topics');
+        const a = notNull((v.topics === undefined ? [] : v.topics), 'OffsetFetchRequest.topics');
         {
           w.arrayCount(a.length);
           for (const x of a) writeOffsetFetchRequestTopic(w, version, x);
@@ -206,14 +206,14 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, v: OffsetFe
     }
   }
   if (version >= 8) {
-    const a = v.groups ?? [];
+    const a = (v.groups === undefined ? [] : v.groups);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeOffsetFetchRequestGroup(w, version, x);
     }
   }
   if (version >= 7) {
-    w.bool(v.requireStable ?? false);
+    w.bool((v.requireStable === undefined ? false : v.requireStable));
   }
   if (version >= 6) {
     const unknown = v._unknownTaggedFields;
@@ -331,10 +331,10 @@ function readOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchReq
 function writeOffsetFetchRequestGroup(w: Writer, version: number, v: OffsetFetchRequest.OffsetFetchRequestGroup): void {
   w.compactString(v.groupId);
   if (version >= 9) {
-    w.compactNullableString(v.memberId ?? null);
+    w.compactNullableString((v.memberId === undefined ? null : v.memberId));
   }
   if (version >= 9) {
-    w.int32(v.memberEpoch ?? -1);
+    w.int32((v.memberEpoch === undefined ? -1 : v.memberEpoch));
   }
   {
     const a = v.topics;

@@ -174,17 +174,17 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, v: OffsetF
     if (!(v.groups === undefined || (v.groups !== null && v.groups.length === 0))) throw new Error(`OffsetFetchResponse.groups is not supported at version ${version}`);
   }
   if (version >= 3) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version <= 7) {
     if (version >= 6) {
-      const a = v.topics ?? [];
+      const a = (v.topics === undefined ? [] : v.topics);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeOffsetFetchResponseTopic(w, version, x);
       }
     } else {
-      const a = v.topics ?? [];
+      const a = (v.topics === undefined ? [] : v.topics);
       {
         w.arrayCount(a.length);
         for (const x of a) writeOffsetFetchResponseTopic(w, version, x);
@@ -192,10 +192,10 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, v: OffsetF
     }
   }
   if (version >= 2 && version <= 7) {
-    w.int16(v.errorCode ?? 0);
+    w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   }
   if (version >= 8) {
-    const a = v.groups ?? [];
+    const a = (v.groups === undefined ? [] : v.groups);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeOffsetFetchResponseGroup(w, version, x);
@@ -317,7 +317,7 @@ function writeOffsetFetchResponsePartition(w: Writer, version: number, v: Offset
   w.int32(v.partitionIndex);
   w.int64(v.committedOffset);
   if (version >= 5) {
-    w.int32(v.committedLeaderEpoch ?? -1);
+    w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
   }
   if (version >= 6) {
     w.compactNullableString(v.metadata);

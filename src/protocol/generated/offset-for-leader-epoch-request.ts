@@ -89,7 +89,7 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): O
 
 export function encodeOffsetForLeaderEpochRequest(w: Writer, version: number, v: OffsetForLeaderEpochRequest): void {
   if (version >= 3) {
-    w.int32(v.replicaId ?? -2);
+    w.int32((v.replicaId === undefined ? -2 : v.replicaId));
   }
   if (version >= 4) {
     const a = v.topics;
@@ -209,7 +209,7 @@ function readOffsetForLeaderPartition(r: Reader, version: number): OffsetForLead
 function writeOffsetForLeaderPartition(w: Writer, version: number, v: OffsetForLeaderEpochRequest.OffsetForLeaderPartition): void {
   w.int32(v.partition);
   if (version >= 2) {
-    w.int32(v.currentLeaderEpoch ?? -1);
+    w.int32((v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch));
   }
   w.int32(v.leaderEpoch);
   if (version >= 4) {

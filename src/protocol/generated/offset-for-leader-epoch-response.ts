@@ -89,7 +89,7 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): 
 
 export function encodeOffsetForLeaderEpochResponse(w: Writer, version: number, v: OffsetForLeaderEpochResponse): void {
   if (version >= 2) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 4) {
     const a = v.topics;
@@ -213,7 +213,7 @@ function writeEpochEndOffset(w: Writer, version: number, v: OffsetForLeaderEpoch
   w.int16(v.errorCode);
   w.int32(v.partition);
   if (version >= 1) {
-    w.int32(v.leaderEpoch ?? -1);
+    w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
   }
   w.int64(v.endOffset);
   if (version >= 4) {

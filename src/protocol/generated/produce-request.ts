@@ -115,9 +115,9 @@ export function encodeProduceRequest(w: Writer, version: number, v: ProduceReque
   }
   if (version >= 3) {
     if (version >= 9) {
-      w.compactNullableString(v.transactionalId ?? null);
+      w.compactNullableString((v.transactionalId === undefined ? null : v.transactionalId));
     } else {
-      w.nullableString(v.transactionalId ?? null);
+      w.nullableString((v.transactionalId === undefined ? null : v.transactionalId));
     }
   }
   w.int16(v.acks);

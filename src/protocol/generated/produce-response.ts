@@ -170,7 +170,7 @@ export function encodeProduceResponse(w: Writer, version: number, v: ProduceResp
     }
   }
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   if (version >= 9) {
     const unknown = v._unknownTaggedFields;
@@ -340,20 +340,20 @@ function writePartitionProduceResponse(w: Writer, version: number, v: ProduceRes
   w.int16(v.errorCode);
   w.int64(v.baseOffset);
   if (version >= 2) {
-    w.int64(v.logAppendTimeMs ?? -1n);
+    w.int64((v.logAppendTimeMs === undefined ? -1n : v.logAppendTimeMs));
   }
   if (version >= 5) {
-    w.int64(v.logStartOffset ?? -1n);
+    w.int64((v.logStartOffset === undefined ? -1n : v.logStartOffset));
   }
   if (version >= 8) {
     if (version >= 9) {
-      const a = v.recordErrors ?? [];
+      const a = (v.recordErrors === undefined ? [] : v.recordErrors);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeBatchIndexAndErrorMessage(w, version, x);
       }
     } else {
-      const a = v.recordErrors ?? [];
+      const a = (v.recordErrors === undefined ? [] : v.recordErrors);
       {
         w.arrayCount(a.length);
         for (const x of a) writeBatchIndexAndErrorMessage(w, version, x);
@@ -362,9 +362,9 @@ function writePartitionProduceResponse(w: Writer, version: number, v: ProduceRes
   }
   if (version >= 8) {
     if (version >= 9) {
-      w.compactNullableString(v.errorMessage ?? null);
+      w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
     } else {
-      w.nullableString(v.errorMessage ?? null);
+      w.nullableString((v.errorMessage === undefined ? null : v.errorMessage));
     }
   }
   if (version >= 9) {

@@ -61,7 +61,7 @@ export function encodeRequestHeader(w: Writer, version: number, v: RequestHeader
   w.int16(v.requestApiVersion);
   w.int32(v.correlationId);
   if (version >= 1) {
-    w.nullableString(v.clientId ?? '');
+    w.nullableString((v.clientId === undefined ? '' : v.clientId));
   }
   if (version >= 2) {
     const unknown = v._unknownTaggedFields;

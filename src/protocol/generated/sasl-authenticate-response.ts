@@ -74,7 +74,7 @@ export function encodeSaslAuthenticateResponse(w: Writer, version: number, v: Sa
     w.bytes(v.authBytes);
   }
   if (version >= 1) {
-    w.int64(v.sessionLifetimeMs ?? 0n);
+    w.int64((v.sessionLifetimeMs === undefined ? 0n : v.sessionLifetimeMs));
   }
   if (version >= 2) {
     const unknown = v._unknownTaggedFields;

@@ -170,17 +170,17 @@ export function encodeStopReplicaRequest(w: Writer, version: number, v: StopRepl
   }
   w.int32(v.controllerId);
   if (version >= 4) {
-    w.bool(v.isKRaftController ?? false);
+    w.bool((v.isKRaftController === undefined ? false : v.isKRaftController));
   }
   w.int32(v.controllerEpoch);
   if (version >= 1) {
-    w.int64(v.brokerEpoch ?? -1n);
+    w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   }
   if (version <= 2) {
-    w.bool(v.deletePartitions ?? false);
+    w.bool((v.deletePartitions === undefined ? false : v.deletePartitions));
   }
   if (version <= 0) {
-    const a = v.ungroupedPartitions ?? [];
+    const a = (v.ungroupedPartitions === undefined ? [] : v.ungroupedPartitions);
     {
       w.arrayCount(a.length);
       for (const x of a) writeStopReplicaPartitionV0(w, version, x);
@@ -188,13 +188,13 @@ export function encodeStopReplicaRequest(w: Writer, version: number, v: StopRepl
   }
   if (version >= 1 && version <= 2) {
     if (version >= 2) {
-      const a = v.topics ?? [];
+      const a = (v.topics === undefined ? [] : v.topics);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeStopReplicaTopicV1(w, version, x);
       }
     } else {
-      const a = v.topics ?? [];
+      const a = (v.topics === undefined ? [] : v.topics);
       {
         w.arrayCount(a.length);
         for (const x of a) writeStopReplicaTopicV1(w, version, x);
@@ -202,7 +202,7 @@ export function encodeStopReplicaRequest(w: Writer, version: number, v: StopRepl
     }
   }
   if (version >= 3) {
-    const a = v.topicStates ?? [];
+    const a = (v.topicStates === undefined ? [] : v.topicStates);
     {
       w.compactArrayCount(a.length);
       for (const x of a) writeStopReplicaTopicState(w, version, x);

@@ -134,16 +134,16 @@ export function encodeSyncGroupRequest(w: Writer, version: number, v: SyncGroupR
   }
   if (version >= 3) {
     if (version >= 4) {
-      w.compactNullableString(v.groupInstanceId ?? null);
+      w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     } else {
-      w.nullableString(v.groupInstanceId ?? null);
+      w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
     }
   }
   if (version >= 5) {
-    w.compactNullableString(v.protocolType ?? null);
+    w.compactNullableString((v.protocolType === undefined ? null : v.protocolType));
   }
   if (version >= 5) {
-    w.compactNullableString(v.protocolName ?? null);
+    w.compactNullableString((v.protocolName === undefined ? null : v.protocolName));
   }
   if (version >= 4) {
     const a = v.assignments;

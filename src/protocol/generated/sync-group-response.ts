@@ -76,14 +76,14 @@ export function decodeSyncGroupResponse(r: Reader, version: number): SyncGroupRe
 
 export function encodeSyncGroupResponse(w: Writer, version: number, v: SyncGroupResponse): void {
   if (version >= 1) {
-    w.int32(v.throttleTimeMs ?? 0);
+    w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   }
   w.int16(v.errorCode);
   if (version >= 5) {
-    w.compactNullableString(v.protocolType ?? null);
+    w.compactNullableString((v.protocolType === undefined ? null : v.protocolType));
   }
   if (version >= 5) {
-    w.compactNullableString(v.protocolName ?? null);
+    w.compactNullableString((v.protocolName === undefined ? null : v.protocolName));
   }
   if (version >= 4) {
     w.compactBytes(v.assignment);

@@ -152,13 +152,13 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, v: TxnO
   w.int64(v.producerId);
   w.int16(v.producerEpoch);
   if (version >= 3) {
-    w.int32(v.generationId ?? -1);
+    w.int32((v.generationId === undefined ? -1 : v.generationId));
   }
   if (version >= 3) {
-    w.compactString(v.memberId ?? '');
+    w.compactString((v.memberId === undefined ? '' : v.memberId));
   }
   if (version >= 3) {
-    w.compactNullableString(v.groupInstanceId ?? null);
+    w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
   }
   if (version >= 3) {
     const a = v.topics;
@@ -286,7 +286,7 @@ function writeTxnOffsetCommitRequestPartition(w: Writer, version: number, v: Txn
   w.int32(v.partitionIndex);
   w.int64(v.committedOffset);
   if (version >= 2) {
-    w.int32(v.committedLeaderEpoch ?? -1);
+    w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
   }
   if (version >= 3) {
     w.compactNullableString(v.committedMetadata);

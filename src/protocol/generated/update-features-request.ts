@@ -80,7 +80,7 @@ export function encodeUpdateFeaturesRequest(w: Writer, version: number, v: Updat
     }
   }
   if (version >= 1) {
-    w.bool(v.validateOnly ?? false);
+    w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   }
   const unknown = v._unknownTaggedFields;
   const tagCount = unknown ? unknown.length : 0;
@@ -128,10 +128,10 @@ function writeFeatureUpdateKey(w: Writer, version: number, v: UpdateFeaturesRequ
   w.compactString(v.feature);
   w.int16(v.maxVersionLevel);
   if (version <= 0) {
-    w.bool(v.allowDowngrade ?? false);
+    w.bool((v.allowDowngrade === undefined ? false : v.allowDowngrade));
   }
   if (version >= 1) {
-    w.int8(v.upgradeType ?? 1);
+    w.int8((v.upgradeType === undefined ? 1 : v.upgradeType));
   }
   const unknown = v._unknownTaggedFields;
   const tagCount = unknown ? unknown.length : 0;

@@ -207,14 +207,14 @@ export function encodeUpdateMetadataRequest(w: Writer, version: number, v: Updat
   }
   w.int32(v.controllerId);
   if (version >= 8) {
-    w.bool(v.isKRaftController ?? false);
+    w.bool((v.isKRaftController === undefined ? false : v.isKRaftController));
   }
   w.int32(v.controllerEpoch);
   if (version >= 5) {
-    w.int64(v.brokerEpoch ?? -1n);
+    w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   }
   if (version <= 4) {
-    const a = v.ungroupedPartitionStates ?? [];
+    const a = (v.ungroupedPartitionStates === undefined ? [] : v.ungroupedPartitionStates);
     {
       w.arrayCount(a.length);
       for (const x of a) writeUpdateMetadataPartitionState(w, version, x);
@@ -222,13 +222,13 @@ export function encodeUpdateMetadataRequest(w: Writer, version: number, v: Updat
   }
   if (version >= 5) {
     if (version >= 6) {
-      const a = v.topicStates ?? [];
+      const a = (v.topicStates === undefined ? [] : v.topicStates);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeUpdateMetadataTopicState(w, version, x);
       }
     } else {
-      const a = v.topicStates ?? [];
+      const a = (v.topicStates === undefined ? [] : v.topicStates);
       {
         w.arrayCount(a.length);
         for (const x of a) writeUpdateMetadataTopicState(w, version, x);
@@ -356,7 +356,7 @@ function readUpdateMetadataPartitionState(r: Reader, version: number): UpdateMet
 
 function writeUpdateMetadataPartitionState(w: Writer, version: number, v: UpdateMetadataRequest.UpdateMetadataPartitionState): void {
   if (version <= 4) {
-    w.string(v.topicName ?? '');
+    w.string((v.topicName === undefined ? '' : v.topicName));
   }
   w.int32(v.partitionIndex);
   w.int32(v.controllerEpoch);
@@ -391,13 +391,13 @@ function writeUpdateMetadataPartitionState(w: Writer, version: number, v: Update
   }
   if (version >= 4) {
     if (version >= 6) {
-      const a = v.offlineReplicas ?? [];
+      const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas);
       {
         w.compactArrayCount(a.length);
         for (const x of a) w.int32(x);
       }
     } else {
-      const a = v.offlineReplicas ?? [];
+      const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas);
       {
         w.arrayCount(a.length);
         for (const x of a) w.int32(x);
@@ -464,7 +464,7 @@ function writeUpdateMetadataTopicState(w: Writer, version: number, v: UpdateMeta
     w.string(v.topicName);
   }
   if (version >= 7) {
-    w.uuid(v.topicId ?? ZERO_UUID);
+    w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   }
   if (version >= 6) {
     const a = v.partitionStates;
@@ -547,20 +547,20 @@ function readUpdateMetadataBroker(r: Reader, version: number): UpdateMetadataReq
 function writeUpdateMetadataBroker(w: Writer, version: number, v: UpdateMetadataRequest.UpdateMetadataBroker): void {
   w.int32(v.id);
   if (version <= 0) {
-    w.string(v.v0Host ?? '');
+    w.string((v.v0Host === undefined ? '' : v.v0Host));
   }
   if (version <= 0) {
-    w.int32(v.v0Port ?? 0);
+    w.int32((v.v0Port === undefined ? 0 : v.v0Port));
   }
   if (version >= 1) {
     if (version >= 6) {
-      const a = v.endpoints ?? [];
+      const a = (v.endpoints === undefined ? [] : v.endpoints);
       {
         w.compactArrayCount(a.length);
         for (const x of a) writeUpdateMetadataEndpoint(w, version, x);
       }
     } else {
-      const a = v.endpoints ?? [];
+      const a = (v.endpoints === undefined ? [] : v.endpoints);
       {
         w.arrayCount(a.length);
         for (const x of a) writeUpdateMetadataEndpoint(w, version, x);
@@ -569,9 +569,9 @@ function writeUpdateMetadataBroker(w: Writer, version: number, v: UpdateMetadata
   }
   if (version >= 2) {
     if (version >= 6) {
-      w.compactNullableString(v.rack ?? '');
+      w.compactNullableString((v.rack === undefined ? '' : v.rack));
     } else {
-      w.nullableString(v.rack ?? '');
+      w.nullableString((v.rack === undefined ? '' : v.rack));
     }
   }
   if (version >= 6) {
@@ -629,9 +629,9 @@ function writeUpdateMetadataEndpoint(w: Writer, version: number, v: UpdateMetada
   }
   if (version >= 3) {
     if (version >= 6) {
-      w.compactString(v.listener ?? '');
+      w.compactString((v.listener === undefined ? '' : v.listener));
     } else {
-      w.string(v.listener ?? '');
+      w.string((v.listener === undefined ? '' : v.listener));
     }
   }
   w.int16(v.securityProtocol);
