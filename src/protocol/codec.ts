@@ -14,6 +14,17 @@
 // allocated, so a hostile frame can never make us allocate more than a small
 // multiple of its own size.
 //
+// Value representation in the generated types: int8..int32, uint16, uint32
+// and float64 are numbers; int64 is a bigint; uuid is a lowercase canonical
+// string ('xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx', ZERO_UUID by default) so it
+// can key a Map; `records` and `zeroCopy` bytes are subarray views of the
+// input frame (never copied: they live as long as the frame is not reused);
+// other bytes are copied so they may outlive the frame (group metadata,
+// SASL tokens). Fields absent in some versions, and tagged fields, are
+// optional in the types; decoders always fill every field (the default when
+// absent), so decoded objects have one shape. Unknown tagged fields are kept
+// in `_unknownTaggedFields` (ascending tags) and written back on encode.
+//
 // Writer: bytes accumulate in one Buffer that doubles when full (amortised
 // O(n)). `recordsRef` appends a large Buffer by reference: the bytes written
 // so far become one chunk, the caller's Buffer the next, and `finish()`
