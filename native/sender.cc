@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace samsa {
@@ -249,6 +250,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     Napi::Array held = Napi::Array::New(env);
     if (!ParseParts(env, kindsArray.As<Napi::Uint8Array>(), buffers, rangesArray.As<Napi::Float64Array>(), held)) {
       parts_.clear();
+      ReleaseRangeFds();
       return env.Undefined();
     }
     pending_ = true;
@@ -259,6 +261,29 @@ class Sender : public Napi::ObjectWrap<Sender> {
     Ref();
     Continue(env, 0, false);
     return env.Undefined();
+  }
+
+  // One dup per distinct caller fd of the pending send; closed when it ends.
+  int32_t DupRangeFd(Napi::Env env, int32_t fd) {
+    for (const auto& pair : rangeFds_) {
+      if (pair.first == fd) return pair.second;
+    }
+    const int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+      const int err = errno;
+      Napi::Error error = Napi::Error::New(env, "send: range fd " + std::to_string(fd) + ": " + std::strerror(err));
+      const char* name = strerrorname_np(err);
+      error.Set("code", Napi::String::New(env, name != nullptr ? name : "EUNKNOWN"));
+      error.ThrowAsJavaScriptException();
+      return -1;
+    }
+    rangeFds_.emplace_back(fd, dup);
+    return dup;
+  }
+
+  void ReleaseRangeFds() {
+    for (const auto& pair : rangeFds_) close(pair.second);
+    rangeFds_.clear();
   }
 
   // Validates the parts and copies their descriptors into parts_; keeps the
@@ -318,7 +343,10 @@ class Sender : public Napi::ObjectWrap<Sender> {
               .ThrowAsJavaScriptException();
           return false;
         }
-        part.fd = static_cast<int32_t>(fd);
+        // Send from a private dup: the caller may close or reuse its fd (a segment
+        // roll, a deletion) while this send is still in flight.
+        part.fd = DupRangeFd(env, static_cast<int32_t>(fd));
+        if (part.fd < 0) return false;
         part.position = static_cast<int64_t>(position);
         part.length = static_cast<uint64_t>(length);
       } else {
@@ -531,6 +559,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     StopPoll();
     pending_ = false;
     parts_.clear();
+    ReleaseRangeFds();
     partIndex_ = 0;
     partOffset_ = 0;
     bytesLeft_ = 0;
@@ -545,6 +574,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     StopPoll();
     pending_ = false;
     parts_.clear();
+    ReleaseRangeFds();
     partIndex_ = 0;
     partOffset_ = 0;
     bytesLeft_ = 0;
@@ -568,6 +598,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   bool closed_ = false;
   bool cleanupHookAdded_ = false;
   std::vector<Part> parts_;
+  std::vector<std::pair<int32_t, int32_t>> rangeFds_;  // caller fd -> private dup
   size_t partIndex_ = 0;
   uint64_t partOffset_ = 0;
   uint64_t bytesLeft_ = 0;  // bytes of the pending send not yet in the kernel

@@ -204,7 +204,8 @@ export interface NativeSender {
    * after close()). The callback may run synchronously: inside send() when
    * everything fit in the socket buffer, inside close() with ECANCELED.
    * send() while a send is pending throws (code 'EBUSY'); the TS wrapper queues.
-   * The constructor throws ENOTSOCK for an fd that is not a socket.
+   * The constructor throws ENOTSOCK for an fd that is not a socket. Range fds
+   * are dup'ed for the duration of the send, so the caller may close them.
    */
   send(kinds: Uint8Array, buffers: Uint8Array[], ranges: Float64Array, callback: (err: Error | null) => void): void;
   /** Cancels a pending send (its callback gets ECANCELED) and releases the dup. Idempotent. */
