@@ -83,6 +83,18 @@ Napi::Value ValidateBatches(const Napi::CallbackInfo& info) {
   }
   uint8_t* data = buf.Data();
   double* slots = out.Data();
+  // Pass 2 trusts the positions pass 1 left in `out`; if `out` shared memory with
+  // `buf`, rewriting a batch could change them, so the two must not overlap.
+  {
+    const uintptr_t bufBegin = reinterpret_cast<uintptr_t>(data);
+    const uintptr_t bufEnd = bufBegin + buf.ByteLength();
+    const uintptr_t outBegin = reinterpret_cast<uintptr_t>(slots);
+    const uintptr_t outEnd = outBegin + out.ByteLength();
+    if (outBegin < bufEnd && bufBegin < outEnd) {
+      Napi::RangeError::New(env, "validateBatches: out must not share memory with buf").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
   const size_t batchCountMax = out.ElementLength() / kOutSlotsPerBatch;
   const int64_t first = int64_t(start);
   const int64_t last = int64_t(end);

@@ -245,3 +245,13 @@ describe('validateBatches on hostile input', () => {
     );
   });
 });
+
+describe.skipIf(!nativeAddon())('validateBatches argument safety', () => {
+  it('refuses an out array that shares memory with the batch buffer', () => {
+    const backing = new ArrayBuffer(4096);
+    const buf = new Uint8Array(backing, 0, 2048);
+    const out = new Float64Array(backing, 1024, 64);
+    expect(() => nativeAddon()!.validateBatches(buf, 0, 0, 0, 0, -1, 1_000_000, out)).toThrow(/share memory/);
+  });
+});
+
