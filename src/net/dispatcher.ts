@@ -1,0 +1,119 @@
+// Turns request frames into handler calls and handler results into response
+// frames. One handler per API key (src/net/handlers/NN-name.ts) declares the
+// versions it implements; ApiVersions advertises exactly those.
+//
+// Frame in:  header (v0/v1/v2 by API and version) + body, decoded with the
+//            generated codecs; a request that does not parse closes the
+//            connection with one log line (Kafka does the same).
+// Frame out: int32 size + response header (v0/v1) + body; the body's chunks are
+//            passed by reference (records are not copied).
+import { Reader, Writer } from '../protocol/codec.js';
+import {
+  API_REGISTRY,
+  ApiKey,
+  decodeRequestHeader,
+  encodeResponseHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+  type RequestHeader,
+} from '../protocol/generated/index.js';
+import type { ConnectionInfo, RequestHandler } from './connection.js';
+import type { SendPart } from './sender.js';
+
+/** Kafka's UNSUPPORTED_VERSION. */
+const UNSUPPORTED_VERSION = 35;
+// apiKey, apiVersion, correlationId: what every header version starts with.
+const HEADER_PREFIX_BYTES = 8;
+
+export interface RequestContext {
+  header: RequestHeader;
+  apiVersion: number;
+  connection: ConnectionInfo;
+}
+
+export interface ApiHandler<Req = unknown, Res = unknown> {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  /** The response body, or null when none is sent (Produce acks=0). */
+  handle(request: Req, context: RequestContext): Promise<Res | null> | Res | null;
+}
+
+export interface SupportedApi {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+export interface DispatcherLogger {
+  warn(message: string): void;
+}
+
+export class RequestError extends Error {}
+
+export class Dispatcher {
+  private readonly handlers = new Map<number, ApiHandler>();
+
+  constructor(private readonly logger: DispatcherLogger) {}
+
+  register<Req, Res>(handler: ApiHandler<Req, Res>): void {
+    const info = API_REGISTRY.get(handler.apiKey);
+    if (!info) throw new Error(`no schema for API key ${handler.apiKey}`);
+    if (handler.minVersion < info.minVersion || handler.maxVersion > info.maxVersion) {
+      throw new Error(`${info.name}: versions ${handler.minVersion}-${handler.maxVersion} outside the schema's ${info.minVersion}-${info.maxVersion}`);
+    }
+    this.handlers.set(handler.apiKey, handler as ApiHandler);
+  }
+
+  /** What ApiVersions advertises: exactly the registered handlers and their versions. */
+  supportedApis(): SupportedApi[] {
+    return [...this.handlers.values()]
+      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  readonly handle: RequestHandler = async (frame, connection) => {
+    if (frame.length < HEADER_PREFIX_BYTES) throw new RequestError(`request of ${frame.length} bytes is shorter than a header`);
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const handler = this.handlers.get(apiKey);
+    const info = API_REGISTRY.get(apiKey);
+    if (!handler || !info || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
+      throw new RequestError(
+        `unsupported request: API key ${apiKey}${info ? ` (${info.name})` : ''} version ${apiVersion}` +
+          (handler ? ` (supported ${handler.minVersion}-${handler.maxVersion})` : ' (not implemented)'),
+      );
+    }
+    const reader = new Reader(frame);
+    const header = decodeRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
+    const request = info.request.decode(reader, apiVersion);
+    if (!reader.ok) throw new RequestError(`malformed ${info.name} v${apiVersion} request: ${reader.error}`);
+    const response = await handler.handle(request, { header, apiVersion, connection });
+    if (response === null) return null;
+    return this.encode(apiKey, apiVersion, correlationId, (w) => info.response.encode(w, apiVersion, response));
+  };
+
+  /**
+   * A client asking ApiVersions at a version we do not know gets a v0 answer
+   * with UNSUPPORTED_VERSION and our versions, so it can retry at one we know.
+   */
+  private unsupportedApiVersions(correlationId: number): readonly SendPart[] {
+    const info = API_REGISTRY.get(ApiKey.ApiVersions)!;
+    const body = { errorCode: UNSUPPORTED_VERSION, apiKeys: this.supportedApis() };
+    return this.encode(ApiKey.ApiVersions, 0, correlationId, (w) => info.response.encode(w, 0, body));
+  }
+
+  private encode(apiKey: number, apiVersion: number, correlationId: number, body: (w: Writer) => void): readonly SendPart[] {
+    const w = new Writer();
+    encodeResponseHeader(w, responseHeaderVersion(apiKey, apiVersion), { correlationId });
+    body(w);
+    const chunks = w.finish();
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(bytes);
+    return [size, ...chunks];
+  }
+}
