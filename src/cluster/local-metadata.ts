@@ -237,3 +237,15 @@ function writeMetaProperties(dir: string, clusterId: string, nodeId: number): vo
 export function writePartitionMetadata(partitionDir: string, topicId: string): void {
   writeFileAtomic(path.join(partitionDir, 'partition.metadata'), `version: 0\ntopic_id: ${topicId}\n`);
 }
+
+/** Kafka's Uuid string (url-safe base64 of 16 bytes) as the wire codecs' canonical 8-4-4-4-12 hex form. */
+export function kafkaUuidToCanonical(id: string): string {
+  const hex = Buffer.from(id, 'base64url').toString('hex');
+  if (hex.length !== 32) throw new Error(`not a Kafka uuid: ${id}`);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The canonical hex form back to Kafka's base64 string. */
+export function canonicalUuidToKafka(uuid: string): string {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
+}

@@ -1,0 +1,132 @@
+// A Samsa broker: configuration, logs, topic metadata, request handlers and
+// the listener, started and stopped as one. `Broker.start({ port: 0, dataDir })`
+// is the embedding entry point for test runners.
+import os from 'node:os';
+import path from 'node:path';
+import { LocalMetadata, writePartitionMetadata, type TopicMetadata } from '../cluster/local-metadata.js';
+import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, type BrokerConfig } from '../config/broker-config.js';
+import { Dispatcher } from '../net/dispatcher.js';
+import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
+import { metadataHandler } from '../net/handlers/03-metadata.js';
+import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
+import { Listener } from '../net/listener.js';
+import { LogManager } from '../storage/log-manager.js';
+import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
+import { consoleLogger, type LogLogger } from '../storage/log.js';
+import { FetchWaiters } from './fetch-waiters.js';
+
+export interface BrokerOptions {
+  /** Overrides the port of the first listener (0 picks a free one). */
+  port?: number;
+  host?: string;
+  /** Overrides log.dirs with one directory. */
+  dataDir?: string;
+  /** server.properties entries (Kafka names), on top of Samsa's defaults. */
+  properties?: Record<string, string>;
+  logger?: LogLogger;
+}
+
+export interface AdvertisedBroker {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+/** What request handlers may use. */
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly metadata: LocalMetadata;
+  readonly logs: LogManager;
+  readonly fetchWaiters: FetchWaiters;
+  readonly self: AdvertisedBroker;
+  topicLogConfig(topic: string): LogConfig;
+  /** Creates the partition logs of a topic that metadata already has. */
+  materializeTopic(topic: TopicMetadata): void;
+}
+
+export class Broker implements BrokerServices {
+  private listener: Listener | null = null;
+  self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly metadata: LocalMetadata,
+    readonly logs: LogManager,
+    readonly fetchWaiters: FetchWaiters,
+    private readonly logger: LogLogger,
+  ) {}
+
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const logger = options.logger ?? consoleLogger;
+    const properties: Record<string, string> = { ...DEFAULT_BROKER_PROPERTIES, ...options.properties };
+    if (options.dataDir !== undefined) properties['log.dirs'] = options.dataDir;
+    if (options.port !== undefined || options.host !== undefined) {
+      const first = brokerConfigFromProperties(properties).listeners[0];
+      properties.listeners = `${first.name}://${options.host ?? first.host}:${options.port ?? first.port}`;
+      if (properties['advertised.listeners'] === undefined) delete properties['advertised.listeners'];
+    }
+    const config = brokerConfigFromProperties(properties);
+    for (const [name] of config.unknown) logger.info(`config ${name} is not used by this broker`);
+    const metadata = LocalMetadata.open(config.logDirs.map((d) => path.resolve(d)), config.nodeId);
+    const topicConfig = (topic: string) => {
+      const t = metadata.topic(topic);
+      return t ? withTopicOverrides(config.log, t.configs) : config.log;
+    };
+    const logs = await LogManager.open({
+      logDirs: config.logDirs,
+      config: config.log,
+      topicConfig,
+      logger,
+      retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+    });
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), logger);
+    const dispatcher = new Dispatcher(logger);
+    dispatcher.register(apiVersionsHandler(dispatcher));
+    dispatcher.register(metadataHandler(broker));
+    dispatcher.register(createTopicsHandler(broker));
+    const endpoint = config.listeners[0];
+    broker.listener = await Listener.start({
+      host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
+      port: endpoint.port,
+      handler: dispatcher.handle,
+      maxConnections: config.maxConnections,
+      connection: { requestBytesMax: config.socketRequestMaxBytes, idleMsMax: config.connectionsMaxIdleMs },
+      logger,
+    });
+    const advertised = config.advertisedListeners.find((l) => l.name === endpoint.name) ?? endpoint;
+    const boundPort = broker.listener.port;
+    broker.self = {
+      nodeId: config.nodeId,
+      host: advertised.host !== '' && advertised.host !== '0.0.0.0' ? advertised.host : endpoint.host || os.hostname(),
+      // An ephemeral listener (port 0) advertises the port it got.
+      port: advertised === endpoint || advertised.port === 0 ? boundPort : advertised.port,
+    };
+    logger.info(`samsa broker ${config.nodeId} listening on ${endpoint.host || '0.0.0.0'}:${boundPort} (cluster ${metadata.clusterId})`);
+    return broker;
+  }
+
+  get port(): number {
+    return this.self.port;
+  }
+
+  topicLogConfig(topic: string): LogConfig {
+    const t = this.metadata.topic(topic);
+    return t ? withTopicOverrides(this.config.log, t.configs) : this.config.log;
+  }
+
+  materializeTopic(topic: TopicMetadata): void {
+    const config = this.topicLogConfig(topic.name);
+    for (let p = 0; p < topic.partitionCount; p++) {
+      const log = this.logs.getOrCreateLog(topic.name, p, config);
+      writePartitionMetadata(log.dir, topic.topicId);
+    }
+  }
+
+  /** Graceful stop: answer what was read, close connections, flush and checkpoint the logs. */
+  async close(): Promise<void> {
+    this.fetchWaiters.close();
+    if (this.listener) await this.listener.close();
+    this.listener = null;
+    await this.logs.close();
+  }
+}

@@ -1,0 +1,90 @@
+// Metadata (key 3), versions 0-12, for a broker running alone.
+// v0: topics (empty array = all). v1: null = all topics, controller id, rack,
+// isInternal. v2: cluster id. v3: throttle time. v4: allowAutoTopicCreation.
+// v5: offline replicas. v7: leader epoch. v8: authorized operations. v9:
+// flexible. v10: topic ids. v11: drops cluster authorized operations. v12:
+// topics may be asked for by id (name null).
+import { kafkaUuidToCanonical, canonicalUuidToKafka, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
+import { ZERO_UUID } from '../../protocol/codec.js';
+import { ApiKey, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/index.js';
+import type { BrokerServices } from '../../broker/broker.js';
+import type { ApiHandler } from '../dispatcher.js';
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const INVALID_TOPIC_EXCEPTION = 17;
+const UNKNOWN_TOPIC_ID = 100;
+/** "Not requested" for authorized-operations fields. */
+const OPERATIONS_OMITTED = -2147483648;
+
+export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequest, MetadataResponse> {
+  return {
+    apiKey: ApiKey.Metadata,
+    minVersion: 0,
+    maxVersion: 12,
+    handle(request, context) {
+      const v = context.apiVersion;
+      const self = broker.self;
+      const allTopics = request.topics === null || (v === 0 && request.topics.length === 0);
+      const allowAutoCreate = (v < 4 || request.allowAutoTopicCreation !== false) && broker.config.autoCreateTopicsEnable;
+      const topics: MetadataResponse.MetadataResponseTopic[] = [];
+      if (allTopics) {
+        for (const t of broker.metadata.topics()) topics.push(describe(t, self.nodeId));
+      } else {
+        for (const wanted of request.topics ?? []) {
+          if (wanted.name === null) {
+            const byId = wanted.topicId && wanted.topicId !== ZERO_UUID ? broker.metadata.topicById(canonicalUuidToKafka(wanted.topicId)) : undefined;
+            topics.push(byId ? describe(byId, self.nodeId) : missing(null, UNKNOWN_TOPIC_ID, wanted.topicId));
+            continue;
+          }
+          const existing = broker.metadata.topic(wanted.name);
+          if (existing) {
+            topics.push(describe(existing, self.nodeId));
+            continue;
+          }
+          if (topicNameError(wanted.name)) {
+            topics.push(missing(wanted.name, INVALID_TOPIC_EXCEPTION));
+            continue;
+          }
+          if (!allowAutoCreate) {
+            topics.push(missing(wanted.name, UNKNOWN_TOPIC_OR_PARTITION));
+            continue;
+          }
+          const created = broker.metadata.createTopic(wanted.name, broker.config.numPartitions, 1, {});
+          if (created.ok) {
+            broker.materializeTopic(created.value);
+            topics.push(describe(created.value, self.nodeId));
+          } else {
+            topics.push(missing(wanted.name, created.errorCode));
+          }
+        }
+      }
+      return {
+        throttleTimeMs: 0,
+        brokers: [{ nodeId: self.nodeId, host: self.host, port: self.port, rack: null }],
+        clusterId: broker.metadata.clusterId,
+        controllerId: self.nodeId,
+        topics,
+        clusterAuthorizedOperations: OPERATIONS_OMITTED,
+      };
+    },
+  };
+}
+
+function describe(topic: TopicMetadata, nodeId: number): MetadataResponse.MetadataResponseTopic {
+  const partitions: MetadataResponse.MetadataResponsePartition[] = [];
+  for (let p = 0; p < topic.partitionCount; p++) {
+    partitions.push({ errorCode: 0, partitionIndex: p, leaderId: nodeId, leaderEpoch: 0, replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: [] });
+  }
+  return {
+    errorCode: 0,
+    name: topic.name,
+    topicId: kafkaUuidToCanonical(topic.topicId),
+    isInternal: false,
+    partitions,
+    topicAuthorizedOperations: OPERATIONS_OMITTED,
+  };
+}
+
+function missing(name: string | null, errorCode: number, topicId = ZERO_UUID): MetadataResponse.MetadataResponseTopic {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_OMITTED };
+}
