@@ -7,7 +7,7 @@
 //            connection with one log line (Kafka does the same).
 // Frame out: int32 size + response header (v0/v1) + body; the body's chunks are
 //            passed by reference (records are not copied).
-import { Reader, Writer } from '../protocol/codec.js';
+import { REF_BYTES_MIN, Reader, Writer } from '../protocol/codec.js';
 import {
   API_REGISTRY,
   ApiKey,
@@ -18,7 +18,7 @@ import {
   type RequestHeader,
 } from '../protocol/generated/index.js';
 import type { ConnectionInfo, RequestHandler } from './connection.js';
-import type { SendPart } from './sender.js';
+import type { FileRange, SendPart } from './sender.js';
 
 /** Kafka's UNSUPPORTED_VERSION. */
 const UNSUPPORTED_VERSION = 35;
@@ -36,7 +36,7 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   minVersion: number;
   maxVersion: number;
   /** The response body, or null when none is sent (Produce acks=0). */
-  handle(request: Req, context: RequestContext): Promise<Res | null> | Res | null;
+  handle(request: Req, context: RequestContext): Promise<Res | ZeroCopyResponse<Res> | null> | Res | ZeroCopyResponse<Res> | null;
 }
 
 export interface SupportedApi {
@@ -50,6 +50,32 @@ export interface DispatcherLogger {
 }
 
 export class RequestError extends Error {}
+
+/**
+ * A response whose records fields include placeholders: Buffers (views of no
+ * real data) that the dispatcher replaces with file ranges after encoding, so
+ * record bytes go from the page cache to the socket without entering user space.
+ */
+export class ZeroCopyResponse<Res> {
+  constructor(
+    readonly body: Res,
+    readonly fileRanges: ReadonlyMap<Buffer, FileRange>,
+  ) {}
+}
+
+// Placeholders are views of one large, never-written ArrayBuffer: no allocation
+// per fetch, and untouched pages cost no memory.
+const PLACEHOLDER_BYTES_MAX = 256 * 1024 * 1024;
+let placeholderBacking: ArrayBuffer | null = null;
+
+/** A distinct Buffer of `length` bytes standing for a file range (length >= REF_BYTES_MIN). */
+export function fileRangePlaceholder(length: number): Buffer {
+  if (length < REF_BYTES_MIN || length > PLACEHOLDER_BYTES_MAX) throw new RangeError(`placeholder length ${length}`);
+  placeholderBacking ??= new ArrayBuffer(PLACEHOLDER_BYTES_MAX);
+  return Buffer.from(placeholderBacking, 0, length);
+}
+
+export { REF_BYTES_MIN };
 
 export class Dispatcher {
   private readonly handlers = new Map<number, ApiHandler>();
@@ -92,6 +118,10 @@ export class Dispatcher {
     if (!reader.ok) throw new RequestError(`malformed ${info.name} v${apiVersion} request: ${reader.error}`);
     const response = await handler.handle(request, { header, apiVersion, connection });
     if (response === null) return null;
+    if (response instanceof ZeroCopyResponse) {
+      const parts = this.encode(apiKey, apiVersion, correlationId, (w) => info.response.encode(w, apiVersion, response.body));
+      return substituteFileRanges(parts, response.fileRanges);
+    }
     return this.encode(apiKey, apiVersion, correlationId, (w) => info.response.encode(w, apiVersion, response));
   };
 
@@ -116,4 +146,18 @@ export class Dispatcher {
     size.writeInt32BE(bytes);
     return [size, ...chunks];
   }
+}
+
+/** Swaps placeholder chunks for their file ranges; every placeholder must have been passed by reference. */
+function substituteFileRanges(parts: readonly SendPart[], fileRanges: ReadonlyMap<Buffer, FileRange>): SendPart[] {
+  let found = 0;
+  const out = parts.map((part) => {
+    const range = part instanceof Buffer ? fileRanges.get(part) : undefined;
+    if (range === undefined) return part;
+    found++;
+    return range;
+  });
+  // A placeholder the encoder copied would send zeros instead of records: refuse.
+  if (found !== fileRanges.size) throw new Error(`zero-copy response: ${fileRanges.size - found} record placeholders were copied`);
+  return out;
 }

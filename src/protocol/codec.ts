@@ -49,7 +49,7 @@ export interface UnknownTaggedField {
 
 // Buffers smaller than this are cheaper to copy than to send as a separate
 // iovec; 4 KiB is well under one record batch of a real producer.
-const REF_BYTES_MIN = 4096;
+export const REF_BYTES_MIN = 4096;
 const WRITER_BYTES_INITIAL = 256;
 // Non-flexible strings carry an int16 length.
 const STRING_BYTES_MAX = 0x7fff;

@@ -1,0 +1,61 @@
+// Produce (key 0), versions 3-11 (magic 2 batches; Kafka 4.0's minimum is 3).
+// v3: transactional id, RecordBatch v2 only. v5: log start offset in the
+// response. v8: record errors and an error message. v9: flexible. v10: current
+// leader and node endpoints (tagged, for NOT_LEADER_OR_FOLLOWER). v11: same.
+// Record bytes stay a view of the request frame; the log validates, assigns
+// offsets in place and writes them with one native call per partition.
+import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
+import { StorageError } from '../../storage/errors.js';
+import type { BrokerServices } from '../../broker/broker.js';
+import type { ApiHandler } from '../dispatcher.js';
+
+const CORRUPT_MESSAGE = 2;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const INVALID_REQUIRED_ACKS = 21;
+const UNKNOWN_SERVER_ERROR = -1;
+
+export function produceHandler(broker: BrokerServices, logger: { warn(m: string): void }): ApiHandler<ProduceRequest, ProduceResponse> {
+  return {
+    apiKey: ApiKey.Produce,
+    minVersion: 3,
+    maxVersion: 11,
+    async handle(request) {
+      const acksValid = request.acks === -1 || request.acks === 0 || request.acks === 1;
+      const flushes: Promise<void>[] = [];
+      const responses = request.topicData.map((topic): ProduceResponse.TopicProduceResponse => {
+        const meta = broker.metadata.topic(topic.name);
+        return {
+          name: topic.name,
+          partitionResponses: topic.partitionData.map((p): ProduceResponse.PartitionProduceResponse => {
+            const result = (errorCode: number, errorMessage: string | null = null, baseOffset = -1n, logAppendTimeMs = -1n, logStartOffset = -1n) => ({
+              index: p.index,
+              errorCode,
+              baseOffset,
+              logAppendTimeMs,
+              logStartOffset,
+              recordErrors: [],
+              errorMessage,
+            });
+            if (!acksValid) return result(INVALID_REQUIRED_ACKS);
+            const log = meta && p.index >= 0 && p.index < meta.partitionCount ? broker.logs.getLog(topic.name, p.index) : undefined;
+            if (!log) return result(UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+            if (p.records === null || p.records.length === 0) return result(CORRUPT_MESSAGE, 'No records in the request.');
+            try {
+              const appended = log.append(p.records, 0, p.records.length);
+              if (appended.flushed) flushes.push(appended.flushed);
+              return result(0, null, BigInt(appended.firstOffset), BigInt(appended.logAppendTimeMs), BigInt(appended.logStartOffset));
+            } catch (err) {
+              if (err instanceof StorageError) return result(err.kafkaCode, err.message);
+              logger.warn(`produce to ${topic.name}-${p.index} failed: ${(err as Error).stack ?? err}`);
+              return result(UNKNOWN_SERVER_ERROR, 'Unexpected error');
+            }
+          }),
+        };
+      });
+      // flush.messages: an acknowledged append is durable before the answer.
+      if (request.acks !== 0) await Promise.all(flushes);
+      if (request.acks === 0) return null;
+      return { responses, throttleTimeMs: 0 };
+    },
+  };
+}

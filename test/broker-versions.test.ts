@@ -1,0 +1,122 @@
+// Every API at every version the broker advertises gets a well-formed answer
+// (a field the version lacks must never make the encoder throw and the
+// connection close).
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Broker } from '../src/broker/broker.js';
+import { Reader, Writer } from '../src/protocol/codec.js';
+import { API_REGISTRY, ApiKey, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../src/protocol/generated/index.js';
+import { buildRecordBatch } from '../src/record/record-batch.js';
+import { kafkaUuidToCanonical } from '../src/cluster/local-metadata.js';
+import { silentLogger } from '../src/storage/log.js';
+import { tempDir } from './support/storage.js';
+
+let broker: Broker;
+let dataDir: string;
+let topicId: string;
+
+beforeAll(async () => {
+  dataDir = tempDir();
+  broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger });
+  const created = broker.metadata.createTopic('t', 1, 1, {});
+  if (!created.ok) throw new Error(created.message);
+  broker.materializeTopic(created.value);
+  topicId = kafkaUuidToCanonical(created.value.topicId);
+  broker.logs.getLog('t', 0)!.append(buildRecordBatch(Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(200) }))));
+});
+
+afterAll(async () => {
+  await broker.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+function body(apiKey: number, version: number): unknown {
+  switch (apiKey) {
+    case ApiKey.Produce:
+      return { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 't', partitionData: [{ index: 0, records: buildRecordBatch([{ key: 'a', value: 'b' }]) }] }] };
+    case ApiKey.Fetch:
+      return {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 't', topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      };
+    case ApiKey.ListOffsets:
+      return { replicaId: -1, isolationLevel: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] };
+    case ApiKey.Metadata:
+      return version >= 4 ? { topics: null, allowAutoTopicCreation: false } : { topics: version === 0 ? [] : null };
+    case ApiKey.CreateTopics:
+      return { topics: [{ name: `c${version}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false };
+    case ApiKey.ApiVersions:
+      return { clientSoftwareName: 'test', clientSoftwareVersion: '1' };
+    default:
+      throw new Error(`no sample for ${apiKey}`);
+  }
+}
+
+function roundTrip(apiKey: number, version: number): Promise<{ correlationId: number; response: unknown; ok: boolean }> {
+  const info = API_REGISTRY.get(apiKey)!;
+  const w = new Writer();
+  encodeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: version + 1000, clientId: 'v' });
+  info.request.encode(w, version, body(apiKey, version));
+  const payload = w.toBuffer();
+  const frame = Buffer.alloc(4 + payload.length);
+  frame.writeInt32BE(payload.length);
+  payload.copy(frame, 4);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(broker.port, '127.0.0.1', () => s.write(frame));
+    let data = Buffer.alloc(0);
+    s.on('data', (c: Buffer) => {
+      data = Buffer.concat([data, c]);
+      if (data.length >= 4 && data.length >= 4 + data.readInt32BE(0)) {
+        s.destroy();
+        const r = new Reader(data.subarray(4, 4 + data.readInt32BE(0)));
+        const header = decodeResponseHeader(r, responseHeaderVersion(apiKey, version));
+        const response = info.response.decode(r, version);
+        resolve({ correlationId: header.correlationId, response, ok: r.ok && r.remaining === 0 });
+      }
+    });
+    s.on('close', () => reject(new Error(`${info.name} v${version}: connection closed without a response`)));
+    s.on('error', reject);
+  });
+}
+
+const cases: Array<[string, number, number]> = [];
+for (const [apiKey, min, max] of [
+  [ApiKey.Produce, 3, 11],
+  [ApiKey.Fetch, 4, 16],
+  [ApiKey.ListOffsets, 1, 8],
+  [ApiKey.Metadata, 0, 12],
+  [ApiKey.CreateTopics, 0, 7],
+  [ApiKey.ApiVersions, 0, 3],
+]) {
+  for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
+}
+
+describe('every advertised API version', () => {
+  it.each(cases)('%s (key %i) v%i answers', async (_name, apiKey, version) => {
+    const { correlationId, ok } = await roundTrip(apiKey, version);
+    expect(correlationId).toBe(version + 1000);
+    expect(ok).toBe(true);
+  });
+
+  it('advertises exactly these versions', async () => {
+    const { response } = await roundTrip(ApiKey.ApiVersions, 3);
+    const keys = (response as { apiKeys: Array<{ apiKey: number; minVersion: number; maxVersion: number }> }).apiKeys;
+    expect(keys.map((k) => [k.apiKey, k.minVersion, k.maxVersion])).toEqual([
+      [0, 3, 11],
+      [1, 4, 16],
+      [2, 1, 8],
+      [3, 0, 12],
+      [18, 0, 3],
+      [19, 0, 7],
+    ]);
+  });
+});
