@@ -1,9 +1,13 @@
 // The `samsa` command. Subcommands mirror Kafka's tools; today: dump-log.
 import { dumpFiles } from './dump-log.js';
+import { serverStart } from './server-start.js';
 
 const USAGE = `Usage: samsa <command> [options]
 
 Commands:
+  server-start [server.properties] [--override name=value ...]
+      Start a broker (default: 127.0.0.1:9092, data in ./data). Ctrl-C stops
+      it gracefully.
   dump-log --files <file1,file2,...> [--print-data-log]
       Print the batches of .log segment files and the entries of .index /
       .timeindex files, in the format of Kafka's kafka-dump-log.
@@ -14,6 +18,13 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
   if (command === undefined || command === '--help' || command === '-h') {
     out(USAGE.trimEnd());
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'server-start') {
+    serverStart(rest).catch((err: Error) => {
+      out(`samsa: ${err.message}`);
+      process.exitCode = 1;
+    });
+    return 0;
   }
   if (command === 'dump-log') {
     const filesAt = rest.indexOf('--files');

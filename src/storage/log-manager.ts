@@ -128,7 +128,7 @@ export class LogManager {
     fs.rmSync(marker, { force: true });
     fsyncDir(dir);
     this.logger.info(
-      `loaded ${loaded} logs from ${dir} in ${this.clock.nowMs() - started} ms (${hadCleanShutdown ? 'clean shutdown' : 'recovered'})`,
+      `loaded ${loaded} logs from ${dir} in ${this.clock.nowMs() - started} ms (${hadCleanShutdown ? 'clean shutdown' : 'no clean-shutdown marker: recovery ran'})`,
     );
   }
 
