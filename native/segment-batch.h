@@ -23,7 +23,7 @@ enum class HeaderCheck {
   kTruncated,      // fewer than 61 bytes, or the batch runs past `availableBytes`
   kBadLength,      // batchLength < 49 or batch bytes > maxBatchBytes
   kBadMagic,       // magic != 2
-  kBadOffsetDelta  // lastOffsetDelta < 0 or offsets beyond 2^53
+  kBadOffsetDelta  // lastOffsetDelta < 0 (offsets against 2^53 are the caller's check)
 };
 
 struct BatchHeader {

@@ -18,11 +18,17 @@
 // Threads and ownership: the JS thread owns everything except what a worker
 // borrows. Workers (prefault, flush) hold a shared_ptr to the SegmentCore, so a
 // garbage-collected SegmentFile cannot free the mapping or close the fd under
-// them; the core is released by whoever drops the last reference. Before the
-// JS thread unmaps or moves the mapping (grow, close) it waits for the one
-// prefault job; before it closes the fd it waits for every job. Those waits are
-// short (a prefault populates at most 8 MiB; a flush is one fdatasync) and only
-// happen on close and on the rare growth past capacity, never on append.
+// them; the core is released by whoever drops the last reference.
+// - A prefault job borrows the mapping only while it runs: it takes the
+//   mapping's address and length under the core's mutex when it starts (and
+//   does nothing if the mapping changed or went since it was queued), and the
+//   JS thread moves or unmaps the mapping (grow, close) under that mutex once
+//   no job is running. A job still queued behind other threadpool work is
+//   never waited for. The wait is short: a prefault populates at most 8 MiB.
+// - A flush job borrows the fd until it completes. close() never waits for
+//   it: it unmaps and trims, and leaves the fd open for a flush that is queued
+//   or running; the core's destructor closes the fd when the last job drops
+//   its reference, after the flush has called back.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -123,50 +129,73 @@ struct SegmentCore {
   std::atomic<bool> prefaultQueued{false};
   std::atomic<bool> prefaultSupported{true};
   bool closed = false;
+  // Set once an mmap open has cut the file to its logical size: from then on
+  // the file belongs to this segment and is trimmed to sizeBytes on release.
+  // Before that sizeBytes may not be the file's logical size yet (a failed
+  // open must leave the file as it found it).
+  bool trimOnRelease = false;
+  // Flush jobs queued or running (JS thread only: counted when queued, dropped
+  // when the job is destroyed after its callback). close() leaves the fd to
+  // them while this is not zero.
+  int flushJobs = 0;
 
+  // Guards mapBase, mapBytes and mapEpoch against the prefault jobs, which read
+  // them on a worker thread; the JS thread writes them only while holding it.
   std::mutex mutex;
   std::condition_variable idle;
-  int prefaultJobs = 0;  // jobs that use the mapping
-  int fdJobs = 0;        // jobs that use the fd (flush)
+  int prefaultsRunning = 0;  // prefault jobs inside madvise (not queued ones)
+  uint64_t mapEpoch = 0;     // bumped whenever the mapping moves or goes away
 
   ~SegmentCore() { Release(); }
 
-  void JobStarted(bool usesMapping) {
-    std::lock_guard<std::mutex> lock(mutex);
-    (usesMapping ? prefaultJobs : fdJobs)++;
-  }
-  // Called at the end of a job's Execute, on the worker thread.
-  void JobFinished(bool usesMapping) {
-    std::lock_guard<std::mutex> lock(mutex);
-    (usesMapping ? prefaultJobs : fdJobs)--;
-    idle.notify_all();
-  }
-  void WaitForMappingJobs() {
-    std::unique_lock<std::mutex> lock(mutex);
-    idle.wait(lock, [this] { return prefaultJobs == 0; });
-  }
-  void WaitForAllJobs() {
-    std::unique_lock<std::mutex> lock(mutex);
-    idle.wait(lock, [this] { return prefaultJobs == 0 && fdJobs == 0; });
-  }
-
-  // Unmaps, trims (mmap mode) and closes; returns the first errno or 0.
-  // Callers make sure no job runs.
+  // Unmaps, trims (once trimOnRelease) and closes; returns the first errno
+  // or 0. Callers make sure no job uses the core (the destructor, a failed
+  // open before any job was queued).
   int Release() {
-    int err = 0;
-    if (mapBase != nullptr) {
-      munmap(mapBase, size_t(mapBytes));
-      mapBase = nullptr;
-    }
+    int err = Unmap();
+    err = Trim(err);
     if (fd >= 0) {
-      if (mode == Mode::kMmap && ftruncate(fd, sizeBytes) != 0) err = errno;
       if (close(fd) != 0 && err == 0) err = errno;
       fd = -1;
     }
     closed = true;
     return err;
   }
+
+  // Waits for a running prefault job (never for a queued one, which will see
+  // the new epoch and do nothing), then unmaps.
+  int Unmap() {
+    std::unique_lock<std::mutex> lock(mutex);
+    idle.wait(lock, [this] { return prefaultsRunning == 0; });
+    int err = 0;
+    if (mapBase != nullptr && munmap(mapBase, size_t(mapBytes)) != 0) err = errno;
+    mapBase = nullptr;
+    mapBytes = 0;
+    mapEpoch++;
+    return err;
+  }
+
+  // Cuts the preallocated tail past the logical size (mmap mode, once the file
+  // belongs to the segment); returns `err`, or the ftruncate errno if `err` is 0.
+  int Trim(int err) {
+    if (!trimOnRelease || fd < 0) return err;
+    trimOnRelease = false;
+    if (ftruncate(fd, sizeBytes) != 0 && err == 0) return errno;
+    return err;
+  }
 };
+
+// The napi calls that could run JS fail once the environment is being torn
+// down (a worker thread exiting), and node-addon-api aborts the process on the
+// failed throw that follows. Completion callbacks of jobs that finish during
+// teardown check this first and drop the callback: nobody is left to call.
+// Setting a property of a fresh plain object runs no JS but goes through the
+// same check (the probe of native/sender.cc).
+bool CanRunJs(Napi::Env env) {
+  napi_value probe;
+  if (napi_create_object(env, &probe) != napi_ok) return false;
+  return napi_set_named_property(env, probe, "probe", probe) == napi_ok;
+}
 
 // Reads bytes of the segment for the scans: straight from the mapping in mmap
 // mode, else through a 64 KiB pread window. Fetch never returns bytes past
@@ -231,6 +260,44 @@ class SegmentReader {
   int err_ = 0;
 };
 
+enum class SegmentHeader {
+  kOk,
+  kBadStructure,  // CheckBatchHeader failed: the walk cannot step past it
+  kBadOffset      // well formed, but baseOffset < 0 or lastOffset >= 2^53
+};
+
+// The header check of the read-path walks (recover, findBatch, sliceEnd):
+// CheckBatchHeader plus offsets in [0, 2^53), so no walk computes
+// baseOffset + lastOffsetDelta unless it fits. baseOffset is not covered by
+// the CRC, so a damaged one gets this far, and near 2^63 the sum would
+// overflow int64 (undefined behaviour; in practice a negative lastOffset
+// that passes every "below the target" comparison). Sets *why when not kOk.
+SegmentHeader CheckSegmentHeader(const uint8_t* p, int64_t availableBytes, int64_t maxBatchBytes,
+                                 BatchHeader* header, const char** why) {
+  switch (CheckBatchHeader(p, availableBytes, maxBatchBytes, header)) {
+    case HeaderCheck::kOk:
+      break;
+    case HeaderCheck::kTruncated:
+      *why = "batch runs past the end of the segment";
+      return SegmentHeader::kBadStructure;
+    case HeaderCheck::kBadLength:
+      *why = "batch length outside [49, maxBatchBytes - 12]";
+      return SegmentHeader::kBadStructure;
+    case HeaderCheck::kBadMagic:
+      *why = "magic is not 2";
+      return SegmentHeader::kBadStructure;
+    case HeaderCheck::kBadOffsetDelta:
+      *why = "negative lastOffsetDelta";
+      return SegmentHeader::kBadStructure;
+  }
+  // lastOffsetDelta >= 0 here, so the subtraction cannot overflow.
+  if (header->baseOffset < 0 || header->baseOffset > kSafeIntegerMax - header->lastOffsetDelta) {
+    *why = "offset outside [0, 2^53)";
+    return SegmentHeader::kBadOffset;
+  }
+  return SegmentHeader::kOk;
+}
+
 // The structural end of a preallocated file: the first position where no
 // plausible batch header starts (zero or impossible length, wrong magic, or a
 // batch running past the file). No CRC check: recover() does that.
@@ -251,26 +318,45 @@ int64_t FindStructuralEnd(SegmentReader& reader, int64_t fileBytes, int* err) {
 
 class PrefaultJob : public Napi::AsyncWorker {
  public:
-  PrefaultJob(Napi::Env env, std::shared_ptr<SegmentCore> core, int64_t from, int64_t to)
-      : Napi::AsyncWorker(env, "samsa.SegmentFile.prefault"), core_(std::move(core)), from_(from), to_(to) {
-    core_->JobStarted(true);
-  }
+  // `epoch` is the core's mapEpoch when the job was queued (JS thread).
+  PrefaultJob(Napi::Env env, std::shared_ptr<SegmentCore> core, uint64_t epoch, int64_t from, int64_t to)
+      : Napi::AsyncWorker(env, "samsa.SegmentFile.prefault"), core_(std::move(core)), epoch_(epoch), from_(from), to_(to) {}
 
   // One job in flight at a time (prefaultQueued), so populatedEnd has one writer.
   void Execute() override {
-    if (madvise(core_->mapBase + from_, size_t(to_ - from_), MADV_POPULATE_WRITE) == 0) {
-      if (to_ > core_->populatedEnd.load()) core_->populatedEnd.store(to_);
-    } else if (errno == EINVAL) {
-      core_->prefaultSupported.store(false);  // kernel before 5.14: appends fault as usual
+    uint8_t* base = Start();
+    if (base != nullptr) {
+      if (madvise(base + from_, size_t(to_ - from_), MADV_POPULATE_WRITE) == 0) {
+        if (to_ > core_->populatedEnd.load()) core_->populatedEnd.store(to_);
+      } else if (errno == EINVAL) {
+        core_->prefaultSupported.store(false);  // kernel before 5.14: appends fault as usual
+      }
+      std::lock_guard<std::mutex> lock(core_->mutex);
+      core_->prefaultsRunning--;
+      core_->idle.notify_all();
     }
     core_->prefaultQueued.store(false);
-    core_->JobFinished(true);
   }
 
+  // No callback; still nothing to do when the environment is going away.
   void OnOK() override {}
+  void OnError(const Napi::Error&) override {}
 
  private:
+  // Counts the job as running and returns the mapping's base, or nullptr when
+  // the mapping moved (grow) or went (close) since the job was queued: then
+  // the range may no longer be mapped and the job does nothing.
+  uint8_t* Start() {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    if (core_->mapBase == nullptr || core_->mapEpoch != epoch_) return nullptr;
+    to_ = std::min(to_, core_->mapBytes);
+    if (from_ >= to_) return nullptr;
+    core_->prefaultsRunning++;
+    return core_->mapBase;
+  }
+
   std::shared_ptr<SegmentCore> core_;
+  uint64_t epoch_;
   int64_t from_;
   int64_t to_;
 };
@@ -279,8 +365,11 @@ class FlushJob : public Napi::AsyncWorker {
  public:
   FlushJob(Napi::Function callback, std::shared_ptr<SegmentCore> core)
       : Napi::AsyncWorker(callback, "samsa.SegmentFile.flush"), core_(std::move(core)) {
-    core_->JobStarted(false);
+    core_->flushJobs++;
   }
+  // Runs on the JS thread after the callback (or instead of it at teardown);
+  // when close() came first this may drop the last reference and close the fd.
+  ~FlushJob() override { core_->flushJobs--; }
 
   // fdatasync in both modes: on Linux, msync(MS_SYNC) of a MAP_SHARED file
   // mapping is vfs_fsync_range over the file's dirty page cache, the same work
@@ -291,17 +380,25 @@ class FlushJob : public Napi::AsyncWorker {
       err_ = errno;
       break;
     }
-    core_->JobFinished(false);
   }
 
   void OnOK() override {
     Napi::Env env = Env();
+    if (!CanRunJs(env)) return;  // worker teardown: the callback cannot run
     Napi::HandleScope scope(env);
     if (err_ == 0) {
       Callback().Call({env.Null()});
     } else {
       Callback().Call({ErrnoError(env, err_, "fdatasync", core_->path).Value()});
     }
+  }
+
+  // Execute never calls SetError (errors travel in err_ to OnOK); this only
+  // keeps the base class from calling back during teardown.
+  void OnError(const Napi::Error& error) override {
+    if (!CanRunJs(Env())) return;
+    Napi::HandleScope scope(Env());
+    Callback().Call({error.Value()});
   }
 
  private:
@@ -409,6 +506,9 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
       }
       return FailOpen(env, err, "fallocate");
     }
+    // The file is ours from here on: sizeBytes is its logical size, and release
+    // (a failed mmap just below, close, or the destructor) trims to it.
+    core.trimOnRelease = true;
     void* base = mmap(nullptr, size_t(mapBytes), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return FailOpen(env, errno, "mmap");
     core.mapBase = static_cast<uint8_t*>(base);
@@ -444,7 +544,7 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     const int64_t to = std::min(core.mapBytes, RoundUp(core.sizeBytes + kPrefaultAheadBytes, PageBytes()));
     if (to <= from) return;
     core.prefaultQueued.store(true);
-    (new PrefaultJob(env, core_, from, to))->Queue();
+    (new PrefaultJob(env, core_, core.mapEpoch, from, to))->Queue();
   }
 
   Napi::Value Fd(const Napi::CallbackInfo& info) {
@@ -538,15 +638,21 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
       ThrowErrno(env, err, "fallocate", core.path);
       return false;
     }
-    core.WaitForMappingJobs();  // a populate job must not run on the old address range
+    // A populate job must not run on the old address range: wait for one that
+    // is running, and hold the lock so none starts until the new mapping is
+    // published. A queued job sees the new epoch and does nothing.
+    std::unique_lock<std::mutex> lock(core.mutex);
+    core.idle.wait(lock, [&core] { return core.prefaultsRunning == 0; });
     void* base = mremap(core.mapBase, size_t(core.mapBytes), size_t(newBytes), MREMAP_MAYMOVE);
     if (base == MAP_FAILED) {
       err = errno;
+      lock.unlock();
       ThrowErrno(env, err, "mremap", core.path);
       return false;
     }
     core.mapBase = static_cast<uint8_t*>(base);
     core.mapBytes = newBytes;
+    core.mapEpoch++;
     return true;
   }
 
@@ -631,18 +737,24 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     return false;
   }
 
-  // Reads the header at `position` for the read-path walks; false after throwing.
-  bool WalkHeader(Napi::Env env, SegmentReader& reader, int64_t position, BatchHeader* header) {
+  enum class Walk { kOk, kBadOffset, kThrown };
+
+  // Reads the header at `position` for the lookups. A read error or a header
+  // the walk cannot step past throws (ESEGMENTCORRUPT for the latter); offsets
+  // outside [0, 2^53) come back as kBadOffset for the caller to judge.
+  Walk WalkHeader(Napi::Env env, SegmentReader& reader, int64_t position, BatchHeader* header) {
     const int64_t available = core_->sizeBytes - position;
     const uint8_t* p = reader.Fetch(position, std::min<int64_t>(available, kBatchHeaderBytes));
     if (p == nullptr) {
       ThrowErrno(env, reader.err(), "pread", core_->path);
-      return false;
+      return Walk::kThrown;
     }
-    const HeaderCheck check = CheckBatchHeader(p, available, kSegmentBytesMax, header);
-    if (check == HeaderCheck::kOk) return true;
+    const char* why = "";
+    const SegmentHeader check = CheckSegmentHeader(p, available, kSegmentBytesMax, header, &why);
+    if (check == SegmentHeader::kOk) return Walk::kOk;
+    if (check == SegmentHeader::kBadOffset) return Walk::kBadOffset;
     ThrowCorrupt(env, core_->path, position, "invalid batch header");
-    return false;
+    return Walk::kThrown;
   }
 
   Napi::Value FindBatch(const Napi::CallbackInfo& info) {
@@ -663,7 +775,13 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     SegmentReader reader(*core_, core_->sizeBytes);
     for (int64_t position = start; position < core_->sizeBytes;) {
       BatchHeader header;
-      if (!WalkHeader(env, reader, position, &header)) return env.Undefined();
+      const Walk walk = WalkHeader(env, reader, position, &header);
+      if (walk == Walk::kThrown) return env.Undefined();
+      if (walk == Walk::kBadOffset) {
+        // Its lastOffset is unknowable: no answer past this point can be trusted.
+        ThrowCorrupt(env, core_->path, position, "invalid batch header: offset outside [0, 2^53)");
+        return env.Undefined();
+      }
       const int64_t lastOffset = header.baseOffset + header.lastOffsetDelta;
       const double key = kind == 0 ? double(lastOffset) : double(header.maxTimestamp);
       if (key >= target) {
@@ -695,7 +813,13 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     int64_t end = start;
     while (end < core_->sizeBytes) {
       BatchHeader header;
-      if (!WalkHeader(env, reader, end, &header)) return env.Undefined();
+      const Walk walk = WalkHeader(env, reader, end, &header);
+      if (walk == Walk::kThrown) return env.Undefined();
+      // A batch whose offsets are out of range is never served: the slice ends
+      // before it (its lastOffset, past 2^53 or garbage, counts as reaching
+      // maxOffsetExclusive), and a read that starts at it meets findBatch's
+      // ESEGMENTCORRUPT.
+      if (walk == Walk::kBadOffset) break;
       if (double(header.baseOffset + header.lastOffsetDelta) >= maxOffsetExclusive) break;
       // At least one batch even when it alone exceeds maxBytes, like Kafka's minOneMessage.
       if (end > start && end - start + header.batchBytes > maxBytes) break;
@@ -740,19 +864,12 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
         return env.Undefined();
       }
       BatchHeader header;
-      const HeaderCheck check = CheckBatchHeader(p, available, maxBatchBytes, &header);
-      if (check != HeaderCheck::kOk) {
-        error = check == HeaderCheck::kTruncated   ? "batch runs past the end of the segment"
-                : check == HeaderCheck::kBadLength ? "batch length outside [49, maxBatchBytes - 12]"
-                : check == HeaderCheck::kBadMagic  ? "magic is not 2"
-                                                   : "negative lastOffsetDelta";
+      const char* why = "";
+      if (CheckSegmentHeader(p, available, maxBatchBytes, &header, &why) != SegmentHeader::kOk) {
+        error = why;
         break;
       }
       const uint32_t storedCrc = ReadU32BE(p + kBatchCrc);
-      if (header.baseOffset < 0 || header.baseOffset + header.lastOffsetDelta > kSafeIntegerMax) {
-        error = "offset outside [0, 2^53)";
-        break;
-      }
       if (header.baseOffset <= lastOffset) {
         error = "baseOffset not above the previous batch's lastOffset";
         break;
@@ -816,11 +933,29 @@ class SegmentFile : public Napi::ObjectWrap<SegmentFile> {
     return array;
   }
 
+  // Unmaps (after a running prefault finishes) and trims now. Closes the fd
+  // now unless a flush is queued or running: then the flush jobs keep the
+  // core, and its destructor closes the fd once the last of them has called
+  // back. Never waits for a job that is only queued.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (core_->closed) return env.Undefined();
-    core_->WaitForAllJobs();
-    const int err = core_->Release();
+    SegmentCore& core = *core_;
+    if (core.closed) return env.Undefined();
+    int err = core.Unmap();
+    err = core.Trim(err);
+    core.closed = true;
+    if (core.flushJobs == 0) {
+      if (close(core.fd) != 0 && err == 0) err = errno;
+      core.fd = -1;
+    } else {
+      // This object lets go of the core, so the fd does not wait for garbage
+      // collection; a closed stand-in keeps the path for "is closed" errors.
+      std::shared_ptr<SegmentCore> closedCore = std::make_shared<SegmentCore>();
+      closedCore->path = core.path;
+      closedCore->mode = core.mode;
+      closedCore->closed = true;
+      core_ = std::move(closedCore);
+    }
     if (err != 0) ThrowErrno(env, err, "close", core_->path);
     return env.Undefined();
   }
