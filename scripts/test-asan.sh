@@ -30,4 +30,4 @@ export SAMSA_NATIVE_PATH=$out/build/Release/samsa_native.node
 export SAMSA_REQUIRE_NATIVE=1
 npx vitest run \
   test/native-addon.test.ts test/crc32c.test.ts test/index-file.test.ts test/segment-file.test.ts \
-  test/batch-scan.test.ts test/log.test.ts test/log-recovery.test.ts test/log-manager.test.ts test/sender.test.ts test/sender-lifecycle.test.ts "$@"
+  test/batch-scan.test.ts test/segment-file-faults.test.ts test/sender-fd-lifetime.test.ts test/log.test.ts test/log-recovery.test.ts test/log-manager.test.ts test/sender.test.ts test/sender-lifecycle.test.ts "$@"

@@ -164,3 +164,21 @@ describe.skipIf(!hasNative)('SegmentFile (native) fault paths', () => {
     expect(fs.statSync(file).size).toBe(100 + 64 * 1024 + 61 + 100);
   });
 });
+
+describe('SegmentFile (TypeScript) offset overflow', () => {
+  it('rejects a batch whose baseOffset + lastOffsetDelta passes 2^53 like the native scans', () => {
+    const first = buildBatch(0n, 2);
+    const corrupt = buildBatch(0x7ffffffffffffff0n, 1000);
+    const file = path.join(dir, 'o-js.log');
+    const segment = openSegmentFile(file, { mode: 'write', capacityBytes: 1 << 20, impl: 'js' });
+    try {
+      segment.append(Buffer.concat([first, corrupt, buildBatch(5n, 0)]));
+      expect(segment.recover(0, 4096, MAX_BATCH_BYTES)).toMatchObject({ validBytes: first.length, batchCount: 1 });
+      expect(segment.sliceEnd(0, 1e6, 10)).toBe(first.length);
+      expect(segment.findBatch(0, 'offset', 0)).toMatchObject({ position: 0 });
+      expect(() => segment.findBatch(0, 'offset', 100)).toThrow(expect.objectContaining({ code: 'ESEGMENTCORRUPT', position: first.length }));
+    } finally {
+      segment.close();
+    }
+  });
+});

@@ -397,6 +397,10 @@ class JsSegment implements SegmentFile {
     const reader = new WindowReader(this.fileFd, this.path, this.sizeBytes);
     for (let position = startPosition; position < this.sizeBytes; ) {
       const header = this.walkHeader(reader, position);
+      // baseOffset is outside the CRC: a flipped high bit must not pass as a match.
+      if (header.baseOffset < 0 || header.baseOffset > Number.MAX_SAFE_INTEGER - header.lastOffsetDelta) {
+        throw corruptError(this.path, position, 'offset outside [0, 2^53)');
+      }
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
       const key = kind === 'offset' ? lastOffset : header.maxTimestamp;
       if (key >= target) {
