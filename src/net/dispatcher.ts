@@ -8,6 +8,7 @@
 // Frame out: int32 size + response header (v0/v1) + body; the body's chunks are
 //            passed by reference (records are not copied).
 import { REF_BYTES_MIN, Reader, Writer } from '../protocol/codec.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import {
   API_REGISTRY,
   ApiKey,
@@ -20,8 +21,6 @@ import {
 import type { ConnectionInfo, RequestHandler } from './connection.js';
 import type { FileRange, SendPart } from './sender.js';
 
-/** Kafka's UNSUPPORTED_VERSION. */
-const UNSUPPORTED_VERSION = 35;
 // apiKey, apiVersion, correlationId: what every header version starts with.
 const HEADER_PREFIX_BYTES = 8;
 
@@ -131,7 +130,7 @@ export class Dispatcher {
    */
   private unsupportedApiVersions(correlationId: number): readonly SendPart[] {
     const info = API_REGISTRY.get(ApiKey.ApiVersions)!;
-    const body = { errorCode: UNSUPPORTED_VERSION, apiKeys: this.supportedApis() };
+    const body = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: this.supportedApis() };
     return this.encode(ApiKey.ApiVersions, 0, correlationId, (w) => info.response.encode(w, 0, body));
   }
 

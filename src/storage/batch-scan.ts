@@ -14,7 +14,7 @@
 // max.message.bytes bounds batch.sizeInBytes(); types.ts words it as a bound
 // on batchLength, which is 12 bytes looser.
 import { nativeAddon } from '../native/addon.js';
-import { BatchStatus } from '../native/types.js';
+import { BatchStatus, type NativeBatchScan } from '../native/types.js';
 import { crc32c, crc32cJs } from '../record/crc32c.js';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_MIN, BATCH_LOG_OVERHEAD_BYTES, BatchField } from '../record/record-batch.js';
 
@@ -131,16 +131,7 @@ function isIntegerIn(value: number, low: number, high: number): boolean {
 
 const scratchHeader = newBatchHeaderFields();
 
-export type ValidateBatches = (
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  nextOffset: number,
-  leaderEpoch: number,
-  logAppendTimeMs: number,
-  maxBatchBytes: number,
-  out: Float64Array,
-) => number;
+export type ValidateBatches = NativeBatchScan['validateBatches'];
 
 /** TypeScript twin of the native validateBatches; same arguments, result and `out` layout. */
 export function validateBatchesJs(

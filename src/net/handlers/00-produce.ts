@@ -4,15 +4,12 @@
 // leader and node endpoints (tagged, for NOT_LEADER_OR_FOLLOWER). v11: same.
 // Record bytes stay a view of the request frame; the log validates, assigns
 // offsets in place and writes them with one native call per partition.
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
 import { StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 
-const CORRUPT_MESSAGE = 2;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const INVALID_REQUIRED_ACKS = 21;
-const UNKNOWN_SERVER_ERROR = -1;
 
 export function produceHandler(broker: BrokerServices, logger: { warn(m: string): void }): ApiHandler<ProduceRequest, ProduceResponse> {
   return {
@@ -36,10 +33,10 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
               recordErrors: [],
               errorMessage,
             });
-            if (!acksValid) return result(INVALID_REQUIRED_ACKS);
+            if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
             const log = meta && p.index >= 0 && p.index < meta.partitionCount ? broker.logs.getLog(topic.name, p.index) : undefined;
-            if (!log) return result(UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
-            if (p.records === null || p.records.length === 0) return result(CORRUPT_MESSAGE, 'No records in the request.');
+            if (!log) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+            if (p.records === null || p.records.length === 0) return result(ErrorCode.CORRUPT_MESSAGE, 'No records in the request.');
             try {
               const appended = log.append(p.records, 0, p.records.length);
               if (appended.flushed) flushes.push(appended.flushed);
@@ -47,7 +44,7 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
             } catch (err) {
               if (err instanceof StorageError) return result(err.kafkaCode, err.message);
               logger.warn(`produce to ${topic.name}-${p.index} failed: ${(err as Error).stack ?? err}`);
-              return result(UNKNOWN_SERVER_ERROR, 'Unexpected error');
+              return result(ErrorCode.UNKNOWN_SERVER_ERROR, 'Unexpected error');
             }
           }),
         };

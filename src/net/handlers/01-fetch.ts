@@ -8,20 +8,17 @@
 // take as "send full requests" — correct, if chattier than incremental fetches.
 // Record slices of 4 KiB or more go out as file ranges through the zero-copy
 // sender; smaller ones are read into the response.
+import { ErrorCode } from '../../protocol/error-codes.js';
 import fs from 'node:fs';
 import { canonicalUuidToKafka } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type FetchRequest, type FetchResponse } from '../../protocol/generated/index.js';
-import { OffsetOutOfRangeError, StorageError } from '../../storage/errors.js';
+import { OffsetOutOfRangeError, StorageError, StorageErrorCode } from '../../storage/errors.js';
 import type { Log } from '../../storage/log.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import { REF_BYTES_MIN, ZeroCopyResponse, fileRangePlaceholder, type ApiHandler } from '../dispatcher.js';
 import type { FileRange } from '../sender.js';
 
-const OFFSET_OUT_OF_RANGE = 1;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const FETCH_SESSION_ID_NOT_FOUND = 70;
-const UNKNOWN_TOPIC_ID = 100;
 /** fetch.max.bytes broker default: the most one response carries. */
 const FETCH_RESPONSE_BYTES_MAX = 55 * 1024 * 1024;
 const READ_COMMITTED = 1;
@@ -42,7 +39,7 @@ export function fetchHandler(broker: BrokerServices): ApiHandler<FetchRequest, F
       const v = context.apiVersion;
       const responses: FetchResponse.FetchableTopicResponse[] = [];
       if (v >= 7 && (request.sessionId ?? 0) !== 0) {
-        return { throttleTimeMs: 0, errorCode: FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses };
+        return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses };
       }
       const maxBytes = Math.min(request.maxBytes ?? FETCH_RESPONSE_BYTES_MAX, FETCH_RESPONSE_BYTES_MAX);
       const targets: Target[] = [];
@@ -52,7 +49,7 @@ export function fetchHandler(broker: BrokerServices): ApiHandler<FetchRequest, F
         responses.push({ topic: name ?? '', topicId: topic.topicId ?? ZERO_UUID, partitions: [] });
         for (const p of topic.partitions) {
           const log = meta && p.partition >= 0 && p.partition < meta.partitionCount ? (broker.logs.getLog(meta.name, p.partition) ?? null) : null;
-          const errorCode = log ? 0 : meta === undefined && v >= 13 ? UNKNOWN_TOPIC_ID : UNKNOWN_TOPIC_OR_PARTITION;
+          const errorCode = log ? 0 : meta === undefined && v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           targets.push({ topicIndex: responses.length - 1, request: p, log, errorCode });
         }
       }
@@ -105,7 +102,7 @@ export function fetchHandler(broker: BrokerServices): ApiHandler<FetchRequest, F
           responseBytes += r.records.length;
           part.records = recordsPart(r.records, fileRanges);
         } catch (err) {
-          if (err instanceof OffsetOutOfRangeError) part.errorCode = OFFSET_OUT_OF_RANGE;
+          if (err instanceof OffsetOutOfRangeError) part.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
           else if (err instanceof StorageError) part.errorCode = err.kafkaCode;
           else throw err;
         }
@@ -123,7 +120,7 @@ function recordsPart(slice: FileRange, fileRanges: Map<Buffer, FileRange>): Buff
     let done = 0;
     while (done < bytes.length) {
       const n = fs.readSync(slice.fd, bytes, done, bytes.length - done, slice.position + done);
-      if (n === 0) throw new StorageError(56, `segment ended ${bytes.length - done} bytes early`);
+      if (n === 0) throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `segment ended ${bytes.length - done} bytes early`);
       done += n;
     }
     return bytes;

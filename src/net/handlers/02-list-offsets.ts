@@ -2,13 +2,13 @@
 // v1: one offset per partition (timestamp, offset). v2: isolation level,
 // throttle time. v4: leader epochs. v6: flexible. v7: max timestamp (-3).
 // v8: earliest local (-4), answered as earliest on a broker without tiers.
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ListOffsetsRequest, type ListOffsetsResponse } from '../../protocol/generated/index.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP } from '../../storage/log.js';
 import { StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const EARLIEST_LOCAL_TIMESTAMP = -4;
 
 export function listOffsetsHandler(broker: BrokerServices): ApiHandler<ListOffsetsRequest, ListOffsetsResponse> {
@@ -26,7 +26,7 @@ export function listOffsetsHandler(broker: BrokerServices): ApiHandler<ListOffse
             const answer = (errorCode: number, timestamp = -1n, offset = -1n): ListOffsetsResponse.ListOffsetsPartitionResponse =>
               withEpoch ? { partitionIndex: p.partitionIndex, errorCode, timestamp, offset, leaderEpoch: errorCode === 0 ? 0 : -1 } : { partitionIndex: p.partitionIndex, errorCode, timestamp, offset };
             const log = meta && p.partitionIndex >= 0 && p.partitionIndex < meta.partitionCount ? broker.logs.getLog(topic.name, p.partitionIndex) : undefined;
-            if (!log) return answer(UNKNOWN_TOPIC_OR_PARTITION);
+            if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             const ts = Number(p.timestamp);
             try {
               // Consumers see the high watermark as "latest", not the log end.

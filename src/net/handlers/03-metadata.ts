@@ -4,15 +4,13 @@
 // v5: offline replicas. v7: leader epoch. v8: authorized operations. v9:
 // flexible. v10: topic ids. v11: drops cluster authorized operations. v12:
 // topics may be asked for by id (name null).
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { kafkaUuidToCanonical, canonicalUuidToKafka, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const INVALID_TOPIC_EXCEPTION = 17;
-const UNKNOWN_TOPIC_ID = 100;
 /** "Not requested" for authorized-operations fields. */
 const OPERATIONS_OMITTED = -2147483648;
 
@@ -33,7 +31,7 @@ export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequ
         for (const wanted of request.topics ?? []) {
           if (wanted.name === null) {
             const byId = wanted.topicId && wanted.topicId !== ZERO_UUID ? broker.metadata.topicById(canonicalUuidToKafka(wanted.topicId)) : undefined;
-            topics.push(byId ? describe(byId, self.nodeId) : missing(null, UNKNOWN_TOPIC_ID, wanted.topicId));
+            topics.push(byId ? describe(byId, self.nodeId) : missing(null, ErrorCode.UNKNOWN_TOPIC_ID, wanted.topicId));
             continue;
           }
           const existing = broker.metadata.topic(wanted.name);
@@ -42,11 +40,11 @@ export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequ
             continue;
           }
           if (topicNameError(wanted.name)) {
-            topics.push(missing(wanted.name, INVALID_TOPIC_EXCEPTION));
+            topics.push(missing(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION));
             continue;
           }
           if (!allowAutoCreate) {
-            topics.push(missing(wanted.name, UNKNOWN_TOPIC_OR_PARTITION));
+            topics.push(missing(wanted.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
             continue;
           }
           const created = broker.metadata.createTopic(wanted.name, broker.config.numPartitions, 1, {});

@@ -3,11 +3,10 @@
 // v3: flexible; the request carries client software name/version; the response
 //     adds tagged supported/finalized features (none here).
 // The response header is always v0 (clients parse it before knowing our versions).
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ApiVersionsRequest, type ApiVersionsResponse } from '../../protocol/generated/index.js';
 import type { ApiHandler, Dispatcher } from '../dispatcher.js';
 
-/** Kafka's INVALID_REQUEST. */
-const INVALID_REQUEST = 42;
 // KIP-511: client software name and version must match this pattern.
 const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
@@ -22,7 +21,7 @@ export function apiVersionsHandler(dispatcher: Dispatcher): ApiHandler<ApiVersio
         const name = request.clientSoftwareName ?? '';
         const version = request.clientSoftwareVersion ?? '';
         if (!SOFTWARE_PATTERN.test(name) || !SOFTWARE_PATTERN.test(version)) {
-          return { errorCode: INVALID_REQUEST, apiKeys, throttleTimeMs: 0 };
+          return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys, throttleTimeMs: 0 };
         }
       }
       return { errorCode: 0, apiKeys, throttleTimeMs: 0 };

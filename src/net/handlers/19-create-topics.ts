@@ -2,6 +2,7 @@
 // v1: validateOnly. v2: error messages. v3: same as v2. v4: -1 partitions or
 // replication factor take the broker defaults. v5: flexible; the result carries
 // partitions, replication factor and configs. v6: same as v5. v7: topic ids.
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { kafkaUuidToCanonical } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type CreateTopicsRequest, type CreateTopicsResponse } from '../../protocol/generated/index.js';
@@ -9,9 +10,6 @@ import { ConfigError, withTopicOverrides } from '../../storage/log-config.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 
-const INVALID_REPLICATION_FACTOR = 38;
-const INVALID_CONFIG = 40;
-const INVALID_REQUEST = 42;
 
 export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTopicsRequest, CreateTopicsResponse> {
   return {
@@ -33,17 +31,17 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
           replicationFactor: -1,
           configs: null,
         });
-        if ((seen.get(t.name) ?? 0) > 1) return fail(INVALID_REQUEST, `Create topics request from client ${context.header.clientId} contains multiple entries for the following topics: ${t.name}`);
+        if ((seen.get(t.name) ?? 0) > 1) return fail(ErrorCode.INVALID_REQUEST, `Create topics request from client ${context.header.clientId} contains multiple entries for the following topics: ${t.name}`);
         let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
         let replicationFactor = t.replicationFactor === -1 ? broker.config.defaultReplicationFactor : t.replicationFactor;
         if (t.assignments.length > 0) {
           if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
-            return fail(INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
+            return fail(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
           }
           const indexes = t.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
-          if (indexes.some((p, i) => p !== i)) return fail(INVALID_REQUEST, 'Partitions should be a consecutive 0-based integer sequence');
+          if (indexes.some((p, i) => p !== i)) return fail(ErrorCode.INVALID_REQUEST, 'Partitions should be a consecutive 0-based integer sequence');
           if (t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.self.nodeId)) {
-            return fail(INVALID_REPLICATION_FACTOR, `Replica assignments must name this broker (${broker.self.nodeId}) once per partition.`);
+            return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replica assignments must name this broker (${broker.self.nodeId}) once per partition.`);
           }
           partitions = indexes.length;
           replicationFactor = 1;
@@ -53,7 +51,7 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
         try {
           withTopicOverrides(broker.config.log, configs);
         } catch (err) {
-          if (err instanceof ConfigError) return fail(INVALID_CONFIG, err.message);
+          if (err instanceof ConfigError) return fail(ErrorCode.INVALID_CONFIG, err.message);
           throw err;
         }
         const created = broker.metadata.createTopic(t.name, partitions, replicationFactor, configs, validateOnly);
