@@ -10,7 +10,6 @@
 #include "addon.h"
 #include "record-batch.h"
 #include "segment-batch.h"
-#include "segment-crc-fallback.h"
 
 namespace samsa {
 namespace {
@@ -47,7 +46,7 @@ bool IsIntegerIn(const Napi::Value& v, double lo, double hi, double* out) {
 }
 
 uint32_t BatchCrc(const uint8_t* batch, int64_t batchBytes) {
-  return SegmentCrc32c(0, batch + kBatchAttributes, size_t(batchBytes - int64_t(kBatchAttributes)));
+  return Crc32c(0, batch + kBatchAttributes, size_t(batchBytes - int64_t(kBatchAttributes)));
 }
 
 // validateBatches(buf, start, end, nextOffset, leaderEpoch, logAppendTimeMs, maxBatchBytes, out)

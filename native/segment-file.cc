@@ -47,7 +47,6 @@
 #include "addon.h"
 #include "record-batch.h"
 #include "segment-batch.h"
-#include "segment-crc-fallback.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older headers lack it.
@@ -241,7 +240,7 @@ class SegmentReader {
       const int64_t piece = std::min(length, kReadAheadBytes);
       const uint8_t* p = Fetch(position, piece);
       if (p == nullptr) return false;
-      c = SegmentCrc32c(c, p, size_t(piece));
+      c = Crc32c(c, p, size_t(piece));
       position += piece;
       length -= piece;
     }

@@ -108,7 +108,7 @@ export class Dispatcher {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
       throw new RequestError(
         `unsupported request: API key ${apiKey}${info ? ` (${info.name})` : ''} version ${apiVersion}` +
-          (handler ? ` (supported ${handler.minVersion}-${handler.maxVersion})` : ' (not implemented)'),
+          (handler ? ` (supported ${handler.minVersion}-${handler.maxVersion})` : ' (not supported by this broker)'),
       );
     }
     const reader = new Reader(frame);

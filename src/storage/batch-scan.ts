@@ -15,7 +15,7 @@
 // on batchLength, which is 12 bytes looser.
 import { nativeAddon } from '../native/addon.js';
 import { BatchStatus, type NativeBatchScan } from '../native/types.js';
-import { crc32c, crc32cJs } from '../record/crc32c.js';
+import { crc32c } from '../record/crc32c.js';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_MIN, BATCH_LOG_OVERHEAD_BYTES, BatchField } from '../record/record-batch.js';
 
 export { BatchStatus } from '../native/types.js';
@@ -36,23 +36,8 @@ export const BATCH_BYTES_LIMIT = 0x7fffffff;
 const OUT_SLOTS_PER_BATCH = 4;
 const TWO_POW_32 = 4294967296;
 
-const CRC_CHECK_INPUT = new TextEncoder().encode('123456789');
-/**
- * CRC32C for the scans. The native crc32c may still be a stub while
- * native/crc32c.cc is being written; checked once against the standard check
- * value so a stub can never make a corrupt batch look valid.
- */
-export const batchCrc32c: (buf: Uint8Array, start: number, end: number, crc: number) => number = crc32cIsCorrect()
-  ? (b, s, e, c) => crc32c(b, s, e, c)
-  : crc32cJs;
-
-function crc32cIsCorrect(): boolean {
-  try {
-    return crc32c(CRC_CHECK_INPUT) === 0xe3069283;
-  } catch {
-    return false; // an addon built without crc32c throws TypeError: not a function
-  }
-}
+/** CRC32C for the scans (native SSE4.2 when the addon is loaded). */
+export const batchCrc32c: (buf: Uint8Array, start: number, end: number, crc: number) => number = crc32c;
 
 export function readInt32BE(buf: Uint8Array, at: number): number {
   return (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
