@@ -165,7 +165,74 @@ function snappyDecompress(buf: Buffer, maxBytes: number): Buffer {
 function snappyBlock(block: Buffer, maxBytes: number): Buffer {
   const declaredBytes = snappyUncompressedLength(block);
   if (declaredBytes > maxBytes) throw tooLarge('snappy', declaredBytes, maxBytes);
-  return snappyjs.uncompress(block, maxBytes);
+  return snappyRawDecode(block, declaredBytes);
+}
+
+/**
+ * Raw snappy block decoder with every length checked before use. (snappyjs
+ * trusts literal and copy lengths: a few garbage bytes can declare a literal of
+ * billions of bytes and keep the CPU busy for seconds.)
+ *
+ * Elements after the length varint, by the low two bits of the tag byte:
+ * 0 literal (length in the tag, or in 1-4 following little-endian bytes),
+ * 1 copy of 4-11 bytes with an 11-bit offset, 2 copy of 1-64 bytes with a
+ * 16-bit offset, 3 the same with a 32-bit offset.
+ */
+function snappyRawDecode(block: Buffer, declaredBytes: number): Buffer {
+  let pos = 0;
+  while (block[pos] >= 0x80) pos++;
+  pos++;
+  const out = Buffer.allocUnsafe(declaredBytes);
+  let outPos = 0;
+  const fail = (what: string): never => {
+    throw new RecordBatchError(`snappy: ${what} at input byte ${pos}, output byte ${outPos} of ${declaredBytes}`);
+  };
+  while (pos < block.length) {
+    const tag = block[pos++];
+    const type = tag & 3;
+    if (type === 0) {
+      let length = tag >>> 2;
+      if (length >= 60) {
+        const extra = length - 59;
+        if (pos + extra > block.length) fail('truncated literal length');
+        length = 0;
+        for (let i = 0; i < extra; i++) length += block[pos + i] * 2 ** (8 * i);
+        pos += extra;
+      }
+      length += 1;
+      if (length > block.length - pos) fail(`literal of ${length} bytes past the input`);
+      if (length > declaredBytes - outPos) fail(`literal of ${length} bytes past the declared length`);
+      block.copy(out, outPos, pos, pos + length);
+      pos += length;
+      outPos += length;
+      continue;
+    }
+    let length: number;
+    let offset: number;
+    if (type === 1) {
+      if (pos + 1 > block.length) fail('truncated copy');
+      length = ((tag >>> 2) & 7) + 4;
+      offset = ((tag >>> 5) << 8) | block[pos];
+      pos += 1;
+    } else if (type === 2) {
+      if (pos + 2 > block.length) fail('truncated copy');
+      length = (tag >>> 2) + 1;
+      offset = block.readUInt16LE(pos);
+      pos += 2;
+    } else {
+      if (pos + 4 > block.length) fail('truncated copy');
+      length = (tag >>> 2) + 1;
+      offset = block.readUInt32LE(pos);
+      pos += 4;
+    }
+    if (offset === 0 || offset > outPos) fail(`copy offset ${offset} outside the output`);
+    if (length > declaredBytes - outPos) fail(`copy of ${length} bytes past the declared length`);
+    // Copies may overlap their own output (offset < length): byte by byte, bounded by 64.
+    for (let i = 0; i < length; i++) out[outPos + i] = out[outPos - offset + i];
+    outPos += length;
+  }
+  if (outPos !== declaredBytes) fail('block ends before its declared length');
+  return out;
 }
 
 function snappyUncompressedLength(block: Buffer): number {
