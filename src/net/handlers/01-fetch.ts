@@ -53,60 +53,62 @@ export function fetchHandler(broker: BrokerServices): ApiHandler<FetchRequest, F
           targets.push({ topicIndex: responses.length - 1, request: p, log, errorCode });
         }
       }
-      const readable = () => {
+      // One pass reads every partition; it is repeated only after a long-poll wait.
+      const collect = () => {
         let bytes = 0;
-        for (const t of targets) {
-          if (!t.log) continue;
+        let errored = false;
+        const reads = targets.map((t) => {
+          const read = { errorCode: t.errorCode, slice: null as FileRange | null, highWatermark: -1, logStartOffset: -1 };
+          if (!t.log) return read;
+          read.highWatermark = t.log.highWatermark;
+          read.logStartOffset = t.log.logStartOffset;
+          const room = maxBytes - bytes;
+          if (room <= 0) return read;
           try {
-            const r = t.log.read(Number(t.request.fetchOffset), t.request.partitionMaxBytes, { maxOffset: t.log.highWatermark });
+            const r = t.log.read(Number(t.request.fetchOffset), Math.min(t.request.partitionMaxBytes, room), {
+              maxOffset: t.log.highWatermark,
+              // Kafka returns at least one batch, but only for the first partition with data.
+              minOneMessage: bytes === 0,
+            });
+            read.slice = r.records;
             bytes += r.records?.length ?? 0;
           } catch (err) {
-            // An error is an answer too: stop waiting.
-            if (err instanceof StorageError) return Number.MAX_SAFE_INTEGER;
-            throw err;
+            if (err instanceof OffsetOutOfRangeError) read.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+            else if (err instanceof StorageError) read.errorCode = err.kafkaCode;
+            else throw err;
+            errored = true;
           }
-        }
-        return bytes;
+          return read;
+        });
+        return { reads, bytes, errored };
       };
-      if (request.maxWaitMs > 0 && request.minBytes > 0) {
-        const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
-        if (logs.length > 0) await broker.fetchWaiters.wait(logs, request.minBytes, request.maxWaitMs, readable);
+      let collected = collect();
+      const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
+      if (!collected.errored && collected.bytes < request.minBytes && request.maxWaitMs > 0 && logs.length > 0) {
+        const readable = () => {
+          collected = collect();
+          // An error is an answer too: stop waiting.
+          return collected.errored ? Number.MAX_SAFE_INTEGER : collected.bytes;
+        };
+        const outcome = await broker.fetchWaiters.wait(logs, request.minBytes, request.maxWaitMs, readable);
+        // A timeout or shutdown answers with what is there now.
+        if (outcome !== 'satisfied') collected = collect();
       }
       const fileRanges = new Map<Buffer, FileRange>();
-      let responseBytes = 0;
-      for (const t of targets) {
-        const part: FetchResponse.PartitionData = {
+      collected.reads.forEach((read, index) => {
+        const t = targets[index];
+        const hasLog = t.log !== null;
+        responses[t.topicIndex].partitions.push({
           partitionIndex: t.request.partition,
-          errorCode: t.errorCode,
-          highWatermark: -1n,
-          lastStableOffset: -1n,
-          logStartOffset: -1n,
+          errorCode: read.errorCode,
+          highWatermark: BigInt(read.highWatermark),
+          lastStableOffset: BigInt(read.highWatermark),
+          logStartOffset: BigInt(read.logStartOffset),
           abortedTransactions: request.isolationLevel === READ_COMMITTED ? [] : null,
           preferredReadReplica: -1,
-          records: Buffer.alloc(0),
-        };
-        responses[t.topicIndex].partitions.push(part);
-        if (!t.log) continue;
-        part.highWatermark = BigInt(t.log.highWatermark);
-        part.lastStableOffset = part.highWatermark;
-        part.logStartOffset = BigInt(t.log.logStartOffset);
-        const room = maxBytes - responseBytes;
-        if (room <= 0) continue;
-        try {
-          const r = t.log.read(Number(t.request.fetchOffset), Math.min(t.request.partitionMaxBytes, room), {
-            maxOffset: t.log.highWatermark,
-            // Kafka returns at least one batch, but only for the first partition with data.
-            minOneMessage: responseBytes === 0,
-          });
-          if (!r.records) continue;
-          responseBytes += r.records.length;
-          part.records = recordsPart(r.records, fileRanges);
-        } catch (err) {
-          if (err instanceof OffsetOutOfRangeError) part.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-          else if (err instanceof StorageError) part.errorCode = err.kafkaCode;
-          else throw err;
-        }
-      }
+          records: hasLog && read.slice ? recordsPart(read.slice, fileRanges) : Buffer.alloc(0),
+        });
+      });
       const body: FetchResponse = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
       return fileRanges.size > 0 ? new ZeroCopyResponse(body, fileRanges) : body;
     },
