@@ -32,6 +32,8 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** Fetch sessions (KIP-227) the broker keeps at once; 0 disables incremental fetches. */
+  maxIncrementalFetchSessionCacheSlots: number;
   /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
   unknown: Map<string, string>;
   /** Everything as given, for DescribeConfigs. */
@@ -58,6 +60,7 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'max.incremental.fetch.session.cache.slots',
   'log.segment.bytes',
   'log.roll.ms',
   'log.roll.hours',
@@ -121,6 +124,7 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
     unknown,
     raw,
   };
