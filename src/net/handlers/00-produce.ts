@@ -4,29 +4,20 @@
 // leader and node endpoints (tagged, for NOT_LEADER_OR_FOLLOWER). v11: same.
 // Record bytes stay a view of the request frame; the log validates, assigns
 // offsets in place and writes them with one native call per partition.
-// As in Kafka (ProduceRequest.validateRecords), v3+ carries exactly one batch
-// per partition. Idempotent batches are checked against the partition's
-// producer state by the log: a retried batch gets its original base offset and
-// is not appended again; sequence gaps and stale epochs get
-// OUT_OF_ORDER_SEQUENCE_NUMBER / INVALID_PRODUCER_EPOCH; transactional batches
-// get INVALID_TXN_STATE (no transaction coordinator yet).
+// Before that, Kafka's checks of the records field (src/net/produce-records.ts):
+// exactly one complete batch, magic 2, baseOffset 0, no zstd before v7.
+// Idempotent batches are checked against the partition's producer state by the
+// log: a retried batch gets its original base offset and is not appended
+// again; sequence gaps and stale epochs get OUT_OF_ORDER_SEQUENCE_NUMBER /
+// INVALID_PRODUCER_EPOCH; transactional batches get INVALID_TXN_STATE (no
+// transaction coordinator yet).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
 import { StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
+import { produceRecordsProblem } from '../produce-records.js';
 
-
-// batchLength (int32 at byte 8) counts the bytes after the first 12.
-const BATCH_LENGTH_AT = 8;
-const BATCH_LOG_OVERHEAD_BYTES = 12;
-
-/** True when bytes follow the first batch (a short or garbled first batch is left to the log's validation). */
-function holdsMoreThanOneBatch(records: Buffer): boolean {
-  if (records.length < BATCH_LOG_OVERHEAD_BYTES) return false;
-  const firstBatchBytes = records.readInt32BE(BATCH_LENGTH_AT) + BATCH_LOG_OVERHEAD_BYTES;
-  return firstBatchBytes > BATCH_LOG_OVERHEAD_BYTES && firstBatchBytes < records.length;
-}
 
 export function produceHandler(broker: BrokerServices, logger: { warn(m: string): void }): ApiHandler<ProduceRequest, ProduceResponse> {
   return {
@@ -50,16 +41,13 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
               recordErrors: [],
               errorMessage,
             });
-            if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
             const log = meta && p.index >= 0 && p.index < meta.partitionCount ? broker.logs.getLog(topic.name, p.index) : undefined;
             if (!log) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
-            if (p.records === null || p.records.length === 0) return result(ErrorCode.CORRUPT_MESSAGE, 'No records in the request.');
-            if (holdsMoreThanOneBatch(p.records)) {
-              return result(
-                ErrorCode.INVALID_RECORD,
-                `Produce requests with version ${context.apiVersion} are only allowed to contain exactly one record batch per partition`,
-              );
-            }
+            // Kafka's order: unknown partition, then the records' shape, then acks.
+            const problem = produceRecordsProblem(p.records, context.apiVersion);
+            if (problem) return result(problem.errorCode, problem.message);
+            if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
+            if (p.records === null) throw new Error('unreachable: null records passed the records check');
             try {
               const appended = log.append(p.records, 0, p.records.length);
               if (appended.flushed) flushes.push(appended.flushed);
