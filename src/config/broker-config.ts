@@ -41,6 +41,8 @@ export interface BrokerConfig {
    * does not have yet.
    */
   transactionalIdExpirationMs: number;
+  /** Fetch sessions (KIP-227) the broker keeps at once; 0 disables incremental fetches. */
+  maxIncrementalFetchSessionCacheSlots: number;
   /**
    * socket.sender.mode (Samsa's own): how responses are written. auto: zero-copy
    * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
@@ -78,6 +80,7 @@ const KNOWN = new Set([
   'producer.id.expiration.ms',
   'producer.id.expiration.check.interval.ms',
   'transactional.id.expiration.ms',
+  'max.incremental.fetch.session.cache.slots',
   'log.segment.bytes',
   'log.roll.ms',
   'log.roll.hours',
@@ -150,6 +153,7 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
       INT32_MAX,
     ),
     transactionalIdExpirationMs: intIn('transactional.id.expiration.ms', get('transactional.id.expiration.ms') ?? '604800000', 1, INT32_MAX),
+    maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
     socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
     unknown,
     raw,
