@@ -12,6 +12,8 @@ import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
 import { produceHandler } from '../net/handlers/00-produce.js';
 import { fetchHandler, type FetchSessions } from '../net/handlers/01-fetch.js';
 import { listOffsetsHandler } from '../net/handlers/02-list-offsets.js';
+import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
+import { ProducerIdManager } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
@@ -87,7 +89,10 @@ export class Broker implements BrokerServices {
       topicConfig,
       logger,
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+      producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
     });
+    const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
     const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger);
     const dispatcher = new Dispatcher(logger);
@@ -97,6 +102,7 @@ export class Broker implements BrokerServices {
     dispatcher.register(apiVersionsHandler(dispatcher));
     dispatcher.register(metadataHandler(broker));
     dispatcher.register(createTopicsHandler(broker));
+    dispatcher.register(initProducerIdHandler(producerIds, logger));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
