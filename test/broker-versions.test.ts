@@ -55,7 +55,7 @@ function body(apiKey: number, version: number): unknown {
     case ApiKey.CreateTopics:
       return { topics: [{ name: `c${version}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false };
     case ApiKey.DescribeConfigs:
-      return { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }, { resourceType: 4, resourceName: '1', configurationKeys: ['log.retention.ms'] }], includeSynonyms: true, includeDocumentation: true };
+      return { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }, { resourceType: 4, resourceName: '1', configurationKeys: ['log.retention.ms'] }], includeSynonyms: true, ...(version >= 3 ? { includeDocumentation: true } : {}) };
     case ApiKey.AlterConfigs:
       return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '86400000' }] }], validateOnly: true };
     case ApiKey.IncrementalAlterConfigs:
@@ -102,6 +102,9 @@ for (const [apiKey, min, max] of [
   [ApiKey.Metadata, 0, 12],
   [ApiKey.CreateTopics, 0, 7],
   [ApiKey.ApiVersions, 0, 3],
+  [ApiKey.DescribeConfigs, 1, 4],
+  [ApiKey.AlterConfigs, 0, 2],
+  [ApiKey.IncrementalAlterConfigs, 0, 1],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
 }
