@@ -113,7 +113,7 @@ export class Broker implements BrokerServices {
       port: endpoint.port,
       handler: dispatcher.handle,
       maxConnections: config.maxConnections,
-      connection: { requestBytesMax: config.socketRequestMaxBytes, idleMsMax: config.connectionsMaxIdleMs },
+      connection: { requestBytesMax: config.socketRequestMaxBytes, idleMsMax: config.connectionsMaxIdleMs, senderMode: config.socketSenderMode },
       logger,
     });
     const advertised = config.advertisedListeners.find((l) => l.name === endpoint.name) ?? endpoint;

@@ -32,6 +32,11 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /**
+   * socket.sender.mode (Samsa's own): how responses are written. auto: zero-copy
+   * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
+   */
+  socketSenderMode: SocketSenderMode;
   /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
   unknown: Map<string, string>;
   /** Everything as given, for DescribeConfigs. */
@@ -39,6 +44,9 @@ export interface BrokerConfig {
 }
 
 const INT32_MAX = 2 ** 31 - 1;
+
+export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
+const SOCKET_SENDER_MODES: readonly SocketSenderMode[] = ['auto', 'zero-copy', 'copy'];
 
 // Properties read here, plus the log.* names read by logConfigFromBrokerProperties.
 const KNOWN = new Set([
@@ -77,6 +85,7 @@ const KNOWN = new Set([
   'log.message.timestamp.before.max.ms',
   'log.message.timestamp.after.max.ms',
   'log.segment.append.mode',
+  'socket.sender.mode',
 ]);
 
 /** Kafka's default listener.security.protocol.map: each protocol maps to itself. */
@@ -123,6 +132,7 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
     unknown,
     raw,
   };
@@ -144,6 +154,12 @@ function intIn(name: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   if (value < min || value > max) throw new ConfigError(name, `must be in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, raw: string, values: readonly T[]): T {
+  const value = values.find((v) => v === raw.toLowerCase());
+  if (value === undefined) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
