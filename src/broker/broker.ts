@@ -10,7 +10,7 @@ import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
 import { metadataHandler } from '../net/handlers/03-metadata.js';
 import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
 import { produceHandler } from '../net/handlers/00-produce.js';
-import { fetchHandler } from '../net/handlers/01-fetch.js';
+import { fetchHandler, type FetchSessions } from '../net/handlers/01-fetch.js';
 import { listOffsetsHandler } from '../net/handlers/02-list-offsets.js';
 import { describeConfigsHandler } from '../net/handlers/32-describe-configs.js';
 import { alterConfigsHandler } from '../net/handlers/33-alter-configs.js';
@@ -22,6 +22,8 @@ import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
 import { consoleLogger, type LogLogger } from '../storage/log.js';
 import { FetchWaiters } from './fetch-waiters.js';
+import { FetchSessionCache } from './fetch-sessions.js';
+import type { Clock } from '../storage/clock.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -32,6 +34,8 @@ export interface BrokerOptions {
   /** server.properties entries (Kafka names), on top of Samsa's defaults. */
   properties?: Record<string, string>;
   logger?: LogLogger;
+  /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
+  clock?: Clock;
 }
 
 export interface AdvertisedBroker {
@@ -46,6 +50,7 @@ export interface BrokerServices {
   readonly metadata: LocalMetadata;
   readonly logs: LogManager;
   readonly fetchWaiters: FetchWaiters;
+  readonly fetchSessions: FetchSessions;
   readonly self: AdvertisedBroker;
   /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
   readonly configs: ConfigAdmin;
@@ -64,6 +69,7 @@ export class Broker implements BrokerServices {
     readonly metadata: LocalMetadata,
     readonly logs: LogManager,
     readonly fetchWaiters: FetchWaiters,
+    readonly fetchSessions: FetchSessions,
     private readonly logger: LogLogger,
     dynamicConfigs: DynamicBrokerConfigs,
   ) {
@@ -96,7 +102,8 @@ export class Broker implements BrokerServices {
       logger,
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
     });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), logger, dynamicConfigs);
+    const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
     dispatcher.register(fetchHandler(broker));

@@ -32,6 +32,8 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** Fetch sessions (KIP-227) the broker keeps at once; 0 disables incremental fetches. */
+  maxIncrementalFetchSessionCacheSlots: number;
   /**
    * socket.sender.mode (Samsa's own): how responses are written. auto: zero-copy
    * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
@@ -66,6 +68,7 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'max.incremental.fetch.session.cache.slots',
   'log.segment.bytes',
   'log.roll.ms',
   'log.roll.hours',
@@ -132,6 +135,7 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
     socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
     unknown,
     raw,

@@ -22,8 +22,10 @@ export const ErrorCode = {
   INVALID_REQUEST: 42,
   KAFKA_STORAGE_ERROR: 56,
   FETCH_SESSION_ID_NOT_FOUND: 70,
+  INVALID_FETCH_SESSION_EPOCH: 71,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   INVALID_RECORD: 87,
   UNKNOWN_TOPIC_ID: 100,
+  FETCH_SESSION_TOPIC_ID_ERROR: 106,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
