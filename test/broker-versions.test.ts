@@ -62,6 +62,8 @@ function body(apiKey: number, version: number): unknown {
       return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }] }], validateOnly: true };
     case ApiKey.ApiVersions:
       return { clientSoftwareName: 'test', clientSoftwareVersion: '1' };
+    case ApiKey.InitProducerId:
+      return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
     default:
       throw new Error(`no sample for ${apiKey}`);
   }
@@ -105,6 +107,7 @@ for (const [apiKey, min, max] of [
   [ApiKey.DescribeConfigs, 1, 4],
   [ApiKey.AlterConfigs, 0, 2],
   [ApiKey.IncrementalAlterConfigs, 0, 1],
+  [ApiKey.InitProducerId, 0, 5],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
 }
@@ -126,6 +129,7 @@ describe('every advertised API version', () => {
       [3, 0, 12],
       [18, 0, 3],
       [19, 0, 7],
+      [22, 0, 5],
       [32, 1, 4],
       [33, 0, 2],
       [44, 0, 1],

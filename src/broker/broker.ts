@@ -17,6 +17,8 @@ import { alterConfigsHandler } from '../net/handlers/33-alter-configs.js';
 import { incrementalAlterConfigsHandler } from '../net/handlers/44-incremental-alter-configs.js';
 import { DynamicBrokerConfigs } from '../config/dynamic-broker-configs.js';
 import { ConfigAdmin } from './config-admin.js';
+import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
+import { ProducerIdManager } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
@@ -101,7 +103,10 @@ export class Broker implements BrokerServices {
       topicConfig,
       logger,
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+      producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
     });
+    const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
     const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
     const dispatcher = new Dispatcher(logger);
@@ -114,6 +119,7 @@ export class Broker implements BrokerServices {
     dispatcher.register(describeConfigsHandler(broker));
     dispatcher.register(alterConfigsHandler(broker));
     dispatcher.register(incrementalAlterConfigsHandler(broker));
+    dispatcher.register(initProducerIdHandler(producerIds, logger));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
