@@ -13,7 +13,7 @@ import {
   topicConfigsError,
   type BrokerConfigLayers,
 } from '../src/config/config-catalog.js';
-import { DEFAULT_LOG_CONFIG, withTopicOverrides } from '../src/storage/log-config.js';
+import { logConfigFromBrokerProperties, withTopicOverrides } from '../src/storage/log-config.js';
 
 const noLayers: BrokerConfigLayers = { perBroker: {}, clusterDefault: {}, staticProps: new Map() };
 
@@ -47,7 +47,8 @@ describe('topic config catalog', () => {
     for (const d of TOPIC_CONFIGS) expect(checkValue(d.name, d.type, d.defaultValue, d.check), d.name).toBeNull();
   });
 
-  it('the defaults agree with the storage defaults', () => {
+  it('the defaults agree with a broker\'s storage defaults', () => {
+    const DEFAULT_LOG_CONFIG = logConfigFromBrokerProperties({});
     const fromCatalog = withTopicOverrides(DEFAULT_LOG_CONFIG, {
       'segment.bytes': topicConfigDef('segment.bytes')!.defaultValue,
       'retention.ms': topicConfigDef('retention.ms')!.defaultValue,

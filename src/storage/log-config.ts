@@ -62,8 +62,8 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushMs: LONG_MAX,
   messageTimestampType: 'CreateTime',
   messageTimestampBeforeMaxMs: LONG_MAX,
-  // Kafka 4.0's default (KIP-1030): one hour into the future.
-  messageTimestampAfterMaxMs: 3_600_000,
+  // Unbounded for a bare Log; a broker's config gets Kafka's one hour (BROKER_TIMESTAMP_AFTER_MAX_MS).
+  messageTimestampAfterMaxMs: LONG_MAX,
   appendMode: DEFAULT_APPEND_MODE,
 });
 
@@ -115,9 +115,12 @@ function appendMode(name: string, raw: string | undefined): AppendMode | undefin
   throw new ConfigError(name, `must be mmap or write, got ${JSON.stringify(raw)}`);
 }
 
+/** Kafka 4.0's log.message.timestamp.after.max.ms default (KIP-1030): one hour into the future. */
+export const BROKER_TIMESTAMP_AFTER_MAX_MS = 3_600_000;
+
 /** Broker-level defaults from server.properties names (log.segment.bytes, log.retention.hours, ...). */
 export function logConfigFromBrokerProperties(props: Props): LogConfig {
-  const c: LogConfig = { ...DEFAULT_LOG_CONFIG };
+  const c: LogConfig = { ...DEFAULT_LOG_CONFIG, messageTimestampAfterMaxMs: BROKER_TIMESTAMP_AFTER_MAX_MS };
   const hours = parseLong(props, 'log.retention.hours');
   const minutes = parseLong(props, 'log.retention.minutes');
   const ms = parseLong(props, 'log.retention.ms');
