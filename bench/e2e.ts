@@ -10,7 +10,8 @@
 // ratios within one round. Rounds repeat --runs times; medians are reported.
 //
 // Options: --quick (small sizes, smoke run), --runs N (default 5),
-// --only a,b (startup, produce, latency, fetch, kcat), --mib N (MiB per
+// --only a,b (startup, produce, latency, fetch, kcat), --configs 1KiB.1p,...
+// (produce workloads by name), --mib N (MiB per
 // produce run, default 512), --cpu-prof DIR (profile the round-0 broker:
 // node --cpu-prof; see docs/profiling.md), --no-write (do not touch docs/).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -39,7 +40,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const produceBytes = Number(option('--mib') ?? (quick ? 32 : 512)) * MiB;
 const cpuProfDir = option('--cpu-prof');
-const writeDocs = !quick && !only && !flag('--no-write') && option('--mib') === undefined;
+const writeDocs = !quick && !only && !flag('--no-write') && option('--mib') === undefined && option('--configs') === undefined;
 const KCAT_LINES = quick ? 50_000 : 1_000_000;
 const KCAT_VALUE_BYTES = 1024;
 
@@ -133,13 +134,15 @@ interface ProduceConfig {
 
 // 256 KiB batches are "large batches" (Kafka's batch.size default is 16 KiB;
 // high-throughput producers raise it); the 16 KiB one is the latency workload.
-const PRODUCE_CONFIGS: ProduceConfig[] = [
+const ALL_PRODUCE_CONFIGS: ProduceConfig[] = [
   { name: '100B.1p', valueBytes: 100, partitions: 1, batchBytes: 256 * 1024 },
   { name: '100B.4p', valueBytes: 100, partitions: 4, batchBytes: 256 * 1024 },
   { name: '1KiB.1p', valueBytes: 1024, partitions: 1, batchBytes: 256 * 1024 },
   { name: '1KiB.4p', valueBytes: 1024, partitions: 4, batchBytes: 256 * 1024 },
   { name: '1KiB.1p.16KiB', valueBytes: 1024, partitions: 1, batchBytes: 16 * 1024 },
 ];
+const configFilter = option('--configs')?.split(',');
+const PRODUCE_CONFIGS = ALL_PRODUCE_CONFIGS.filter((c) => !configFilter || configFilter.includes(c.name));
 // Per-record overhead in a v2 batch with null keys and no headers: ~8 bytes.
 const recordsPerBatch = (c: ProduceConfig) => Math.max(1, Math.floor((c.batchBytes - 61) / (c.valueBytes + 8)));
 const PRODUCE_CONNS = 2;
