@@ -511,6 +511,8 @@ export class Log {
       throw new OffsetOutOfRangeError(fetchOffset, this.logStart, this.nextOffset, this.name);
     }
     if (fetchOffset >= maxOffset) return result;
+    // A negative limit (a client's partition_max_bytes) reads as 0: at most the batch minOneMessage allows.
+    maxBytes = Math.max(0, maxBytes);
     let index = this.floorSegmentIndex(fetchOffset);
     for (; index < this.segments.length; index++) {
       const segment = this.segments[index];
