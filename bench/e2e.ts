@@ -93,9 +93,17 @@ function runLoad(loadgen: string, mode: string, opts: Record<string, string | nu
   });
 }
 
-function loopbackMBps(loadgen: string): number {
-  const out = execFileSync(loadgen, ['loopback', '--bytes', String(quick ? 256 * MiB : 2 * GiB)], { encoding: 'utf8' });
-  return (JSON.parse(out) as { mbPerS: number }).mbPerS;
+interface Loopback {
+  mbPerS: number;
+  readerCpuS: number;
+  bytes: number;
+}
+
+function loopback(loadgen: string, bytes: number, writeFile?: string): Loopback {
+  const argv = ['loopback', '--bytes', String(bytes), ...(writeFile ? ['--write-file', writeFile] : [])];
+  const result = JSON.parse(execFileSync(loadgen, argv, { encoding: 'utf8' })) as Loopback;
+  if (writeFile) fs.rmSync(writeFile, { force: true });
+  return result;
 }
 
 function iperf3MBps(): number | null {
@@ -284,12 +292,21 @@ async function main(): Promise<void> {
     console.log('startup done');
   }
 
-  const dataDir = path.join(scratch, 'broker', 'data');
+  const dataDirRoot = path.join(scratch, 'broker');
+  const dataDir = path.join(dataDirRoot, 'data');
+  fs.mkdirSync(dataDirRoot, { recursive: true });
+  let floorCpu = NaN;
   const kcat = spawnSync('kcat', ['-V']).status === 0 ? 'kcat' : null;
   const lines = wants('kcat') && kcat ? kcatFile() : null;
   for (let round = 0; round < runs; round++) {
-    const loop = loopbackMBps(loadgen);
+    const pair = loopback(loadgen, quick ? 256 * MiB : 2 * GiB);
+    const loop = pair.mbPerS;
     record('loopback.c-socket-pair', 'MB/s', loop, { writes: '1 MiB', reader: 'forked child' });
+    record('loopback.c-socket-pair.reader-cpu', 'cpu-s/GiB', pair.readerCpuS / (pair.bytes / GiB), { reads: '1 MiB' });
+    // The least CPU a broker can spend per GiB produced: read from TCP, pwrite to a file.
+    const sink = loopback(loadgen, produceBytes, path.join(dataDirRoot, 'sink.dat'));
+    record('loopback.c-receive-and-write.reader-cpu', 'cpu-s/GiB', sink.readerCpuS / (sink.bytes / GiB), { reads: '1 MiB', then: 'pwrite to a file, no fsync' });
+    floorCpu = sink.readerCpuS / (sink.bytes / GiB);
     const iperf = round === 0 || !quick ? iperf3MBps() : null;
     if (iperf !== null) record('loopback.iperf3', 'MB/s', iperf);
     const nodeArgs = cpuProfDir && round === 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
@@ -311,6 +328,7 @@ async function main(): Promise<void> {
         record(`produce.${c.name}.throughput`, 'MB/s', bytes / 1e6 / result.seconds, params);
         record(`produce.${c.name}.vs-loopback`, 'ratio', bytes / 1e6 / result.seconds / loop, params);
         record(`produce.${c.name}.cpu`, 'cpu-s/GiB', cpuS / (bytes / GiB), params);
+        record(`produce.${c.name}.cpu-vs-floor`, 'ratio', cpuS / (bytes / GiB) / floorCpu, params);
       }
     }
     if (wants('latency')) {
