@@ -10,13 +10,17 @@ import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
 import { metadataHandler } from '../net/handlers/03-metadata.js';
 import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
 import { produceHandler } from '../net/handlers/00-produce.js';
-import { fetchHandler } from '../net/handlers/01-fetch.js';
+import { fetchHandler, type FetchSessions } from '../net/handlers/01-fetch.js';
 import { listOffsetsHandler } from '../net/handlers/02-list-offsets.js';
+import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
+import { ProducerIdManager } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
 import { consoleLogger, type LogLogger } from '../storage/log.js';
 import { FetchWaiters } from './fetch-waiters.js';
+import { FetchSessionCache } from './fetch-sessions.js';
+import type { Clock } from '../storage/clock.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -27,6 +31,8 @@ export interface BrokerOptions {
   /** server.properties entries (Kafka names), on top of Samsa's defaults. */
   properties?: Record<string, string>;
   logger?: LogLogger;
+  /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
+  clock?: Clock;
 }
 
 export interface AdvertisedBroker {
@@ -41,6 +47,7 @@ export interface BrokerServices {
   readonly metadata: LocalMetadata;
   readonly logs: LogManager;
   readonly fetchWaiters: FetchWaiters;
+  readonly fetchSessions: FetchSessions;
   readonly self: AdvertisedBroker;
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has. */
@@ -56,6 +63,7 @@ export class Broker implements BrokerServices {
     readonly metadata: LocalMetadata,
     readonly logs: LogManager,
     readonly fetchWaiters: FetchWaiters,
+    readonly fetchSessions: FetchSessions,
     private readonly logger: LogLogger,
   ) {}
 
@@ -81,8 +89,12 @@ export class Broker implements BrokerServices {
       topicConfig,
       logger,
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+      producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
     });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), logger);
+    const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
+    const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger);
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
     dispatcher.register(fetchHandler(broker));
@@ -90,6 +102,7 @@ export class Broker implements BrokerServices {
     dispatcher.register(apiVersionsHandler(dispatcher));
     dispatcher.register(metadataHandler(broker));
     dispatcher.register(createTopicsHandler(broker));
+    dispatcher.register(initProducerIdHandler(producerIds, logger));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,

@@ -6,6 +6,11 @@
 // offsets in place and writes them with one native call per partition.
 // Before that, Kafka's checks of the records field (src/net/produce-records.ts):
 // exactly one complete batch, magic 2, baseOffset 0, no zstd before v7.
+// Idempotent batches are checked against the partition's producer state by the
+// log: a retried batch gets its original base offset and is not appended
+// again; sequence gaps and stale epochs get OUT_OF_ORDER_SEQUENCE_NUMBER /
+// INVALID_PRODUCER_EPOCH; transactional batches get INVALID_TXN_STATE (no
+// transaction coordinator yet).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
 import { StorageError } from '../../storage/errors.js';
