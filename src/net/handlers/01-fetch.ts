@@ -60,6 +60,12 @@ export function fetchHandler(broker: BrokerServices): ApiHandler<FetchRequest, F
         const reads = targets.map((t) => {
           const read = { errorCode: t.errorCode, slice: null as FileRange | null, highWatermark: -1, logStartOffset: -1 };
           if (!t.log) return read;
+          if (broker.logs.getLog(t.log.topic, t.log.partition) !== t.log) {
+            // Deleted while this fetch waited: answered as a partition the broker does not host.
+            read.errorCode = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            errored = true;
+            return read;
+          }
           read.highWatermark = t.log.highWatermark;
           read.logStartOffset = t.log.logStartOffset;
           const room = maxBytes - bytes;
