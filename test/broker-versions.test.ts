@@ -72,6 +72,8 @@ function body(apiKey: number, version: number): unknown {
       return { topics: [{ name: `p${version}`, count: 2, assignments: null }], timeoutMs: 1000, validateOnly: false };
     case ApiKey.DescribeCluster:
       return { includeClusterAuthorizedOperations: true, endpointType: 1 };
+    case ApiKey.InitProducerId:
+      return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
     default:
       throw new Error(`no sample for ${apiKey}`);
   }
@@ -120,6 +122,7 @@ for (const [apiKey, min, max] of [
   [ApiKey.DeleteRecords, 0, 2],
   [ApiKey.CreatePartitions, 0, 3],
   [ApiKey.DescribeCluster, 0, 1],
+  [ApiKey.InitProducerId, 0, 5],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
 }
@@ -149,6 +152,7 @@ describe('every advertised API version', () => {
       [19, 0, 7],
       [20, 1, 6],
       [21, 0, 2],
+      [22, 0, 5],
       [37, 0, 3],
       [60, 0, 1],
     ]);
