@@ -702,11 +702,17 @@ export class Log {
     if (timestampMs === EARLIEST_TIMESTAMP) return { timestamp: NO_TIMESTAMP, offset: this.logStart };
     if (timestampMs === MAX_TIMESTAMP) {
       let best: TimestampAndOffset | null = null;
+      let bestSegment: LogSegment | null = null;
       for (const segment of this.segments) {
         const m = segment.maxTimestampSoFar;
-        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) best = m;
+        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) {
+          best = m;
+          bestSegment = segment;
+        }
       }
-      return best;
+      if (best === null || bestSegment === null) return null;
+      // The index knows the batch; Kafka 4.0 answers with the first record in it carrying that timestamp.
+      return bestSegment.findOffsetByTimestamp(best.timestamp, 0) ?? best;
     }
     for (const segment of this.segments) {
       if (segment.size === 0) continue;
