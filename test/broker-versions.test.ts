@@ -59,6 +59,12 @@ function body(apiKey: number, version: number): unknown {
       return version >= 4 ? { topics: null, allowAutoTopicCreation: false } : { topics: version === 0 ? [] : null };
     case ApiKey.CreateTopics:
       return { topics: [{ name: `c${version}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false };
+    case ApiKey.DescribeConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }, { resourceType: 4, resourceName: '1', configurationKeys: ['log.retention.ms'] }], includeSynonyms: true, ...(version >= 3 ? { includeDocumentation: true } : {}) };
+    case ApiKey.AlterConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '86400000' }] }], validateOnly: true };
+    case ApiKey.IncrementalAlterConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }] }], validateOnly: true };
     case ApiKey.ApiVersions:
       return { clientSoftwareName: 'test', clientSoftwareVersion: '1' };
     case ApiKey.DeleteTopics:
@@ -122,6 +128,9 @@ for (const [apiKey, min, max] of [
   [ApiKey.DeleteRecords, 0, 2],
   [ApiKey.CreatePartitions, 0, 3],
   [ApiKey.DescribeCluster, 0, 1],
+  [ApiKey.DescribeConfigs, 1, 4],
+  [ApiKey.AlterConfigs, 0, 2],
+  [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.InitProducerId, 0, 5],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
@@ -153,7 +162,10 @@ describe('every advertised API version', () => {
       [20, 1, 6],
       [21, 0, 2],
       [22, 0, 5],
+      [32, 1, 4],
+      [33, 0, 2],
       [37, 0, 3],
+      [44, 0, 1],
       [60, 0, 1],
     ]);
   });
