@@ -38,9 +38,15 @@ export const MAX_TIMESTAMP = -3;
 const BATCH_BYTES_MIN = 61;
 const BATCH_INFO_SLOTS = 4;
 
+/** Structured context for a log line (peer, topic, ...); loggers that only print text may ignore it. */
+export type LogFields = Record<string, unknown>;
+
+/** What the broker logs through; src/observability/logger.ts adapts pino to it. */
 export interface LogLogger {
-  info(message: string): void;
-  warn(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  debug?(message: string, fields?: LogFields): void;
+  error?(message: string, fields?: LogFields): void;
 }
 
 export const consoleLogger: LogLogger = {
