@@ -56,6 +56,8 @@ function body(apiKey: number, version: number): unknown {
       return { topics: [{ name: `c${version}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false };
     case ApiKey.ApiVersions:
       return { clientSoftwareName: 'test', clientSoftwareVersion: '1' };
+    case ApiKey.InitProducerId:
+      return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
     default:
       throw new Error(`no sample for ${apiKey}`);
   }
@@ -96,6 +98,7 @@ for (const [apiKey, min, max] of [
   [ApiKey.Metadata, 0, 12],
   [ApiKey.CreateTopics, 0, 7],
   [ApiKey.ApiVersions, 0, 3],
+  [ApiKey.InitProducerId, 0, 5],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
 }
@@ -117,6 +120,7 @@ describe('every advertised API version', () => {
       [3, 0, 12],
       [18, 0, 3],
       [19, 0, 7],
+      [22, 0, 5],
     ]);
   });
 });

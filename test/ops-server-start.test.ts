@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BrokerProcess, type LogLine } from './support/broker-process.js';
+import { ServerProcess, type LogLine } from './support/server-process.js';
 import { tempDir } from './support/storage.js';
 
 const PINO_WARN = 40;
@@ -22,8 +22,8 @@ function workDir(): string {
   return dir;
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): BrokerProcess {
-  const broker = BrokerProcess.start(args, env);
+function start(args: string[], env: NodeJS.ProcessEnv = {}): ServerProcess {
+  const broker = ServerProcess.start(args, env);
   cleanups.push(() => broker.kill());
   return broker;
 }

@@ -11,8 +11,10 @@ import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
 import { metadataHandler } from '../net/handlers/03-metadata.js';
 import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
 import { produceHandler } from '../net/handlers/00-produce.js';
-import { fetchHandler } from '../net/handlers/01-fetch.js';
+import { fetchHandler, type FetchSessions } from '../net/handlers/01-fetch.js';
 import { listOffsetsHandler } from '../net/handlers/02-list-offsets.js';
+import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
+import { ProducerIdManager } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
@@ -21,6 +23,8 @@ import { createLogger } from '../observability/logger.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 import { FetchWaiters } from './fetch-waiters.js';
 import { KAFKA_PROPERTIES_IGNORED } from '../config/broker-config.js';
+import { FetchSessionCache } from './fetch-sessions.js';
+import type { Clock } from '../storage/clock.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -34,6 +38,8 @@ export interface BrokerOptions {
   logger?: LogLogger;
   /** performance.now() at which "ready in N ms" starts counting (the CLI passes 0, the process start); default: this call. */
   readySinceMs?: number;
+  /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
+  clock?: Clock;
 }
 
 export interface AdvertisedBroker {
@@ -48,6 +54,7 @@ export interface BrokerServices {
   readonly metadata: LocalMetadata;
   readonly logs: LogManager;
   readonly fetchWaiters: FetchWaiters;
+  readonly fetchSessions: FetchSessions;
   readonly self: AdvertisedBroker;
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has. */
@@ -65,6 +72,7 @@ export class Broker implements BrokerServices {
     readonly metadata: LocalMetadata,
     readonly logs: LogManager,
     readonly fetchWaiters: FetchWaiters,
+    readonly fetchSessions: FetchSessions,
     readonly logger: LogLogger,
   ) {}
 
@@ -92,8 +100,12 @@ export class Broker implements BrokerServices {
       topicConfig,
       logger,
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+      producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
     });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), logger);
+    const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
+    const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger);
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
     dispatcher.register(fetchHandler(broker));
@@ -101,13 +113,14 @@ export class Broker implements BrokerServices {
     dispatcher.register(apiVersionsHandler(dispatcher));
     dispatcher.register(metadataHandler(broker));
     dispatcher.register(createTopicsHandler(broker));
+    dispatcher.register(initProducerIdHandler(producerIds, logger));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
       port: endpoint.port,
       handler: dispatcher.handle,
       maxConnections: config.maxConnections,
-      connection: { requestBytesMax: config.socketRequestMaxBytes, idleMsMax: config.connectionsMaxIdleMs },
+      connection: { requestBytesMax: config.socketRequestMaxBytes, idleMsMax: config.connectionsMaxIdleMs, senderMode: config.socketSenderMode },
       logger,
     });
     const advertised = config.advertisedListeners.find((l) => l.name === endpoint.name) ?? endpoint;

@@ -9,8 +9,9 @@ Commands:
       Start a broker (default: 127.0.0.1:9092, data in ./data). Ctrl-C stops
       it gracefully.
   dump-log --files <file1,file2,...> [--print-data-log]
-      Print the batches of .log segment files and the entries of .index /
-      .timeindex files, in the format of Kafka's kafka-dump-log.
+      Print the batches of .log segment files, the entries of .index /
+      .timeindex files and the producers in .snapshot files, in the format
+      of Kafka's kafka-dump-log.
 `;
 
 export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): number {

@@ -36,6 +36,22 @@ export interface BrokerConfig {
   metricsPort: number;
   /** metrics.host (Samsa's own): where /metrics listens; defaults to the first listener's host. */
   metricsHost: string;
+  /** producer.id.expiration.ms: partitions forget idempotent producers idle this long. */
+  producerIdExpirationMs: number;
+  producerIdExpirationCheckIntervalMs: number;
+  /**
+   * transactional.id.expiration.ms: read and validated for server.properties
+   * compatibility; it governs the transaction coordinator, which this broker
+   * does not have yet.
+   */
+  transactionalIdExpirationMs: number;
+  /** Fetch sessions (KIP-227) the broker keeps at once; 0 disables incremental fetches. */
+  maxIncrementalFetchSessionCacheSlots: number;
+  /**
+   * socket.sender.mode (Samsa's own): how responses are written. auto: zero-copy
+   * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
+   */
+  socketSenderMode: SocketSenderMode;
   /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
   unknown: Map<string, string>;
   /** Everything as given, for DescribeConfigs. */
@@ -43,6 +59,9 @@ export interface BrokerConfig {
 }
 
 const INT32_MAX = 2 ** 31 - 1;
+
+export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
+const SOCKET_SENDER_MODES: readonly SocketSenderMode[] = ['auto', 'zero-copy', 'copy'];
 
 // Properties read here, plus the log.* names read by logConfigFromBrokerProperties.
 const KNOWN = new Set([
@@ -62,6 +81,10 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'producer.id.expiration.ms',
+  'producer.id.expiration.check.interval.ms',
+  'transactional.id.expiration.ms',
+  'max.incremental.fetch.session.cache.slots',
   'log.segment.bytes',
   'log.roll.ms',
   'log.roll.hours',
@@ -81,6 +104,7 @@ const KNOWN = new Set([
   'log.segment.append.mode',
   'metrics.port',
   'metrics.host',
+  'socket.sender.mode',
 ]);
 
 // Kafka broker properties that Samsa accepts and ignores (its own server.properties
@@ -159,6 +183,16 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
     metricsPort: intIn('metrics.port', get('metrics.port') || '0', 0, 65535),
     metricsHost: get('metrics.host') || listeners[0].host,
+    producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
+    producerIdExpirationCheckIntervalMs: intIn(
+      'producer.id.expiration.check.interval.ms',
+      get('producer.id.expiration.check.interval.ms') ?? '600000',
+      1,
+      INT32_MAX,
+    ),
+    transactionalIdExpirationMs: intIn('transactional.id.expiration.ms', get('transactional.id.expiration.ms') ?? '604800000', 1, INT32_MAX),
+    maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
+    socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
     unknown,
     raw,
   };
@@ -183,6 +217,12 @@ function intIn(name: string, raw: string, min: number, max: number): number {
   if (!INTEGER_PATTERN.test(raw)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, raw: string, values: readonly T[]): T {
+  const value = values.find((v) => v === raw.toLowerCase());
+  if (value === undefined) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
 }
 

@@ -1,97 +1,73 @@
-// Runs `node bin/samsa.js server-start ...` as a real child process and reads
-// its structured (JSON) log lines from stdout.
+// Starts test/support/broker-child.ts as a child process and talks to it:
+// waits for `READY <port>`, asks for memory figures, kills it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SAMSA_BIN = path.join(REPO_ROOT, 'bin', 'samsa.js');
-
-export interface LogLine {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'broker-child.ts');
 
 export class BrokerProcess {
-  readonly lines: LogLine[] = [];
-  stdout = '';
+  private lines: string[] = [];
+  private lineWaiters: Array<() => void> = [];
   stderr = '';
-  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly waiters: Array<() => void> = [];
-  private closed = false;
+  readonly exited: Promise<number | null>;
 
-  constructor(readonly child: ChildProcess) {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk;
-      let newline: number;
-      while ((newline = this.stdout.indexOf('\n')) >= 0) {
-        const text = this.stdout.slice(0, newline);
-        this.stdout = this.stdout.slice(newline + 1);
-        try {
-          this.lines.push(JSON.parse(text) as LogLine);
-        } catch {
-          this.lines.push({ level: -1, msg: text });
-        }
-      }
-      this.wake();
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-      this.wake();
-    });
-    // 'close' comes after the last stdout/stderr bytes, unlike 'exit'.
-    this.exited = new Promise((resolve) =>
-      child.once('close', (code, signal) => {
-        this.closed = true;
-        resolve({ code, signal });
-        this.wake();
-      }),
-    );
+  private constructor(
+    readonly child: ChildProcess,
+    public port: number,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ? null : code)));
   }
 
-  static start(args: string[], env: NodeJS.ProcessEnv = {}): BrokerProcess {
-    const child = spawn(process.execPath, [SAMSA_BIN, 'server-start', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, SAMSA_LOG_LEVEL: 'info', SAMSA_LOG_FORMAT: 'json', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  static async start(dataDir: string, options: { port?: number; properties?: Record<string, string> } = {}): Promise<BrokerProcess> {
+    const args = ['--expose-gc', '--import', 'tsx', CHILD, dataDir, String(options.port ?? 0)];
+    for (const [k, v] of Object.entries(options.properties ?? {})) args.push(`${k}=${v}`);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bp = new BrokerProcess(child, 0);
+    let partial = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      partial += chunk.toString('utf8');
+      const parts = partial.split('\n');
+      partial = parts.pop()!;
+      bp.lines.push(...parts);
+      for (const w of bp.lineWaiters.splice(0)) w();
     });
-    return new BrokerProcess(child);
+    child.stderr!.on('data', (chunk: Buffer) => (bp.stderr += chunk.toString('utf8')));
+    const ready = await bp.nextLine(/^READY (\d+)$/, 60_000);
+    bp.port = Number(ready[1]);
+    return bp;
   }
 
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** The first log line matching `predicate`; rejects if the process exits first. */
-  async waitForLine(predicate: (line: LogLine) => boolean, what: string): Promise<LogLine> {
+  /** The next stdout line matching `pattern` (lines before it are dropped). */
+  async nextLine(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.lines.find(predicate);
-      if (found) return found;
-      if (this.closed) {
-        throw new Error(`broker exited (code ${this.child.exitCode}) before ${what}; stdout lines: ${JSON.stringify(this.lines)}; stderr: ${this.stderr}`);
+      while (this.lines.length > 0) {
+        const m = pattern.exec(this.lines.shift()!);
+        if (m) return m;
       }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`broker child exited: ${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 500));
+        this.lineWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
   }
 
-  /** The ready line's listener port. */
-  async ready(): Promise<{ port: number; line: LogLine }> {
-    const line = await this.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('ready in '), 'the ready line');
-    return { port: Number(String(line.listener).split(':').pop()), line };
+  /** RSS and heap used (bytes) after a full GC in the child. */
+  async memory(): Promise<{ rss: number; heapUsed: number }> {
+    this.child.kill('SIGUSR2');
+    const m = await this.nextLine(/^MEM (\d+) (\d+)$/);
+    return { rss: Number(m[1]), heapUsed: Number(m[2]) };
   }
 
-  exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return this.exited;
-  }
-
-  /** SIGTERM (graceful stop) and the exit status. */
-  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (!this.closed) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-
-  kill(): void {
-    if (!this.closed) this.child.kill('SIGKILL');
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    await this.exited;
   }
 }
