@@ -62,14 +62,13 @@ export function readServerProperties(args: ServerStartArgs): Record<string, stri
 export async function serverStart(args: string[]): Promise<void> {
   const properties = readServerProperties(parseServerStartArgs(args));
   const logger = createLogger();
-  // Ready time counts from the process start (performance.now() is relative to it), module loading included.
-  const broker = await Broker.start({ properties, logger, readySinceMs: 0 });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: shutting down`, { signal });
-    broker.close().then(
+  // Handlers go in before anything starts: a signal that arrives during start-up
+  // (or right after the ready line) must stop the broker gracefully, not kill it.
+  let broker: Broker | null = null;
+  let signalled: string | null = null;
+  const stop = () => {
+    logger.info(`${signalled}: shutting down`, { signal: signalled });
+    broker!.close().then(
       () => process.exit(0),
       (err: Error) => {
         logger.error(`shutdown failed: ${err.message}`);
@@ -77,6 +76,14 @@ export async function serverStart(args: string[]): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const onSignal = (signal: string) => {
+    if (signalled !== null) return;
+    signalled = signal;
+    if (broker !== null) stop();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // Ready time counts from the process start (performance.now() is relative to it), module loading included.
+  broker = await Broker.start({ properties, logger, readySinceMs: 0 });
+  if (signalled !== null) stop();
 }
