@@ -16,6 +16,7 @@ import { systemClock } from './clock.js';
 import { LogIoError, OffsetOutOfRangeError, StorageError, StorageErrorCode, errnoCode } from './errors.js';
 import type { IndexImpl } from './index-file.js';
 import type { LogConfig } from './log-config.js';
+import { checkCreateTimestamps } from './timestamp-check.js';
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -454,6 +455,7 @@ export class Log {
     const info = this.batchInfo;
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.clock.nowMs() : -1;
     const leaderEpoch = options.leaderEpoch ?? -1;
+    checkCreateTimestamps(buf, start, end, this.config, this.clock.nowMs());
     const status = validateBatches(buf, start, end, this.nextOffset, leaderEpoch, logAppendTimeMs, this.config.maxMessageBytes, info);
     if (status <= 0) throw this.batchError(status, buf, start, end);
     const batchCount = status;
