@@ -3,6 +3,7 @@
 // full and incremental fetches, adds/updates/forgets, only changed partitions
 // answered, epoch and session errors, eviction, a session across a long-poll.
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
 import { FetchSessionCache, nextEpoch, type CachedPartition } from '../src/broker/fetch-sessions.js';
@@ -21,6 +22,17 @@ afterEach(async () => {
 });
 
 const EVICTION_MS = 120_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 const UNKNOWN_TOPIC_ID = '0b0b0b0b-0000-4000-8000-000000000001';
 
 describe('FetchSessionCache', () => {
@@ -370,6 +382,19 @@ describe('Fetch sessions across versions and limits', () => {
     expect((await new Fetcher(s, 12).fetch(0, 0, [['alpha', 0, 0]])).sessionId).toBe(0);
     const old = await new Fetcher(s, 6).fetch(0, 0, [['alpha', 0, 0]]);
     expect(old.responses[0].partitions[0].errorCode).toBe(0);
+  });
+
+  it('reports sessions, cached partitions and evictions on /metrics', async () => {
+    const metricsPort = await freePort();
+    const s = await setup({ 'max.incremental.fetch.session.cache.slots': '1', 'metrics.port': String(metricsPort), 'metrics.host': '127.0.0.1' });
+    const f = new Fetcher(s, 12);
+    await f.fetch(0, 0, [['alpha', 0, 0], ['alpha', 1, 0]]);
+    s.clock.advance(EVICTION_MS + 1);
+    await f.fetch(0, 0, [['beta', 0, 0], ['beta', 1, 0], ['alpha', 2, 0]]);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/^samsa_fetch_sessions 1$/m);
+    expect(text).toMatch(/^samsa_fetch_session_partitions 3$/m);
+    expect(text).toMatch(/^samsa_fetch_session_evictions_total 1$/m);
   });
 
   it('rejects a malformed slot count at start-up', async () => {

@@ -174,7 +174,11 @@ export class Broker implements BrokerServices {
         host: this.config.metricsHost,
         port: this.config.metricsPort,
         logger: this.logger,
-        sources: { openConnections: () => this.listener?.connectionCount ?? 0, partitionLogs: () => this.logs.allLogs() },
+        sources: {
+          openConnections: () => this.listener?.connectionCount ?? 0,
+          partitionLogs: () => this.logs.allLogs(),
+          fetchSessions: () => this.fetchSessions,
+        },
       });
     } catch (err) {
       await this.close();

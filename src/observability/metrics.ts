@@ -18,6 +18,8 @@ import type { LogLogger } from '../storage/log.js';
 export interface MetricsSources {
   openConnections(): number;
   partitionLogs(): Iterable<{ readonly topic: string; readonly partition: number; readonly size: number }>;
+  /** The fetch session cache (Kafka's NumIncrementalFetchSessions, ...PartitionsCached, ...EvictionsPerSec). */
+  fetchSessions?(): { readonly size: number; readonly partitionCount: number; readonly evictionCount: number };
 }
 
 export interface MetricsOptions {
@@ -94,6 +96,36 @@ export class BrokerMetrics implements RequestObserver {
         for (const log of sources.partitionLogs()) this.set({ topic: log.topic, partition: String(log.partition) }, log.size);
       },
     });
+    const fetchSessions = sources.fetchSessions?.bind(sources);
+    if (fetchSessions) {
+      new prom.Gauge({
+        name: 'samsa_fetch_sessions',
+        help: 'Incremental fetch sessions (KIP-227) in the cache',
+        registers: [registry],
+        collect(this: Gauge) {
+          this.set(fetchSessions().size);
+        },
+      });
+      new prom.Gauge({
+        name: 'samsa_fetch_session_partitions',
+        help: 'Partitions remembered across all fetch sessions',
+        registers: [registry],
+        collect(this: Gauge) {
+          this.set(fetchSessions().partitionCount);
+        },
+      });
+      new prom.Counter({
+        name: 'samsa_fetch_session_evictions_total',
+        help: 'Fetch sessions evicted to make room for a new one',
+        registers: [registry],
+        collect(this: Counter) {
+          // A counter read from the cache at scrape time: move it up to the cache's count.
+          const now = fetchSessions().evictionCount;
+          this.reset();
+          this.inc(now);
+        },
+      });
+    }
     const server = http.createServer((req, res) => {
       const url = req.url ?? '';
       if (req.method !== 'GET' || (url !== '/metrics' && !url.startsWith('/metrics?'))) {
