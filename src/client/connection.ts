@@ -27,6 +27,7 @@ import { ConnectionError, KafkaResponseError } from './errors.js';
 const RESPONSE_BYTES_MAX = 256 * 1024 * 1024;
 const SIZE_PREFIX_BYTES = 4;
 const UNSUPPORTED_VERSION = 35;
+const CLOSE_LINGER_MS = 5000;
 export const CLIENT_SOFTWARE_NAME = 'samsa-cli';
 export const CLIENT_SOFTWARE_VERSION = '0.1.0';
 
@@ -124,6 +125,9 @@ export class BrokerConnection {
       await conn.negotiate(timeoutMs);
     } catch (err) {
       conn.close();
+      // A peer that accepts but never speaks Kafka is as unreachable as a closed port.
+      if (err instanceof RequestTimeoutError) throw new ConnectionError(`cannot connect to ${address} (timed out after ${timeoutMs} ms)`);
+      if (err instanceof ConnectionError) throw new ConnectionError(`cannot connect to ${address} (${err.message})`);
       throw err;
     }
     return conn;
@@ -211,7 +215,7 @@ export class BrokerConnection {
     if (!expectResponse) return Promise.resolve(undefined as Res);
     return new Promise<Res>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new ConnectionError(`request ${info.name} v${version} to ${this.address} timed out after ${timeoutMs} ms`));
+        this.fail(new RequestTimeoutError(`request ${info.name} v${version} to ${this.address} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(correlationId, { apiKey, apiVersion: version, resolve: resolve as (b: unknown) => void, reject, timer });
     });
@@ -285,10 +289,26 @@ export class BrokerConnection {
     return this.closedError !== null;
   }
 
+  /**
+   * Closes after the bytes already written reach the broker (acks=0 produce
+   * requests have nothing else to wait for); pending requests fail.
+   */
   close(): void {
-    this.fail(new ConnectionError(`connection to ${this.address} closed`));
+    if (this.closedError) return;
+    this.closedError = new ConnectionError(`connection to ${this.address} closed`);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(this.closedError);
+    }
+    this.pending.clear();
+    this.socket.end();
+    // A broker that never closes its side must not keep the process alive.
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
   }
 }
+
+/** A request got no answer in time; the connection is closed, as Kafka's NetworkClient does. */
+export class RequestTimeoutError extends ConnectionError {}
 
 /** The broker does not implement an API (or no version this client can speak). */
 export class UnsupportedApiError extends Error {}
