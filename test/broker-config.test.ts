@@ -78,5 +78,14 @@ describe('broker config from server.properties', () => {
     expect(() => brokerConfigFromProperties({ 'auto.create.topics.enable': 'yes' })).toThrow(/auto.create.topics.enable/);
     expect(() => brokerConfigFromProperties({ 'log.segment.bytes': 'big' })).toThrow(/log.segment.bytes/);
     expect(() => brokerConfigFromProperties({ 'node.id': '1.5' })).toThrow(/node.id/);
+    expect(() => brokerConfigFromProperties({ 'socket.sender.mode': 'sendfile' })).toThrow(/socket.sender.mode/);
+  });
+
+  it('reads socket.sender.mode (auto by default) without reporting it as unknown', () => {
+    expect(brokerConfigFromProperties({}).socketSenderMode).toBe('auto');
+    const c = brokerConfigFromProperties({ 'socket.sender.mode': 'COPY' });
+    expect(c.socketSenderMode).toBe('copy');
+    expect(c.unknown.has('socket.sender.mode')).toBe(false);
+    expect(brokerConfigFromProperties({ 'socket.sender.mode': 'zero-copy' }).socketSenderMode).toBe('zero-copy');
   });
 });

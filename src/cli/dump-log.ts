@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeBatchRecords, readBatchHeader, verifyBatchCrc, type BatchHeader } from '../record/record-batch.js';
 import { OffsetIndex, TimeIndex } from '../storage/index-file.js';
+import { decrementSequence, readProducerSnapshot } from '../storage/producer-state.js';
 
 export interface DumpOptions {
   files: string[];
@@ -25,6 +26,7 @@ export function dumpFiles(options: DumpOptions): number {
       if (file.endsWith('.log')) dumpLog(file, options);
       else if (file.endsWith('.index')) dumpOffsetIndex(file, options);
       else if (file.endsWith('.timeindex')) dumpTimeIndex(file, options);
+      else if (file.endsWith('.snapshot')) dumpProducerSnapshot(file, options);
       else {
         options.out(`Ignoring unknown file ${file}`);
         failures++;
@@ -150,5 +152,18 @@ function dumpTimeIndex(file: string, options: DumpOptions): void {
     }
   } finally {
     index.close();
+  }
+}
+
+/** Producer snapshots, one line per producer, in kafka-dump-log's words (OptionalLong as Java prints it). */
+function dumpProducerSnapshot(file: string, options: DumpOptions): void {
+  for (const e of readProducerSnapshot(file)) {
+    const txnFirstOffset = e.currentTxnFirstOffset >= 0 ? `OptionalLong[${e.currentTxnFirstOffset}]` : 'OptionalLong.empty';
+    options.out(
+      `producerId: ${e.producerId} producerEpoch: ${e.producerEpoch} coordinatorEpoch: ${e.coordinatorEpoch} ` +
+        `currentTxnFirstOffset: ${txnFirstOffset} lastTimestamp: ${e.timestamp} ` +
+        `firstSequence: ${decrementSequence(e.lastSequence, e.offsetDelta)} lastSequence: ${e.lastSequence} ` +
+        `lastOffset: ${e.lastOffset} offsetDelta: ${e.offsetDelta} timestamp: ${e.timestamp}`,
+    );
   }
 }

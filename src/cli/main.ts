@@ -31,8 +31,9 @@ Commands:
   broker-api-versions --bootstrap-server H:P
       Print the API versions of every broker (kafka-broker-api-versions).
   dump-log --files <file1,file2,...> [--print-data-log]
-      Print the batches of .log segment files and the entries of .index /
-      .timeindex files, in the format of Kafka's kafka-dump-log.
+      Print the batches of .log segment files, the entries of .index /
+      .timeindex files and the producers in .snapshot files, in the format
+      of Kafka's kafka-dump-log.
 
 Run a command with --help for its options. SAMSA_CONNECT_TIMEOUT_MS bounds
 connecting to a broker (default 10000).

@@ -32,6 +32,22 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** producer.id.expiration.ms: partitions forget idempotent producers idle this long. */
+  producerIdExpirationMs: number;
+  producerIdExpirationCheckIntervalMs: number;
+  /**
+   * transactional.id.expiration.ms: read and validated for server.properties
+   * compatibility; it governs the transaction coordinator, which this broker
+   * does not have yet.
+   */
+  transactionalIdExpirationMs: number;
+  /** Fetch sessions (KIP-227) the broker keeps at once; 0 disables incremental fetches. */
+  maxIncrementalFetchSessionCacheSlots: number;
+  /**
+   * socket.sender.mode (Samsa's own): how responses are written. auto: zero-copy
+   * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
+   */
+  socketSenderMode: SocketSenderMode;
   /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
   unknown: Map<string, string>;
   /** Everything as given, for DescribeConfigs. */
@@ -39,6 +55,9 @@ export interface BrokerConfig {
 }
 
 const INT32_MAX = 2 ** 31 - 1;
+
+export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
+const SOCKET_SENDER_MODES: readonly SocketSenderMode[] = ['auto', 'zero-copy', 'copy'];
 
 // Properties read here, plus the log.* names read by logConfigFromBrokerProperties.
 const KNOWN = new Set([
@@ -58,6 +77,10 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'producer.id.expiration.ms',
+  'producer.id.expiration.check.interval.ms',
+  'transactional.id.expiration.ms',
+  'max.incremental.fetch.session.cache.slots',
   'log.segment.bytes',
   'log.roll.ms',
   'log.roll.hours',
@@ -74,7 +97,10 @@ const KNOWN = new Set([
   'log.flush.interval.messages',
   'log.flush.interval.ms',
   'log.message.timestamp.type',
+  'log.message.timestamp.before.max.ms',
+  'log.message.timestamp.after.max.ms',
   'log.segment.append.mode',
+  'socket.sender.mode',
 ]);
 
 /** Kafka's default listener.security.protocol.map: each protocol maps to itself. */
@@ -121,6 +147,16 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
+    producerIdExpirationCheckIntervalMs: intIn(
+      'producer.id.expiration.check.interval.ms',
+      get('producer.id.expiration.check.interval.ms') ?? '600000',
+      1,
+      INT32_MAX,
+    ),
+    transactionalIdExpirationMs: intIn('transactional.id.expiration.ms', get('transactional.id.expiration.ms') ?? '604800000', 1, INT32_MAX),
+    maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
+    socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
     unknown,
     raw,
   };
@@ -142,6 +178,12 @@ function intIn(name: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   if (value < min || value > max) throw new ConfigError(name, `must be in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, raw: string, values: readonly T[]): T {
+  const value = values.find((v) => v === raw.toLowerCase());
+  if (value === undefined) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
 }
 

@@ -8,6 +8,9 @@ export const StorageErrorCode = {
   MESSAGE_TOO_LARGE: 10,
   RECORD_LIST_TOO_LARGE: 18,
   INVALID_TIMESTAMP: 32,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
+  INVALID_PRODUCER_EPOCH: 47,
+  INVALID_TXN_STATE: 48,
   KAFKA_STORAGE_ERROR: 56,
   INVALID_RECORD: 87,
 } as const;
@@ -55,4 +58,22 @@ export function errnoCode(err: unknown): string {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
     ? (err as { code: string }).code
     : 'UNKNOWN';
+}
+
+/** One rejected record: its index within its batch and why (Kafka's RecordError). */
+export interface RecordError {
+  batchIndex: number;
+  message: string;
+}
+
+/** A batch refused because of individual records (Kafka's RecordValidationException). */
+export class RecordValidationError extends StorageError {
+  constructor(
+    kafkaCode: StorageErrorCode,
+    message: string,
+    readonly recordErrors: readonly RecordError[],
+  ) {
+    super(kafkaCode, message);
+    this.name = 'RecordValidationError';
+  }
 }

@@ -31,6 +31,8 @@ const PARTITION_DIR_PATTERN = /^(.+)-(\d{1,10})$/;
 const DELETE_DIR_SUFFIX = '-delete';
 /** How often retention and flush.ms are checked (log.retention.check.interval.ms default: 5 minutes). */
 export const RETENTION_CHECK_INTERVAL_MS_DEFAULT = 300_000;
+/** producer.id.expiration.check.interval.ms default. */
+export const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT = 600_000;
 /** log.flush.scheduler.interval.ms: Kafka's default is Long.MAX (never); 1 s is used when flush.ms is set. */
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -44,6 +46,10 @@ export interface LogManagerOptions {
   logger?: LogLogger;
   impl?: IndexImpl;
   retentionCheckIntervalMs?: number;
+  /** producer.id.expiration.ms: idempotent producers idle this long are forgotten. */
+  producerIdExpirationMs?: number;
+  /** producer.id.expiration.check.interval.ms (Kafka's default: 10 minutes). */
+  producerIdExpirationCheckIntervalMs?: number;
   /** Start the retention and flush timers (off for tests that drive them by hand). */
   schedule?: boolean;
 }
@@ -117,6 +123,7 @@ export class LogManager {
         recoveryPoint: recoveryPoints.get(key) ?? 0,
         logStartOffset: logStartOffsets.get(key) ?? 0,
         hadCleanShutdown,
+        producerIdExpirationMs: this.options.producerIdExpirationMs,
       });
       this.logs.set(key, log);
       this.logDirOf.set(key, dir);
@@ -162,6 +169,7 @@ export class LogManager {
       logger: this.logger,
       impl: this.options.impl,
       hadCleanShutdown: true,
+      producerIdExpirationMs: this.options.producerIdExpirationMs,
     });
     this.logs.set(key, log);
     this.logDirOf.set(key, dir);
@@ -183,7 +191,7 @@ export class LogManager {
     if (!log) return false;
     this.logs.delete(key);
     this.logDirOf.delete(key);
-    await log.close({ flush: false });
+    await log.close({ flush: false, snapshot: false });
     const doomed = `${log.dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`;
     fs.renameSync(log.dir, doomed);
     fs.rmSync(doomed, { recursive: true, force: true });
@@ -202,6 +210,13 @@ export class LogManager {
     }
     if (deleted > 0) this.checkpointLogStartOffsets();
     return deleted;
+  }
+
+  /** One producer.id.expiration.ms pass over every log; returns the number of producers forgotten. */
+  removeExpiredProducers(): number {
+    let removed = 0;
+    for (const log of this.logs.values()) removed += log.removeExpiredProducers();
+    return removed;
   }
 
   /** flush.ms: flushes logs whose last flush is older than their flush.ms. */
@@ -224,6 +239,12 @@ export class LogManager {
       flush.unref();
       this.timers.push(flush);
     }
+    const producerExpiry = setInterval(
+      () => this.removeExpiredProducers(),
+      this.options.producerIdExpirationCheckIntervalMs ?? PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT,
+    );
+    producerExpiry.unref();
+    this.timers.push(producerExpiry);
     const checkpoint = setInterval(() => this.checkpointRecoveryPoints(), 60_000);
     checkpoint.unref();
     this.timers.push(checkpoint);

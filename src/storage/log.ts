@@ -16,6 +16,7 @@ import { systemClock } from './clock.js';
 import { LogIoError, OffsetOutOfRangeError, StorageError, StorageErrorCode, errnoCode } from './errors.js';
 import type { IndexImpl } from './index-file.js';
 import type { LogConfig } from './log-config.js';
+import { checkCreateTimestamps } from './timestamp-check.js';
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -28,6 +29,14 @@ import {
   type TimestampAndOffset,
 } from './log-segment.js';
 import { CorruptIndexError } from './index-file.js';
+import {
+  newProducerBatch,
+  PRODUCER_SNAPSHOT_SUFFIX,
+  ProducerStateManager,
+  readProducerBatch,
+  type BatchMetadata,
+  type ProducerBatch,
+} from './producer-state.js';
 
 /** Kafka's ListOffsets special timestamps. */
 export const LATEST_TIMESTAMP = -1;
@@ -37,6 +46,10 @@ export const MAX_TIMESTAMP = -3;
 // The smallest v2 batch is 61 bytes, so a buffer holds at most bytes/61 batches.
 const BATCH_BYTES_MIN = 61;
 const BATCH_INFO_SLOTS = 4;
+/** producer.id.expiration.ms default: one day. */
+export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 86_400_000;
+// Producer-state replay reads the log in chunks this large and walks batch headers in them.
+const REPLAY_CHUNK_BYTES = 1024 * 1024;
 
 export interface LogLogger {
   info(message: string): void;
@@ -69,6 +82,8 @@ export interface LogOptions {
   hadCleanShutdown?: boolean;
   /** From the log-start-offset checkpoint (DeleteRecords may have moved it past the first segment's base). */
   logStartOffset?: number;
+  /** producer.id.expiration.ms (a broker setting in Kafka). */
+  producerIdExpirationMs?: number;
 }
 
 export interface AppendOptions {
@@ -89,6 +104,11 @@ export interface AppendResult {
   logStartOffset: number;
   /** Set when flush.messages was reached: resolves once the append is durable. */
   flushed: Promise<void> | null;
+  /**
+   * The request was a retry of a batch this partition already has (idempotent
+   * producer): nothing was appended, and first/lastOffset are the original ones.
+   */
+  duplicate: boolean;
 }
 
 export interface FileSlice {
@@ -134,6 +154,8 @@ export class Log {
   private closed = false;
   private readonly highWatermarkFollowsLogEnd: boolean;
   private flushChain: Promise<void> = Promise.resolve();
+  private readonly producerState: ProducerStateManager;
+  private producerBatches: ProducerBatch[] = [];
 
   private constructor(options: LogOptions) {
     this.dir = options.dir;
@@ -145,6 +167,12 @@ export class Log {
     this.impl = options.impl;
     this.lastFlushMs = this.clock.nowMs();
     this.highWatermarkFollowsLogEnd = options.highWatermarkFollowsLogEnd ?? true;
+    this.producerState = new ProducerStateManager(
+      this.dir,
+      this.name,
+      options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+      this.logger,
+    );
   }
 
   get name(): string {
@@ -187,6 +215,53 @@ export class Log {
     // durable, so the point stays where the last flush left it.
     this.recoveryPointOffset = Math.min(recoveryPoint, this.nextOffset);
     this.highWatermarkOffset = this.nextOffset;
+    this.loadProducerState();
+  }
+
+  /**
+   * Producer state as of the log end: the newest snapshot at or below it, plus
+   * the batches after the snapshot read back from the segments (the whole log
+   * when there is no snapshot). Runs after recovery, so snapshots past a
+   * truncated log end are gone first.
+   */
+  private loadProducerState(): void {
+    const replayFrom = this.producerState.load(this.logStart, this.nextOffset, this.clock.nowMs());
+    if (replayFrom < this.nextOffset) this.replayProducerBatches(replayFrom);
+  }
+
+  private replayProducerBatches(fromOffset: number): void {
+    const chunk = Buffer.allocUnsafe(REPLAY_CHUNK_BYTES);
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const batch = newProducerBatch();
+    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
+      const segment = this.segments[i];
+      const first = fromOffset > segment.baseOffset ? segment.translateOffset(fromOffset) : null;
+      let position = first ? first.position : 0;
+      if (fromOffset > segment.baseOffset && first === null) continue;
+      const size = segment.size;
+      let chunkStart = 0;
+      let chunkBytes = 0;
+      while (position + BATCH_BYTES_MIN <= size) {
+        if (position + BATCH_BYTES_MIN > chunkStart + chunkBytes) {
+          chunkStart = position;
+          chunkBytes = segment.dataFile.readInto(position, chunk, 0, Math.min(REPLAY_CHUNK_BYTES, size - position));
+          if (chunkBytes < BATCH_BYTES_MIN) break;
+        }
+        const at = position - chunkStart;
+        const batchBytes = view.getInt32(at + 8) + 12;
+        // Recovery vouched for the bytes; a header that still looks wrong ends the replay of this segment.
+        if (batchBytes < BATCH_BYTES_MIN || position + batchBytes > size || chunk[at + 16] !== 2) {
+          this.logger.warn(`${this.name}: producer state replay stopped at position ${position} of ${segment.logPath}`);
+          break;
+        }
+        const lastOffset = Number(view.getBigInt64(at)) + view.getInt32(at + 23);
+        if (lastOffset >= fromOffset) {
+          readProducerBatch(view, at, lastOffset, Number(view.getBigInt64(at + 35)), batch);
+          this.producerState.replay(batch);
+        }
+        position += batchBytes;
+      }
+    }
   }
 
   /**
@@ -214,7 +289,7 @@ export class Log {
     for (const name of fs.readdirSync(this.dir)) {
       const match = /^(\d{20})(\.log|\.index|\.timeindex)$/.exec(name);
       if (!match) {
-        if (name !== 'leader-epoch-checkpoint' && name !== 'partition.metadata') {
+        if (name !== 'leader-epoch-checkpoint' && name !== 'partition.metadata' && !name.endsWith(PRODUCER_SNAPSHOT_SUFFIX)) {
           this.logger.warn(`${this.name}: ignoring unexpected file ${name}`);
         }
         continue;
@@ -374,6 +449,7 @@ export class Log {
     const info = this.batchInfo;
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.clock.nowMs() : -1;
     const leaderEpoch = options.leaderEpoch ?? -1;
+    checkCreateTimestamps(buf, start, end, this.config, this.clock.nowMs());
     const status = validateBatches(buf, start, end, this.nextOffset, leaderEpoch, logAppendTimeMs, this.config.maxMessageBytes, info);
     if (status <= 0) throw this.batchError(status, buf, start, end);
     const batchCount = status;
@@ -388,12 +464,15 @@ export class Log {
         offsetOfMaxTimestamp = info[BATCH_INFO_SLOTS * i + 1];
       }
     }
+    const check = this.producerState.checkClientAppend(this.producerBatchesOf(buf, start, batchCount));
+    if (check.kind === 'duplicate') return this.duplicateResult(check.batch);
     const segment = this.maybeRoll(byteCount, firstOffset, lastOffset, maxTimestamp);
     try {
       segment.append(buf, start, end, info, batchCount);
     } catch (err) {
       throw this.ioError('append', err);
     }
+    this.producerState.commit(check.updates);
     this.nextOffset = lastOffset + 1;
     if (this.highWatermarkFollowsLogEnd) this.highWatermarkOffset = this.nextOffset;
     this.unflushedMessages += lastOffset + 1 - firstOffset;
@@ -409,7 +488,75 @@ export class Log {
       logAppendTimeMs,
       logStartOffset: this.logStart,
       flushed,
+      duplicate: false,
     };
+  }
+
+  /** The producer fields of the batches validateBatches just judged (one reused object per batch slot). */
+  private producerBatchesOf(buf: Uint8Array, start: number, batchCount: number): ProducerBatch[] {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const batches = this.producerBatches;
+    while (batches.length < batchCount) batches.push(newProducerBatch());
+    batches.length = batchCount;
+    for (let i = 0; i < batchCount; i++) {
+      const slot = BATCH_INFO_SLOTS * i;
+      readProducerBatch(view, start + this.batchInfo[slot], this.batchInfo[slot + 1], this.batchInfo[slot + 2], batches[i]);
+    }
+    return batches;
+  }
+
+  /**
+   * Kafka answers a retried batch with the offsets it was given the first time.
+   * The append time is the stored batch timestamp only under LogAppendTime, so
+   * the retry's answer matches the original one (-1 under CreateTime).
+   */
+  private duplicateResult(batch: BatchMetadata): AppendResult {
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    return {
+      firstOffset: batch.firstOffset,
+      lastOffset: batch.lastOffset,
+      batchCount: 0,
+      maxTimestamp: batch.timestamp,
+      offsetOfMaxTimestamp: batch.lastOffset,
+      logAppendTimeMs: logAppendTime ? batch.timestamp : -1,
+      logStartOffset: this.logStart,
+      flushed: null,
+      duplicate: true,
+    };
+  }
+
+  /** Producers the partition remembers (tests, DescribeProducers later). */
+  producerEntry(producerId: bigint) {
+    return this.producerState.entry(producerId);
+  }
+
+  get producerCount(): number {
+    return this.producerState.producerCount;
+  }
+
+  get producerSnapshotOffsets(): readonly number[] {
+    return this.producerState.snapshotOffsets;
+  }
+
+  /** producer.id.expiration.ms, run by the LogManager's scheduler. */
+  removeExpiredProducers(): number {
+    return this.producerState.removeExpiredProducers(this.clock.nowMs());
+  }
+
+  setProducerIdExpirationMs(ms: number): void {
+    this.producerState.setProducerIdExpirationMs(ms);
+  }
+
+  /**
+   * Writes a producer snapshot at the log end. Clean shutdown calls it with
+   * `sync`; a roll writes one at the new segment's base and fsyncs it in the
+   * background, as Kafka does.
+   */
+  takeProducerSnapshot(sync: boolean): Promise<void> {
+    this.assertOpen();
+    const written = this.producerState.takeSnapshot(this.nextOffset, sync);
+    this.producerState.retainSnapshots(new Set(this.segments.map((s) => s.baseOffset)));
+    return written;
   }
 
   private batchError(status: number, buf: Uint8Array, start: number, end: number): StorageError {
@@ -487,6 +634,9 @@ export class Log {
       previous.onBecomeInactive();
     }
     this.segments.push(created);
+    if (newBaseOffset === this.nextOffset) {
+      void this.takeProducerSnapshot(false).catch((err) => this.logger.warn(`${this.name}: producer snapshot after roll failed: ${err}`));
+    }
     // Kafka flushes the rolled segment in the background, moving the recovery point to the new base.
     if (previous.size > 0) void this.flush(newBaseOffset).catch((err) => this.logger.warn(`${this.name}: flush after roll failed: ${err}`));
     return created;
@@ -511,6 +661,8 @@ export class Log {
       throw new OffsetOutOfRangeError(fetchOffset, this.logStart, this.nextOffset, this.name);
     }
     if (fetchOffset >= maxOffset) return result;
+    // A negative limit (a client's partition_max_bytes) reads as 0: at most the batch minOneMessage allows.
+    maxBytes = Math.max(0, maxBytes);
     let index = this.floorSegmentIndex(fetchOffset);
     for (; index < this.segments.length; index++) {
       const segment = this.segments[index];
@@ -552,11 +704,17 @@ export class Log {
     if (timestampMs === EARLIEST_TIMESTAMP) return { timestamp: NO_TIMESTAMP, offset: this.logStart };
     if (timestampMs === MAX_TIMESTAMP) {
       let best: TimestampAndOffset | null = null;
+      let bestSegment: LogSegment | null = null;
       for (const segment of this.segments) {
         const m = segment.maxTimestampSoFar;
-        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) best = m;
+        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) {
+          best = m;
+          bestSegment = segment;
+        }
       }
-      return best;
+      if (best === null || bestSegment === null) return null;
+      // The index knows the batch; Kafka 4.0 answers with the first record in it carrying that timestamp.
+      return bestSegment.findOffsetByTimestamp(best.timestamp, 0) ?? best;
     }
     for (const segment of this.segments) {
       if (segment.size === 0) continue;
@@ -623,6 +781,9 @@ export class Log {
     this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
     this.highWatermarkOffset = Math.min(this.highWatermarkOffset, this.nextOffset);
     this.unflushedMessages = 0;
+    // Producer state forgets the removed batches: reload from a snapshot at or below the new end.
+    this.producerState.deleteSnapshotsAfter(this.nextOffset);
+    this.loadProducerState();
     return true;
   }
 
@@ -636,6 +797,7 @@ export class Log {
     this.recoveryPointOffset = newOffset;
     this.highWatermarkOffset = newOffset;
     this.unflushedMessages = 0;
+    this.producerState.clear();
   }
 
   /** DeleteRecords: moves the log start forward (to at most the high watermark). Whole segments below it go on the next retention pass. */
@@ -695,6 +857,8 @@ export class Log {
     }
     this.logStart = Math.max(this.logStart, this.segments[0].baseOffset);
     this.recoveryPointOffset = Math.max(this.recoveryPointOffset, this.segments[0].baseOffset);
+    // Snapshots of deleted segments go with them (Kafka keeps producer entries until they expire).
+    this.producerState.retainSnapshots(new Set(this.segments.map((s) => s.baseOffset)));
     return deletable.length;
   }
 
@@ -727,11 +891,23 @@ export class Log {
     return this.closed;
   }
 
-  /** Flushes (unless `flush` is false) and closes every segment, finishing pending deletions. */
-  async close(options: { flush?: boolean } = {}): Promise<void> {
+  /**
+   * Flushes (unless `flush` is false), writes the clean-shutdown producer
+   * snapshot (unless `snapshot` is false) and closes every segment, finishing
+   * pending deletions.
+   */
+  async close(options: { flush?: boolean; snapshot?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     if (options.flush ?? true) await this.flush();
     await this.flushChain;
+    if (options.snapshot ?? true) {
+      try {
+        await this.takeProducerSnapshot(true);
+      } catch (err) {
+        // The next start rebuilds the state from the log; closing must go on.
+        this.logger.warn(`${this.name}: producer snapshot at shutdown failed: ${(err as Error).message}`);
+      }
+    }
     this.closed = true;
     for (const entry of this.pendingDeletes) {
       clearTimeout(entry.timer);
@@ -744,7 +920,7 @@ export class Log {
 
   /** Closes without flushing and removes the partition directory (topic deletion). */
   async deleteAll(): Promise<void> {
-    await this.close({ flush: false });
+    await this.close({ flush: false, snapshot: false });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

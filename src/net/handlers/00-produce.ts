@@ -4,11 +4,19 @@
 // leader and node endpoints (tagged, for NOT_LEADER_OR_FOLLOWER). v11: same.
 // Record bytes stay a view of the request frame; the log validates, assigns
 // offsets in place and writes them with one native call per partition.
+// Before that, Kafka's checks of the records field (src/net/produce-records.ts):
+// exactly one complete batch, magic 2, baseOffset 0, no zstd before v7.
+// Idempotent batches are checked against the partition's producer state by the
+// log: a retried batch gets its original base offset and is not appended
+// again; sequence gaps and stale epochs get OUT_OF_ORDER_SEQUENCE_NUMBER /
+// INVALID_PRODUCER_EPOCH; transactional batches get INVALID_TXN_STATE (no
+// transaction coordinator yet).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
-import { StorageError } from '../../storage/errors.js';
+import { RecordValidationError, StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
+import { produceRecordsProblem } from '../produce-records.js';
 
 
 export function produceHandler(broker: BrokerServices, logger: { warn(m: string): void }): ApiHandler<ProduceRequest, ProduceResponse> {
@@ -16,7 +24,7 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
     apiKey: ApiKey.Produce,
     minVersion: 3,
     maxVersion: 11,
-    async handle(request) {
+    async handle(request, context) {
       const acksValid = request.acks === -1 || request.acks === 0 || request.acks === 1;
       const flushes: Promise<void>[] = [];
       const responses = request.topicData.map((topic): ProduceResponse.TopicProduceResponse => {
@@ -33,15 +41,21 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
               recordErrors: [],
               errorMessage,
             });
-            if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
             const log = meta && p.index >= 0 && p.index < meta.partitionCount ? broker.logs.getLog(topic.name, p.index) : undefined;
             if (!log) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
-            if (p.records === null || p.records.length === 0) return result(ErrorCode.CORRUPT_MESSAGE, 'No records in the request.');
+            // Kafka's order: unknown partition, then the records' shape, then acks.
+            const problem = produceRecordsProblem(p.records, context.apiVersion);
+            if (problem) return result(problem.errorCode, problem.message);
+            if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
+            if (p.records === null) throw new Error('unreachable: null records passed the records check');
             try {
               const appended = log.append(p.records, 0, p.records.length);
               if (appended.flushed) flushes.push(appended.flushed);
               return result(0, null, BigInt(appended.firstOffset), BigInt(appended.logAppendTimeMs), BigInt(appended.logStartOffset));
             } catch (err) {
+              if (err instanceof RecordValidationError) {
+                return { ...result(err.kafkaCode, err.message), recordErrors: err.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })) };
+              }
               if (err instanceof StorageError) return result(err.kafkaCode, err.message);
               logger.warn(`produce to ${topic.name}-${p.index} failed: ${(err as Error).stack ?? err}`);
               return result(ErrorCode.UNKNOWN_SERVER_ERROR, 'Unexpected error');

@@ -1,0 +1,482 @@
+// Load generator for `npm run bench:e2e`, in C so the client is not the
+// bottleneck: node would spend as much CPU framing requests as the broker
+// spends answering them, on a 2-core machine.
+//
+// Request bytes are built by bench/e2e (TypeScript, with the project's codecs)
+// and passed in a template file; this program only patches correlation ids
+// (and fetch offsets), writes them, and reads the answers. Every connection has
+// a sender thread and a receiver thread, with up to --window requests in flight.
+//
+//   loadgen produce  --port P --template F --conns C --window W --requests N [--rate R]
+//       F holds one or more size-prefixed Produce v7 frames; connection i sends
+//       frame i % count. With --rate (requests/s over all connections) sends are
+//       scheduled open-loop and latency is measured from the scheduled time, so
+//       a stall is not hidden by the sender waiting for it (coordinated omission).
+//   loadgen fetch    --port P --template F --conns C --window W --requests N
+//                    --offset-at A[,B...] --offset-step K --expect-records-bytes R
+//       F holds one Fetch v4 frame; request k fetches offset k*K at every byte
+//       position A, B, ... (one per partition). Each answer is parsed and must
+//       carry exactly R record bytes (whole batches) with no error code.
+//   loadgen loopback --bytes N [--chunk B]
+//       The machine's reference: a forked child reads N bytes from a loopback
+//       TCP socket in B-byte reads while the parent writes them in B-byte writes.
+//
+// Output: one JSON object on stdout.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WINDOW_MAX 256
+#define CONNS_MAX 64
+
+static void die(const char *what) {
+  fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static void fail(const char *what) {
+  fprintf(stderr, "loadgen: %s\n", what);
+  exit(2);
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      die("write");
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+// 0 on EOF before n bytes.
+static int read_all(int fd, uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    if (r == 0) return 0;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 1;
+}
+
+static uint32_t be32(const uint8_t *p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
+static uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static int64_t be64(const uint8_t *p) { return (int64_t)(((uint64_t)be32(p) << 32) | be32(p + 4)); }
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+static void put64(uint8_t *p, uint64_t v) {
+  put32(p, (uint32_t)(v >> 32));
+  put32(p + 4, (uint32_t)v);
+}
+
+static int connect_to(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) die("socket");
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) die("connect");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// ---- options ----
+
+enum Mode { PRODUCE, FETCH };
+
+static struct {
+  enum Mode mode;
+  int port;
+  const char *template_path;
+  int conns;
+  int window;
+  long requests;
+  double rate;
+  long offset_at[64];
+  int offset_count;
+  long offset_step;
+  long expect_records_bytes;
+} opt = {.conns = 1, .window = 8};
+
+static uint8_t *templ;
+static size_t templ_len;
+static size_t frame_at[CONNS_MAX];
+static size_t frame_len[CONNS_MAX];
+static int frame_count;
+
+static void load_template(void) {
+  FILE *f = fopen(opt.template_path, "rb");
+  if (!f) die(opt.template_path);
+  struct stat st;
+  if (fstat(fileno(f), &st) < 0) die("fstat");
+  templ_len = (size_t)st.st_size;
+  templ = malloc(templ_len);
+  if (!templ || fread(templ, 1, templ_len, f) != templ_len) fail("reading the template");
+  fclose(f);
+  for (size_t at = 0; at < templ_len && frame_count < CONNS_MAX;) {
+    if (templ_len - at < 12) fail("template: truncated frame");
+    size_t n = 4 + be32(templ + at);
+    if (at + n > templ_len) fail("template: frame past the end");
+    frame_at[frame_count] = at;
+    frame_len[frame_count++] = n;
+    at += n;
+  }
+  if (frame_count == 0) fail("template: no frame");
+}
+
+// ---- one connection ----
+
+typedef struct {
+  int index;
+  int fd;
+  uint8_t *frame;  // this connection's copy (correlation ids and offsets are patched)
+  size_t frame_len;
+  long requests;   // to send on this connection
+  long first_request;  // global index of the first (fetch offsets)
+  sem_t window;
+  int64_t sent_at[WINDOW_MAX];
+  uint32_t *latency_us;
+  long done;
+  long errors;
+  long long response_bytes;
+  long long record_bytes;
+  char error_text[200];
+  int64_t start_ns;
+} Conn;
+
+static Conn conns[CONNS_MAX];
+
+static void *sender_main(void *arg) {
+  Conn *c = arg;
+  double per_conn_rate = opt.rate > 0 ? opt.rate / opt.conns : 0;
+  for (long i = 0; i < c->requests; i++) {
+    int64_t scheduled = 0;
+    if (per_conn_rate > 0) {
+      scheduled = c->start_ns + (int64_t)((double)i * 1e9 / per_conn_rate);
+      struct timespec ts = {.tv_sec = scheduled / 1000000000LL, .tv_nsec = scheduled % 1000000000LL};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+      }
+    }
+    while (sem_wait(&c->window) < 0 && errno == EINTR) {
+    }
+    put32(c->frame + 8, (uint32_t)i);  // correlation id: size(4) api key(2) version(2)
+    if (opt.mode == FETCH) {
+      uint64_t offset = (uint64_t)(c->first_request + i * opt.conns) * (uint64_t)opt.offset_step;
+      for (int k = 0; k < opt.offset_count; k++) put64(c->frame + opt.offset_at[k], offset);
+    }
+    c->sent_at[i % WINDOW_MAX] = per_conn_rate > 0 ? scheduled : now_ns();
+    write_all(c->fd, c->frame, c->frame_len);
+  }
+  return NULL;
+}
+
+// Produce v7 response: correlation id, [topic name, [index, error, base offset,
+// log append time, log start offset]], throttle time.
+static long produce_errors(const uint8_t *p, size_t n, char *text, size_t text_len) {
+  size_t at = 4;
+  long errors = 0;
+  if (n < at + 4) return 1;
+  uint32_t topics = be32(p + at);
+  at += 4;
+  for (uint32_t t = 0; t < topics; t++) {
+    if (n < at + 2) return errors + 1;
+    at += 2 + be16(p + at);
+    if (n < at + 4) return errors + 1;
+    uint32_t parts = be32(p + at);
+    at += 4;
+    for (uint32_t q = 0; q < parts; q++) {
+      if (n < at + 30) return errors + 1;
+      uint16_t code = be16(p + at + 4);
+      if (code != 0) {
+        errors++;
+        snprintf(text, text_len, "partition %u: error code %u", be32(p + at), code);
+      }
+      at += 30;
+    }
+  }
+  return errors;
+}
+
+// Fetch v4 response: correlation id, throttle time, [topic, [partition, error,
+// high watermark, last stable offset, aborted (nullable array of 16-byte
+// entries), records]]. Returns the record bytes, or -1 with `text` set.
+static long long fetch_records(const uint8_t *p, size_t n, char *text, size_t text_len) {
+  size_t at = 8;
+  long long records = 0;
+  if (n < at + 4) goto bad;
+  uint32_t topics = be32(p + at);
+  at += 4;
+  for (uint32_t t = 0; t < topics; t++) {
+    if (n < at + 2) goto bad;
+    at += 2 + be16(p + at);
+    if (n < at + 4) goto bad;
+    uint32_t parts = be32(p + at);
+    at += 4;
+    for (uint32_t q = 0; q < parts; q++) {
+      if (n < at + 26) goto bad;
+      uint16_t code = be16(p + at + 4);
+      if (code != 0) {
+        snprintf(text, text_len, "partition %u: error code %u", be32(p + at), code);
+        return -1;
+      }
+      at += 22;  // partition, error, high watermark, last stable offset
+      int32_t aborted = (int32_t)be32(p + at);
+      at += 4;
+      if (aborted > 0) at += (size_t)aborted * 16;
+      if (n < at + 4) goto bad;
+      int32_t len = (int32_t)be32(p + at);
+      at += 4;
+      if (len > 0) {
+        if (n < at + (size_t)len) goto bad;
+        // Whole batches only: walk the length fields.
+        size_t end = at + (size_t)len;
+        for (size_t b = at; b < end;) {
+          if (end - b < 12) goto partial;
+          size_t batch = 12 + be32(p + b + 8);
+          if (b + batch > end) goto partial;
+          (void)be64(p + b);
+          b += batch;
+        }
+        records += len;
+        at = end;
+      }
+    }
+  }
+  return records;
+partial:
+  snprintf(text, text_len, "a partial batch in a fetch answer");
+  return -1;
+bad:
+  snprintf(text, text_len, "malformed fetch answer of %zu bytes", n);
+  return -1;
+}
+
+static void *receiver_main(void *arg) {
+  Conn *c = arg;
+  size_t cap = 1 << 20;
+  uint8_t *buf = malloc(cap);
+  uint8_t head[4];
+  for (long i = 0; i < c->requests; i++) {
+    if (!read_all(c->fd, head, 4)) {
+      snprintf(c->error_text, sizeof c->error_text, "connection closed by the broker after %ld answers", i);
+      c->errors++;
+      break;
+    }
+    size_t n = be32(head);
+    if (n > cap) {
+      while (cap < n) cap *= 2;
+      buf = realloc(buf, cap);
+      if (!buf) fail("out of memory");
+    }
+    if (!read_all(c->fd, buf, n)) {
+      snprintf(c->error_text, sizeof c->error_text, "connection closed mid-answer");
+      c->errors++;
+      break;
+    }
+    int64_t t = now_ns();
+    if (n < 4 || be32(buf) != (uint32_t)i) {
+      snprintf(c->error_text, sizeof c->error_text, "answer %ld has correlation id %u", i, n >= 4 ? be32(buf) : 0);
+      c->errors++;
+      break;
+    }
+    c->latency_us[i] = (uint32_t)((t - c->sent_at[i % WINDOW_MAX]) / 1000);
+    c->response_bytes += (long long)n + 4;
+    if (opt.mode == PRODUCE) {
+      c->errors += produce_errors(buf, n, c->error_text, sizeof c->error_text);
+    } else {
+      long long r = fetch_records(buf, n, c->error_text, sizeof c->error_text);
+      if (r < 0) {
+        c->errors++;
+      } else {
+        c->record_bytes += r;
+        if (opt.expect_records_bytes > 0 && r != opt.expect_records_bytes) {
+          c->errors++;
+          snprintf(c->error_text, sizeof c->error_text, "fetch %ld carried %lld record bytes, expected %ld", c->first_request + i * opt.conns, r,
+                   opt.expect_records_bytes);
+        }
+      }
+    }
+    c->done++;
+    sem_post(&c->window);
+  }
+  free(buf);
+  return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int run_requests(void) {
+  load_template();
+  if (opt.conns < 1 || opt.conns > CONNS_MAX) fail("--conns out of range");
+  if (opt.window < 1 || opt.window > WINDOW_MAX) fail("--window out of range");
+  if (opt.requests < opt.conns) fail("--requests must be at least --conns");
+  if (opt.mode == FETCH && (opt.offset_count == 0 || opt.offset_step <= 0)) fail("fetch needs --offset-at and --offset-step");
+  pthread_t senders[CONNS_MAX], receivers[CONNS_MAX];
+  uint32_t *latencies = calloc((size_t)opt.requests, sizeof(uint32_t));
+  long assigned = 0;
+  for (int i = 0; i < opt.conns; i++) {
+    Conn *c = &conns[i];
+    c->index = i;
+    c->fd = connect_to(opt.port);
+    int f = i % frame_count;
+    c->frame_len = frame_len[f];
+    c->frame = malloc(c->frame_len);
+    memcpy(c->frame, templ + frame_at[f], c->frame_len);
+    c->requests = opt.requests / opt.conns + (i < opt.requests % opt.conns ? 1 : 0);
+    c->first_request = i;
+    c->latency_us = latencies + assigned;
+    assigned += c->requests;
+    sem_init(&c->window, 0, (unsigned)opt.window);
+    if (opt.mode == FETCH)
+      for (int k = 0; k < opt.offset_count; k++)
+        if (opt.offset_at[k] < 12 || (size_t)opt.offset_at[k] + 8 > c->frame_len) fail("--offset-at outside the frame");
+  }
+  int64_t start = now_ns();
+  for (int i = 0; i < opt.conns; i++) {
+    conns[i].start_ns = start;
+    pthread_create(&receivers[i], NULL, receiver_main, &conns[i]);
+    pthread_create(&senders[i], NULL, sender_main, &conns[i]);
+  }
+  long errors = 0, done = 0;
+  long long response_bytes = 0, record_bytes = 0;
+  const char *error_text = "";
+  for (int i = 0; i < opt.conns; i++) {
+    pthread_join(receivers[i], NULL);
+    if (conns[i].errors > 0) {
+      // The sender may be blocked on a broken connection: unblock it.
+      shutdown(conns[i].fd, SHUT_RDWR);
+      for (int k = 0; k < opt.window; k++) sem_post(&conns[i].window);
+    }
+    pthread_join(senders[i], NULL);
+    errors += conns[i].errors;
+    done += conns[i].done;
+    response_bytes += conns[i].response_bytes;
+    record_bytes += conns[i].record_bytes;
+    if (conns[i].error_text[0]) error_text = conns[i].error_text;
+  }
+  double seconds = (double)(now_ns() - start) / 1e9;
+  // Latencies of answered requests only.
+  long k = 0;
+  for (int i = 0; i < opt.conns; i++)
+    for (long j = 0; j < conns[i].done; j++) latencies[k++] = conns[i].latency_us[j];
+  qsort(latencies, (size_t)k, sizeof(uint32_t), cmp_u32);
+#define PCT(p) (k > 0 ? latencies[(long)((double)(k - 1) * (p))] : 0)
+  printf("{\"requests\":%ld,\"errors\":%ld,\"seconds\":%.6f,\"responseBytes\":%lld,\"recordBytes\":%lld,"
+         "\"latencyUs\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,\"p999\":%u,\"max\":%u},\"error\":\"%s\"}\n",
+         done, errors, seconds, response_bytes, record_bytes, PCT(0.5), PCT(0.9), PCT(0.99), PCT(0.999), k > 0 ? latencies[k - 1] : 0,
+         error_text);
+  return errors > 0 ? 1 : 0;
+}
+
+// ---- loopback reference ----
+
+static int run_loopback(long long bytes, size_t chunk) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  if (listener < 0) die("socket");
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof a;
+  if (bind(listener, (struct sockaddr *)&a, sizeof a) < 0 || listen(listener, 1) < 0) die("listen");
+  if (getsockname(listener, (struct sockaddr *)&a, &alen) < 0) die("getsockname");
+  int port = ntohs(a.sin_port);
+  uint8_t *buf = malloc(chunk);
+  memset(buf, 0x5a, chunk);
+  pid_t child = fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    int fd = connect_to(port);
+    long long got = 0;
+    while (got < bytes) {
+      ssize_t r = read(fd, buf, chunk);
+      if (r <= 0) _exit(3);
+      got += r;
+    }
+    write_all(fd, (const uint8_t *)"k", 1);
+    _exit(0);
+  }
+  int fd = accept(listener, NULL, NULL);
+  if (fd < 0) die("accept");
+  int64_t start = now_ns();
+  for (long long sent = 0; sent < bytes;) {
+    size_t n = (size_t)(bytes - sent < (long long)chunk ? bytes - sent : (long long)chunk);
+    write_all(fd, buf, n);
+    sent += (long long)n;
+  }
+  uint8_t ack;
+  if (!read_all(fd, &ack, 1)) fail("loopback reader quit early");
+  double seconds = (double)(now_ns() - start) / 1e9;
+  int status;
+  waitpid(child, &status, 0);
+  printf("{\"bytes\":%lld,\"seconds\":%.6f,\"mbPerS\":%.1f}\n", bytes, seconds, (double)bytes / 1e6 / seconds);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) fail("usage: loadgen produce|fetch|loopback [options]");
+  const char *mode = argv[1];
+  long long loop_bytes = 1LL << 30;
+  long chunk = 1 << 20;
+  for (int i = 2; i < argc; i++) {
+    const char *k = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) fail("an option needs a value");
+    i++;
+    if (!strcmp(k, "--port")) opt.port = atoi(v);
+    else if (!strcmp(k, "--template")) opt.template_path = v;
+    else if (!strcmp(k, "--conns")) opt.conns = atoi(v);
+    else if (!strcmp(k, "--window")) opt.window = atoi(v);
+    else if (!strcmp(k, "--requests")) opt.requests = atol(v);
+    else if (!strcmp(k, "--rate")) opt.rate = atof(v);
+    else if (!strcmp(k, "--offset-step")) opt.offset_step = atol(v);
+    else if (!strcmp(k, "--expect-records-bytes")) opt.expect_records_bytes = atol(v);
+    else if (!strcmp(k, "--bytes")) loop_bytes = atoll(v);
+    else if (!strcmp(k, "--chunk")) chunk = atol(v);
+    else if (!strcmp(k, "--offset-at")) {
+      char *copy = strdup(v);
+      for (char *tok = strtok(copy, ","); tok && opt.offset_count < 64; tok = strtok(NULL, ",")) opt.offset_at[opt.offset_count++] = atol(tok);
+      free(copy);
+    } else {
+      fprintf(stderr, "loadgen: unknown option %s\n", k);
+      return 2;
+    }
+  }
+  if (!strcmp(mode, "loopback")) return run_loopback(loop_bytes, (size_t)chunk);
+  if (!strcmp(mode, "produce")) opt.mode = PRODUCE;
+  else if (!strcmp(mode, "fetch")) opt.mode = FETCH;
+  else fail("mode must be produce, fetch or loopback");
+  if (!opt.port || !opt.template_path || opt.requests <= 0) fail("--port, --template and --requests are required");
+  return run_requests();
+}
