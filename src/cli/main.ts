@@ -60,8 +60,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       await serverStart(rest);
       return 0;
     } catch (err) {
-      printLine(io.stderr, `samsa: ${(err as Error).message}`);
-      return 1;
+      const e = err as Error;
+      // Config errors name the property (ConfigError's message starts with it).
+      printLine(io.stderr, `samsa: ${e.name === 'ConfigError' ? 'invalid configuration: ' : ''}${e.message}`);
+      // A half-started broker may hold timers or sockets; nothing should outlive a failed start.
+      process.exit(1);
     }
   }
   if (command === 'dump-log') {
