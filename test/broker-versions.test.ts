@@ -54,6 +54,12 @@ function body(apiKey: number, version: number): unknown {
       return version >= 4 ? { topics: null, allowAutoTopicCreation: false } : { topics: version === 0 ? [] : null };
     case ApiKey.CreateTopics:
       return { topics: [{ name: `c${version}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false };
+    case ApiKey.DescribeConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }, { resourceType: 4, resourceName: '1', configurationKeys: ['log.retention.ms'] }], includeSynonyms: true, ...(version >= 3 ? { includeDocumentation: true } : {}) };
+    case ApiKey.AlterConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '86400000' }] }], validateOnly: true };
+    case ApiKey.IncrementalAlterConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }] }], validateOnly: true };
     case ApiKey.ApiVersions:
       return { clientSoftwareName: 'test', clientSoftwareVersion: '1' };
     case ApiKey.InitProducerId:
@@ -98,6 +104,9 @@ for (const [apiKey, min, max] of [
   [ApiKey.Metadata, 0, 12],
   [ApiKey.CreateTopics, 0, 7],
   [ApiKey.ApiVersions, 0, 3],
+  [ApiKey.DescribeConfigs, 1, 4],
+  [ApiKey.AlterConfigs, 0, 2],
+  [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.InitProducerId, 0, 5],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
@@ -121,6 +130,9 @@ describe('every advertised API version', () => {
       [18, 0, 3],
       [19, 0, 7],
       [22, 0, 5],
+      [32, 1, 4],
+      [33, 0, 2],
+      [44, 0, 1],
     ]);
   });
 });

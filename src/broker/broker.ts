@@ -12,6 +12,11 @@ import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
 import { produceHandler } from '../net/handlers/00-produce.js';
 import { fetchHandler, type FetchSessions } from '../net/handlers/01-fetch.js';
 import { listOffsetsHandler } from '../net/handlers/02-list-offsets.js';
+import { describeConfigsHandler } from '../net/handlers/32-describe-configs.js';
+import { alterConfigsHandler } from '../net/handlers/33-alter-configs.js';
+import { incrementalAlterConfigsHandler } from '../net/handlers/44-incremental-alter-configs.js';
+import { DynamicBrokerConfigs } from '../config/dynamic-broker-configs.js';
+import { ConfigAdmin } from './config-admin.js';
 import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
 import { ProducerIdManager } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
@@ -49,6 +54,8 @@ export interface BrokerServices {
   readonly fetchWaiters: FetchWaiters;
   readonly fetchSessions: FetchSessions;
   readonly self: AdvertisedBroker;
+  /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
+  readonly configs: ConfigAdmin;
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has. */
   materializeTopic(topic: TopicMetadata): void;
@@ -57,6 +64,7 @@ export interface BrokerServices {
 export class Broker implements BrokerServices {
   private listener: Listener | null = null;
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
+  readonly configs: ConfigAdmin;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -65,7 +73,10 @@ export class Broker implements BrokerServices {
     readonly fetchWaiters: FetchWaiters,
     readonly fetchSessions: FetchSessions,
     private readonly logger: LogLogger,
-  ) {}
+    dynamicConfigs: DynamicBrokerConfigs,
+  ) {
+    this.configs = new ConfigAdmin(config, metadata, logs, dynamicConfigs);
+  }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const logger = options.logger ?? consoleLogger;
@@ -79,6 +90,9 @@ export class Broker implements BrokerServices {
     const config = brokerConfigFromProperties(properties);
     for (const [name] of config.unknown) logger.info(`config ${name} is not used by this broker`);
     const metadata = LocalMetadata.open(config.logDirs.map((d) => path.resolve(d)), config.nodeId);
+    // Broker configs set at runtime (AlterConfigs) outrank server.properties, as in Kafka.
+    const dynamicConfigs = DynamicBrokerConfigs.open(path.resolve(config.logDirs[0]));
+    config.log = ConfigAdmin.effectiveLogConfig(config, dynamicConfigs);
     const topicConfig = (topic: string) => {
       const t = metadata.topic(topic);
       return t ? withTopicOverrides(config.log, t.configs) : config.log;
@@ -94,7 +108,7 @@ export class Broker implements BrokerServices {
     });
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger);
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
     dispatcher.register(fetchHandler(broker));
@@ -102,6 +116,9 @@ export class Broker implements BrokerServices {
     dispatcher.register(apiVersionsHandler(dispatcher));
     dispatcher.register(metadataHandler(broker));
     dispatcher.register(createTopicsHandler(broker));
+    dispatcher.register(describeConfigsHandler(broker));
+    dispatcher.register(alterConfigsHandler(broker));
+    dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({

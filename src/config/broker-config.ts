@@ -97,6 +97,8 @@ const KNOWN = new Set([
   'log.flush.interval.messages',
   'log.flush.interval.ms',
   'log.message.timestamp.type',
+  'log.message.timestamp.before.max.ms',
+  'log.message.timestamp.after.max.ms',
   'log.segment.append.mode',
   'socket.sender.mode',
 ]);

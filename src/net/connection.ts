@@ -5,9 +5,11 @@
 //
 // Frame bytes: a frame that arrives inside one socket chunk is a subarray of it
 // (no copy); one split across chunks is assembled once into a buffer of exactly
-// its size. Nothing is allocated from a size read off the wire before that size
-// has been checked against socket.request.max.bytes.
+// its size, from the frame pool (frame-pool.ts), and given back once its
+// response is sent. Nothing is allocated from a size read off the wire before
+// that size has been checked against socket.request.max.bytes.
 import type net from 'node:net';
+import { acquireFrame, releaseFrame } from './frame-pool.js';
 import { createSender, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
 
 /** socket.request.max.bytes default: 100 MiB. */
@@ -47,6 +49,7 @@ export interface ConnectionInfo {
  * returns the response frame's parts including its size prefix, or null when
  * no response is due (Produce with acks=0). A thrown error or rejection is a
  * broker bug or an unparseable request: the connection is closed with a log line.
+ * The frame may be reused once the response is sent: keep no view of it longer.
  */
 export type RequestHandler = (frame: Buffer, connection: ConnectionInfo) => Promise<readonly SendPart[] | null> | readonly SendPart[] | null;
 
@@ -57,6 +60,8 @@ export interface ConnectionLogger {
 interface Pending {
   bytes: number;
   response: Promise<readonly SendPart[] | null>;
+  /** The frame, when it came from the frame pool (released after the response). */
+  pooled: Buffer | null;
 }
 
 let nextConnectionId = 1;
@@ -132,9 +137,10 @@ export class Connection implements ConnectionInfo {
         this.frameBytes = size;
       }
       if (this.chunkBytes < this.frameBytes) break;
+      const pooled = this.chunks[0].length < this.frameBytes;
       const frame = this.take(this.frameBytes);
       this.frameBytes = -1;
-      this.dispatch(frame);
+      this.dispatch(frame, pooled);
     }
   }
 
@@ -166,7 +172,7 @@ export class Connection implements ConnectionInfo {
       else this.chunks[0] = first.subarray(bytes);
       return out;
     }
-    const out = Buffer.allocUnsafe(bytes);
+    const out = acquireFrame(bytes);
     let at = 0;
     while (at < bytes) {
       const c = this.chunks[0];
@@ -179,7 +185,7 @@ export class Connection implements ConnectionInfo {
     return out;
   }
 
-  private dispatch(frame: Buffer): void {
+  private dispatch(frame: Buffer, pooled: boolean): void {
     let response: Promise<readonly SendPart[] | null>;
     try {
       response = Promise.resolve(this.handler(frame, this));
@@ -188,7 +194,7 @@ export class Connection implements ConnectionInfo {
     }
     // Keep an unhandled rejection from escaping before the drain loop reaches it.
     response.catch(() => {});
-    this.pending.push({ bytes: frame.length, response });
+    this.pending.push({ bytes: frame.length, response, pooled: pooled ? frame : null });
     this.queuedBytes += frame.length;
     this.applyBackpressure();
     void this.drain();
@@ -229,6 +235,8 @@ export class Connection implements ConnectionInfo {
           this.lastActivityMs = Date.now();
         }
         this.pending.shift();
+        // Answered (the handler is done with the request), so the frame can be reused.
+        if (head.pooled !== null) releaseFrame(head.pooled);
         this.queuedBytes -= head.bytes;
         this.applyBackpressure();
         // Frames that arrived while over the limits wait in the chunk list.

@@ -16,6 +16,7 @@ import { systemClock } from './clock.js';
 import { LogIoError, OffsetOutOfRangeError, StorageError, StorageErrorCode, errnoCode } from './errors.js';
 import type { IndexImpl } from './index-file.js';
 import type { LogConfig } from './log-config.js';
+import { checkCreateTimestamps } from './timestamp-check.js';
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -448,6 +449,7 @@ export class Log {
     const info = this.batchInfo;
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.clock.nowMs() : -1;
     const leaderEpoch = options.leaderEpoch ?? -1;
+    checkCreateTimestamps(buf, start, end, this.config, this.clock.nowMs());
     const status = validateBatches(buf, start, end, this.nextOffset, leaderEpoch, logAppendTimeMs, this.config.maxMessageBytes, info);
     if (status <= 0) throw this.batchError(status, buf, start, end);
     const batchCount = status;
@@ -702,11 +704,17 @@ export class Log {
     if (timestampMs === EARLIEST_TIMESTAMP) return { timestamp: NO_TIMESTAMP, offset: this.logStart };
     if (timestampMs === MAX_TIMESTAMP) {
       let best: TimestampAndOffset | null = null;
+      let bestSegment: LogSegment | null = null;
       for (const segment of this.segments) {
         const m = segment.maxTimestampSoFar;
-        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) best = m;
+        if (m.timestamp >= 0 && (best === null || m.timestamp > best.timestamp)) {
+          best = m;
+          bestSegment = segment;
+        }
       }
-      return best;
+      if (best === null || bestSegment === null) return null;
+      // The index knows the batch; Kafka 4.0 answers with the first record in it carrying that timestamp.
+      return bestSegment.findOffsetByTimestamp(best.timestamp, 0) ?? best;
     }
     for (const segment of this.segments) {
       if (segment.size === 0) continue;

@@ -1,12 +1,11 @@
 // CreateTopics (key 19), versions 0-7, for a broker running alone.
 // v1: validateOnly. v2: error messages. v3: same as v2. v4: -1 partitions or
 // replication factor take the broker defaults. v5: flexible; the result carries
-// partitions, replication factor and configs. v6: same as v5. v7: topic ids.
+// partitions, replication factor and every config of the topic (value and source). v6: same as v5. v7: topic ids.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { kafkaUuidToCanonical } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type CreateTopicsRequest, type CreateTopicsResponse } from '../../protocol/generated/index.js';
-import { ConfigError, withTopicOverrides } from '../../storage/log-config.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 
@@ -46,14 +45,12 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
           partitions = indexes.length;
           replicationFactor = 1;
         }
-        const configs: Record<string, string> = {};
-        for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
-        try {
-          withTopicOverrides(broker.config.log, configs);
-        } catch (err) {
-          if (err instanceof ConfigError) return fail(ErrorCode.INVALID_CONFIG, err.message);
-          throw err;
-        }
+        const requested: Record<string, string | null> = {};
+        for (const c of t.configs) requested[c.name] = c.value;
+        // The same validation as AlterConfigs: unknown names, types, ranges, valid values.
+        const invalid = broker.configs.validateTopicConfigs(requested);
+        if (invalid.errorCode !== ErrorCode.NONE) return fail(invalid.errorCode, invalid.errorMessage ?? 'Invalid config');
+        const configs = requested as Record<string, string>;
         const created = broker.metadata.createTopic(t.name, partitions, replicationFactor, configs, validateOnly);
         if (!created.ok) return fail(created.errorCode, created.message);
         if (!validateOnly) broker.materializeTopic(created.value);
@@ -64,7 +61,8 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
           errorMessage: null,
           numPartitions: partitions,
           replicationFactor,
-          configs: Object.entries(configs).map(([name, value]) => ({ name, value, readOnly: false, configSource: 1, isSensitive: false })),
+          // v5+: every config of the new topic with its value and source, as DescribeConfigs gives them.
+          configs: broker.configs.describeTopic(configs).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: c.isSensitive })),
         };
       });
       return { throttleTimeMs: 0, topics: results };
