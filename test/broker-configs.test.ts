@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
+import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
 import { Reader, Writer } from '../src/protocol/codec.js';
@@ -182,6 +183,33 @@ describe('configs with kafkajs', () => {
     expect(unknown).toMatchObject({ errorCode: 40, errorMessage: 'Unknown topic config name: retention.msx' });
     expect(invalid).toMatchObject({ errorCode: 40, errorMessage: 'Invalid value 0 for configuration min.insync.replicas: Value must be at least 1' });
     expect(broker.metadata.topic('unknown')).toBeUndefined();
+  }, 60_000);
+});
+
+describe('configs with @platformatic/kafka', () => {
+  it('describes with documentation, edits incrementally and replaces, and sees Kafka\'s errors', async () => {
+    const broker = await startBroker(newDataDir());
+    const a = new PlatformaticAdmin({ clientId: 'configs-test', bootstrapBrokers: [`127.0.0.1:${broker.port}`], retries: 1, retryDelay: 100 });
+    cleanups.push(() => a.close());
+    await a.createTopics({ topics: ['pk'], partitions: 1, replicas: 1 });
+    await a.incrementalAlterConfigs({
+      resources: [{ resourceType: TOPIC, resourceName: 'pk', configs: [{ name: 'cleanup.policy', configOperation: APPEND, value: 'compact' }, { name: 'segment.ms', configOperation: SET, value: '600000' }] }],
+    });
+    const [described] = await a.describeConfigs({ resources: [{ resourceType: TOPIC, resourceName: 'pk', configurationKeys: ['cleanup.policy', 'segment.ms', 'retention.ms'] }], includeSynonyms: true, includeDocumentation: true });
+    const byName = new Map(described.configs.map((c) => [c.name, c]));
+    expect(byName.get('cleanup.policy')).toMatchObject({ value: 'delete,compact', configSource: Source.TOPIC_CONFIG, configType: 7 });
+    expect(byName.get('segment.ms')).toMatchObject({ value: '600000', configSource: Source.TOPIC_CONFIG, configType: 5 });
+    expect(byName.get('retention.ms')).toMatchObject({ value: '604800000', configSource: Source.DEFAULT_CONFIG });
+    expect(byName.get('retention.ms')!.documentation).toBeTruthy();
+    expect(broker.logs.getLog('pk', 0)!.currentConfig.segmentMs).toBe(600_000);
+    await a.alterConfigs({ resources: [{ resourceType: TOPIC, resourceName: 'pk', configs: [{ name: 'retention.bytes', value: '1048576' }] }] });
+    expect(broker.metadata.topic('pk')!.configs).toEqual({ 'retention.bytes': '1048576' });
+    const error = await a
+      .incrementalAlterConfigs({ resources: [{ resourceType: TOPIC, resourceName: 'pk', configs: [{ name: 'retention.bytes', configOperation: SET, value: 'lots' }] }] })
+      .catch((e: unknown) => e);
+    // The client names INVALID_CONFIG (40) "Configuration is invalid."
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).toMatch(/Configuration is invalid/);
+    expect(broker.metadata.topic('pk')!.configs).toEqual({ 'retention.bytes': '1048576' });
   }, 60_000);
 });
 

@@ -3,7 +3,7 @@
 // is the embedding entry point for test runners.
 import os from 'node:os';
 import path from 'node:path';
-import { LocalMetadata, writePartitionMetadata, type TopicMetadata } from '../cluster/local-metadata.js';
+import { LocalMetadata, writePartitionMetadata, type MetadataResult, type TopicMetadata } from '../cluster/local-metadata.js';
 import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, type BrokerConfig } from '../config/broker-config.js';
 import { Dispatcher } from '../net/dispatcher.js';
 import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
@@ -24,6 +24,11 @@ import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
 import { consoleLogger, type LogLogger } from '../storage/log.js';
 import { FetchWaiters } from './fetch-waiters.js';
+import { deleteTopic, reconcileTopicLogs } from './topic-lifecycle.js';
+import { createPartitionsHandler } from '../net/handlers/37-create-partitions.js';
+import { deleteRecordsHandler } from '../net/handlers/21-delete-records.js';
+import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
+import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import type { Clock } from '../storage/clock.js';
 
@@ -57,8 +62,10 @@ export interface BrokerServices {
   /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
   readonly configs: ConfigAdmin;
   topicLogConfig(topic: string): LogConfig;
-  /** Creates the partition logs of a topic that metadata already has. */
+  /** Creates the partition logs of a topic that metadata already has (those missing). */
   materializeTopic(topic: TopicMetadata): void;
+  /** Deletes a topic from metadata and its partition directories; resolves when its logs are closed. */
+  deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>>;
 }
 
 export class Broker implements BrokerServices {
@@ -109,6 +116,7 @@ export class Broker implements BrokerServices {
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
     const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
+    await reconcileTopicLogs(metadata, logs, logger, (topic) => broker.materializeTopic(topic));
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
     dispatcher.register(fetchHandler(broker));
@@ -116,6 +124,10 @@ export class Broker implements BrokerServices {
     dispatcher.register(apiVersionsHandler(dispatcher));
     dispatcher.register(metadataHandler(broker));
     dispatcher.register(createTopicsHandler(broker));
+    dispatcher.register(deleteTopicsHandler(broker));
+    dispatcher.register(deleteRecordsHandler(broker));
+    dispatcher.register(createPartitionsHandler(broker));
+    dispatcher.register(describeClusterHandler(broker));
     dispatcher.register(describeConfigsHandler(broker));
     dispatcher.register(alterConfigsHandler(broker));
     dispatcher.register(incrementalAlterConfigsHandler(broker));
@@ -158,9 +170,14 @@ export class Broker implements BrokerServices {
   materializeTopic(topic: TopicMetadata): void {
     const config = this.topicLogConfig(topic.name);
     for (let p = 0; p < topic.partitionCount; p++) {
+      if (this.logs.getLog(topic.name, p)) continue;
       const log = this.logs.getOrCreateLog(topic.name, p, config);
       writePartitionMetadata(log.dir, topic.topicId);
     }
+  }
+
+  deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>> {
+    return deleteTopic(this.metadata, this.logs, this.logger, name);
   }
 
   /** Graceful stop: answer what was read, close connections, flush and checkpoint the logs. */

@@ -426,7 +426,7 @@ export class Log {
     this.highWatermarkOffset = offset;
   }
 
-  /** Called after every append (e.g. to wake fetches waiting for data). */
+  /** Called after every append (e.g. to wake fetches waiting for data), and once at close. */
   onAppend(listener: () => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
@@ -915,7 +915,11 @@ export class Log {
     }
     this.pendingDeletes.clear();
     for (const segment of this.segments) segment.close();
+    // Whoever waits for data from this log (a long-polling fetch) looks again
+    // now and finds it gone, rather than waiting out its max wait.
+    const listeners = [...this.appendListeners];
     this.appendListeners.clear();
+    for (const listener of listeners) listener();
   }
 
   /** Closes without flushing and removes the partition directory (topic deletion). */
