@@ -187,6 +187,7 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
     brokerOnly('connections.max.idle.ms', 'LONG', '600000', 'Idle connections are closed after this long.'),
     brokerOnly('log.retention.check.interval.ms', 'LONG', '300000', 'How often retention is applied.', atLeast(1)),
     brokerOnly('offsets.topic.num.partitions', 'INT', '50', 'Partitions of the consumer offsets topic.', atLeast(1)),
+    brokerOnly('max.incremental.fetch.session.cache.slots', 'INT', '1000', 'Incremental fetch sessions (KIP-227) kept at once.', atLeast(0)),
     brokerOnly('log.segment.append.mode', 'STRING', 'write', 'Samsa: how the active segment is written (write or mmap).', oneOf('write', 'mmap')),
   );
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -154,10 +154,25 @@ function namedPartitions(request: FetchRequest, usesTopicIds: boolean, resolve: 
     const topicId = usesTopicIds ? (topic.topicId ?? ZERO_UUID) : ZERO_UUID;
     const topicName = usesTopicIds ? (resolve(topicId)?.name ?? null) : (topic.topic ?? '');
     for (const p of topic.partitions) {
-      named.set(partitionKey(usesTopicIds ? topicId : (topicName ?? ''), p.partition), { topicId, topicName, request: p });
+      named.set(partitionKey(usesTopicIds ? topicId : (topicName ?? ''), p.partition), { topicId, topicName, request: sessionParams(p) });
     }
   }
   return named;
+}
+
+/**
+ * The fields a session keeps, copied: the decoded request may hold views of its
+ * frame (unknown tagged fields), which a cached session must not keep alive.
+ */
+function sessionParams(p: FetchRequest.FetchPartition): FetchRequest.FetchPartition {
+  return {
+    partition: p.partition,
+    currentLeaderEpoch: p.currentLeaderEpoch,
+    fetchOffset: p.fetchOffset,
+    lastFetchedEpoch: p.lastFetchedEpoch,
+    logStartOffset: p.logStartOffset,
+    partitionMaxBytes: p.partitionMaxBytes,
+  };
 }
 
 function forgottenKeys(request: FetchRequest, usesTopicIds: boolean): string[] {
