@@ -27,6 +27,11 @@ export type ConfigSource = (typeof ConfigSource)[keyof typeof ConfigSource];
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 
 export const LONG_MAX_TEXT = '9223372036854775807';
+/**
+ * Samsa's bound on one config value (Kafka has none): values are kept in the
+ * metadata documents and echoed by DescribeConfigs, so a request cannot store megabytes.
+ */
+export const CONFIG_VALUE_CHARS_MAX = 64 * 1024;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -206,6 +211,7 @@ export function brokerConfigDef(name: string): BrokerConfigDef | undefined {
  * ConfigException message ("Invalid value x for configuration y: ...") or null.
  */
 export function checkValue(name: string, type: ConfigTypeName, raw: string, check?: Check): string | null {
+  if (raw.length > CONFIG_VALUE_CHARS_MAX) return `Invalid value for configuration ${name}: longer than ${CONFIG_VALUE_CHARS_MAX} characters`;
   const parsed = parseValue(type, raw);
   const reason = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? parsed.error : check ? check(parsed as never) : null;
   return reason === null ? null : `Invalid value ${raw} for configuration ${name}: ${reason}`;
