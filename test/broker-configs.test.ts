@@ -274,6 +274,10 @@ describe('configs over the raw protocol', () => {
     }
     const missing = await describeRaw(broker.port, 4, TOPIC, 'nope');
     expect(missing.results[0]).toMatchObject({ errorCode: 3, configs: [] });
+    // Resource types this broker does not serve, and operations that do not exist: INVALID_REQUEST, connection kept.
+    expect((await describeRaw(broker.port, 4, 99, 'x')).results[0].errorCode).toBe(42);
+    expect((await incremental(broker.port, 1, TOPIC, 'v', [['retention.ms', 9, '1']])).responses[0].errorCode).toBe(42);
+    expect((await alterRaw(broker.port, 2, 99, 'x', [['a', 'b']])).responses[0].errorCode).toBe(42);
     for (const version of [0, 1, 2]) {
       const r = await alterRaw(broker.port, version, TOPIC, 'v', [['retention.ms', String(2000 + version)]]);
       expect(r.responses[0]).toMatchObject({ errorCode: 0, resourceName: 'v' });

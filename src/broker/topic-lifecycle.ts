@@ -32,7 +32,8 @@ export async function deleteTopic(metadata: LocalMetadata, logs: LogManager, log
   const partitions = logs.allLogs().filter((log) => log.topic === topic.name).map((log) => [log.topic, log.partition] as const);
   const closed = logs.deleteLogs(partitions);
   metadata.finishDeletion(topic.topicId);
-  logger.info(`deleted topic ${topic.name} (id ${topic.topicId}, ${topic.partitionCount} partitions)`);
+  // The broker's topic-change listener already logged the deletion at info.
+  logger.debug?.(`partition directories of topic ${topic.name} (id ${topic.topicId}) set aside for deletion`);
   await closed;
   return deleted;
 }

@@ -40,6 +40,15 @@ export interface TopicMetadata {
   configs: Record<string, string>;
 }
 
+/** A committed change to the topic set, for logs and metrics (validate-only requests emit none). */
+export type TopicChange =
+  | { kind: 'created'; topic: TopicMetadata }
+  | { kind: 'deleted'; topic: TopicMetadata }
+  | { kind: 'partitions-added'; topic: TopicMetadata; previousPartitionCount: number }
+  | { kind: 'configs-changed'; topic: TopicMetadata };
+
+export type TopicChangeListener = (change: TopicChange) => void;
+
 export type MetadataResult<T> = { ok: true; value: T } | { ok: false; errorCode: MetadataErrorCode; message: string };
 
 interface Document {
@@ -83,6 +92,7 @@ export function topicNameError(name: string): string | null {
 
 export class LocalMetadata {
   private doc: Document;
+  private readonly changeListeners = new Set<TopicChangeListener>();
 
   private constructor(
     private readonly file: string,
@@ -98,11 +108,30 @@ export class LocalMetadata {
     if (logDirs.length === 0) throw new Error('no log dirs');
     for (const dir of logDirs) fs.mkdirSync(dir, { recursive: true });
     const file = path.join(logDirs[0], METADATA_FILE);
-    const doc = readDocument(file) ?? { version: METADATA_VERSION, clusterId: clusterIdFromDirs(logDirs) ?? randomKafkaUuid(), topics: [] };
+    const existing = readDocument(file);
+    const doc = existing ?? { version: METADATA_VERSION, clusterId: clusterIdFromDirs(logDirs) ?? randomKafkaUuid(), topics: [] };
     const metadata = new LocalMetadata(file, doc, nodeId);
-    metadata.persist();
+    // Rewriting an unchanged document would only cost an fsync at every start.
+    if (existing === null) metadata.persist();
     for (const dir of logDirs) writeMetaProperties(dir, doc.clusterId, nodeId);
     return metadata;
+  }
+
+  /** Calls `listener` after each committed topic change; returns a function that removes it. */
+  onTopicChange(listener: TopicChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emit(change: TopicChange): void {
+    for (const listener of this.changeListeners) {
+      // The change is already persisted; an observer's failure must not undo or fail it.
+      try {
+        listener(change);
+      } catch {
+        // Observers log and count; nothing to recover here.
+      }
+    }
   }
 
   get clusterId(): string {
@@ -159,6 +188,7 @@ export class LocalMetadata {
     if (validateOnly) return { ok: true, value: topic };
     this.doc.topics.push(topic);
     this.persist();
+    this.emit({ kind: 'created', topic });
     return { ok: true, value: topic };
   }
 
@@ -193,6 +223,7 @@ export class LocalMetadata {
     this.doc.topics = this.doc.topics.filter((t) => t !== topic);
     this.doc.deletedTopics = [...(this.doc.deletedTopics ?? []), topic];
     this.persist();
+    this.emit({ kind: 'deleted', topic });
     return { ok: true, value: topic };
   }
 
@@ -239,8 +270,10 @@ export class LocalMetadata {
       if (error) return fail(MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT, error);
     }
     if (validateOnly) return { ok: true, value: { ...topic, partitionCount: newTotal } };
+    const previousPartitionCount = topic.partitionCount;
     topic.partitionCount = newTotal;
     this.persist();
+    this.emit({ kind: 'partitions-added', topic, previousPartitionCount });
     return { ok: true, value: topic };
   }
 
@@ -250,6 +283,7 @@ export class LocalMetadata {
     if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
     topic.configs = { ...configs };
     this.persist();
+    this.emit({ kind: 'configs-changed', topic });
     return { ok: true, value: topic };
   }
 

@@ -51,9 +51,15 @@ export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 86_400_000;
 // Producer-state replay reads the log in chunks this large and walks batch headers in them.
 const REPLAY_CHUNK_BYTES = 1024 * 1024;
 
+/** Structured context for a log line (peer, topic, ...); loggers that only print text may ignore it. */
+export type LogFields = Record<string, unknown>;
+
+/** What the broker logs through; src/observability/logger.ts adapts pino to it. */
 export interface LogLogger {
-  info(message: string): void;
-  warn(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  debug?(message: string, fields?: LogFields): void;
+  error?(message: string, fields?: LogFields): void;
 }
 
 export const consoleLogger: LogLogger = {
