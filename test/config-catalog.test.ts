@@ -88,6 +88,7 @@ describe('topic config catalog', () => {
     expect(topicConfigsError({ 'leader.replication.throttled.replicas': 'x' })).not.toBeNull();
     expect(topicConfigsError({ 'remote.storage.enable': 'true' })).toMatch(/Tiered Storage functionality is disabled/);
     expect(topicConfigsError({ 'min.compaction.lag.ms': '10', 'max.compaction.lag.ms': '5' })).toMatch(/conflict/);
+    expect(topicConfigsError({ 'cleanup.policy': 'delete,'.repeat(10_000) + 'delete' })).toMatch(/longer than 65536 characters$/);
   });
 });
 

@@ -168,14 +168,22 @@ export class ConfigAdmin {
         case ConfigOperation.SUBTRACT: {
           const opName = e.operation === ConfigOperation.APPEND ? 'APPEND' : 'SUBTRACT';
           if (!isList(e.name)) return fail(ErrorCode.INVALID_CONFIG, `Can't ${opName} to key ${e.name} because its type is not LIST.`);
-          const base = current[e.name] ?? listDefault(e.name) ?? '';
-          const parts = base.split(',').map((s) => s.trim()).filter((s) => s !== '');
-          for (const item of (e.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-            const at = parts.indexOf(item);
-            if (e.operation === ConfigOperation.APPEND && at < 0) parts.push(item);
-            if (e.operation === ConfigOperation.SUBTRACT && at >= 0) parts.splice(at, 1);
+          const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+          const parts = split(current[e.name] ?? listDefault(e.name) ?? '');
+          const items = split(e.value ?? '');
+          // Sets keep this linear: a request may carry a very long list.
+          if (e.operation === ConfigOperation.APPEND) {
+            const present = new Set(parts);
+            for (const item of items) {
+              if (present.has(item)) continue;
+              present.add(item);
+              parts.push(item);
+            }
+            current[e.name] = parts.join(',');
+          } else {
+            const removed = new Set(items);
+            current[e.name] = parts.filter((p) => !removed.has(p)).join(',');
           }
-          current[e.name] = parts.join(',');
           break;
         }
         default:

@@ -27,6 +27,11 @@ export type ConfigSource = (typeof ConfigSource)[keyof typeof ConfigSource];
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 
 export const LONG_MAX_TEXT = '9223372036854775807';
+/**
+ * Samsa's bound on one config value (Kafka has none): values are kept in the
+ * metadata documents and echoed by DescribeConfigs, so a request cannot store megabytes.
+ */
+export const CONFIG_VALUE_CHARS_MAX = 64 * 1024;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -187,6 +192,7 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
     brokerOnly('connections.max.idle.ms', 'LONG', '600000', 'Idle connections are closed after this long.'),
     brokerOnly('log.retention.check.interval.ms', 'LONG', '300000', 'How often retention is applied.', atLeast(1)),
     brokerOnly('offsets.topic.num.partitions', 'INT', '50', 'Partitions of the consumer offsets topic.', atLeast(1)),
+    brokerOnly('max.incremental.fetch.session.cache.slots', 'INT', '1000', 'Incremental fetch sessions (KIP-227) kept at once.', atLeast(0)),
     brokerOnly('log.segment.append.mode', 'STRING', 'write', 'Samsa: how the active segment is written (write or mmap).', oneOf('write', 'mmap')),
   );
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -205,6 +211,7 @@ export function brokerConfigDef(name: string): BrokerConfigDef | undefined {
  * ConfigException message ("Invalid value x for configuration y: ...") or null.
  */
 export function checkValue(name: string, type: ConfigTypeName, raw: string, check?: Check): string | null {
+  if (raw.length > CONFIG_VALUE_CHARS_MAX) return `Invalid value for configuration ${name}: longer than ${CONFIG_VALUE_CHARS_MAX} characters`;
   const parsed = parseValue(type, raw);
   const reason = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? parsed.error : check ? check(parsed as never) : null;
   return reason === null ? null : `Invalid value ${raw} for configuration ${name}: ${reason}`;

@@ -69,7 +69,9 @@ export interface ConnectionInfo {
 export type RequestHandler = (frame: Buffer, connection: ConnectionInfo) => Promise<readonly SendPart[] | null> | readonly SendPart[] | null;
 
 export interface ConnectionLogger {
-  warn(message: string): void;
+  /** `fields` carries the peer and the reason for structured logs. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  debug?(message: string, fields?: Record<string, unknown>): void;
 }
 
 interface Pending {
@@ -127,11 +129,16 @@ export class Connection implements ConnectionInfo {
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
       socket.resume();
     }
-    socket.on('error', () => {
-      // Resets and aborts end in 'close'; nothing else to do here.
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Resets and aborts end in 'close'; peers hanging up are routine, so only debug.
+      this.logger.debug?.(`${this.description}: socket error: ${err.message}`, { peer: this.peer, reason: err.code ?? err.message });
     });
     socket.on('close', () => this.onClose());
     this.scheduleIdleCheck();
+  }
+
+  get peer(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
   }
 
   get description(): string {
@@ -321,7 +328,7 @@ export class Connection implements ConnectionInfo {
           } catch (err) {
             const code = (err as { code?: string }).code ?? '';
             if (code !== 'ECANCELED' && code !== 'ECONNRESET' && code !== 'EPIPE') {
-              this.logger.warn(`${this.description}: sending a response failed: ${(err as Error).message}`);
+              this.logger.warn(`${this.description}: sending a response failed: ${(err as Error).message}`, { peer: this.peer, reason: (err as Error).message });
             }
             this.close();
             return;
@@ -343,7 +350,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private fail(reason: string): void {
-    this.logger.warn(`${this.description}: closing: ${reason}`);
+    this.logger.warn(`${this.description}: closing: ${reason}`, { peer: this.peer, reason });
     this.close();
   }
 
@@ -383,7 +390,7 @@ export class Connection implements ConnectionInfo {
       if (this.closed) return;
       const idleMs = Date.now() - this.lastActivityMs;
       if (idleMs >= this.options.idleMsMax && this.pending.length === 0) {
-        this.logger.warn(`${this.description}: closing after ${idleMs} ms idle (connections.max.idle.ms)`);
+        this.logger.warn(`${this.description}: closing after ${idleMs} ms idle (connections.max.idle.ms)`, { peer: this.peer, reason: 'idle' });
         this.close();
         return;
       }

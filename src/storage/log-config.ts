@@ -88,8 +88,12 @@ type Props = Readonly<Record<string, string | undefined>>;
 function parseLong(props: Props, name: string): number | undefined {
   const raw = props[name];
   if (raw === undefined || raw.trim() === '') return undefined;
+  // Decimal digits only: Number() would also take '0x10', '1e3' and '1.0'.
+  if (!/^[+-]?\d{1,19}$/.test(raw.trim())) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   const value = Number(raw.trim());
-  if (!Number.isInteger(value)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
+  // Kafka's Long.MAX_VALUE (9223372036854775807) means "never"; kept as LONG_MAX.
+  if (value > LONG_MAX) return LONG_MAX;
+  if (value < -LONG_MAX) throw new ConfigError(name, `out of range: ${JSON.stringify(raw)}`);
   return value;
 }
 

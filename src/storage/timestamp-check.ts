@@ -1,9 +1,10 @@
 // CreateTime timestamp bounds (message.timestamp.before.max.ms and
 // message.timestamp.after.max.ms): a produced record whose timestamp lies too
 // far from the broker clock is refused with INVALID_TIMESTAMP, naming each bad
-// record, as Kafka's LogValidator does. The common case reads two header fields
-// per batch; records are decoded only for a batch whose header range is out of
-// bounds, to find which records are.
+// record, as Kafka's LogValidator does. With Kafka's defaults (no before-bound,
+// one hour after) this reads one header field per batch and decodes records
+// only of a batch whose maxTimestamp is out of bounds; a topic with a
+// before-bound has every batch's records decoded.
 import { BATCH_LOG_OVERHEAD_BYTES, BatchField, decodeBatchRecords, verifyBatchCrc } from '../record/record-batch.js';
 import { RecordValidationError, StorageErrorCode, type RecordError } from './errors.js';
 import type { LogConfig } from './log-config.js';
@@ -32,10 +33,11 @@ export function checkCreateTimestamps(buf: Uint8Array, start: number, end: numbe
     const batchBytes = view.getInt32(position + BatchField.batchLength) + BATCH_LOG_OVERHEAD_BYTES;
     if (batchBytes < BATCH_HEADER_BYTES || position + batchBytes > end) return;
     const attributes = view.getInt16(position + BatchField.attributes);
-    const first = Number(view.getBigInt64(position + BatchField.baseTimestamp));
     const max = Number(view.getBigInt64(position + BatchField.maxTimestamp));
     const logAppend = (attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-    const suspect = logAppend || (first !== NO_TIMESTAMP && first < lowest) || (max !== NO_TIMESTAMP && max > highest);
+    // With a before-bound every record is looked at (a record may be older than the batch's first);
+    // the after-bound needs only maxTimestamp, which covers the batch.
+    const suspect = logAppend || lowest !== -Infinity || (max !== NO_TIMESTAMP && max > highest);
     if (suspect) {
       const errors = recordErrors(buf.subarray(position, position + batchBytes), logAppend, lowest, highest, before, after, nowMs);
       if (errors.length > 0) {
