@@ -10,7 +10,8 @@
 // ratios within one round. Rounds repeat --runs times; medians are reported.
 //
 // Options: --quick (small sizes, smoke run), --runs N (default 5),
-// --only a,b (startup, produce, latency, fetch, kcat), --mib N (MiB per
+// --only a,b (startup, produce, latency, fetch, kcat), --configs 1KiB.1p,...
+// (produce workloads by name), --mib N (MiB per
 // produce run, default 512), --cpu-prof DIR (profile the round-0 broker:
 // node --cpu-prof; see docs/profiling.md), --no-write (do not touch docs/).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -39,7 +40,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const produceBytes = Number(option('--mib') ?? (quick ? 32 : 512)) * MiB;
 const cpuProfDir = option('--cpu-prof');
-const writeDocs = !quick && !only && !flag('--no-write') && option('--mib') === undefined;
+const writeDocs = !quick && !only && !flag('--no-write') && option('--mib') === undefined && option('--configs') === undefined;
 const KCAT_LINES = quick ? 50_000 : 1_000_000;
 const KCAT_VALUE_BYTES = 1024;
 
@@ -92,9 +93,17 @@ function runLoad(loadgen: string, mode: string, opts: Record<string, string | nu
   });
 }
 
-function loopbackMBps(loadgen: string): number {
-  const out = execFileSync(loadgen, ['loopback', '--bytes', String(quick ? 256 * MiB : 2 * GiB)], { encoding: 'utf8' });
-  return (JSON.parse(out) as { mbPerS: number }).mbPerS;
+interface Loopback {
+  mbPerS: number;
+  readerCpuS: number;
+  bytes: number;
+}
+
+function loopback(loadgen: string, bytes: number, writeFile?: string): Loopback {
+  const argv = ['loopback', '--bytes', String(bytes), ...(writeFile ? ['--write-file', writeFile] : [])];
+  const result = JSON.parse(execFileSync(loadgen, argv, { encoding: 'utf8' })) as Loopback;
+  if (writeFile) fs.rmSync(writeFile, { force: true });
+  return result;
 }
 
 function iperf3MBps(): number | null {
@@ -133,13 +142,15 @@ interface ProduceConfig {
 
 // 256 KiB batches are "large batches" (Kafka's batch.size default is 16 KiB;
 // high-throughput producers raise it); the 16 KiB one is the latency workload.
-const PRODUCE_CONFIGS: ProduceConfig[] = [
+const ALL_PRODUCE_CONFIGS: ProduceConfig[] = [
   { name: '100B.1p', valueBytes: 100, partitions: 1, batchBytes: 256 * 1024 },
   { name: '100B.4p', valueBytes: 100, partitions: 4, batchBytes: 256 * 1024 },
   { name: '1KiB.1p', valueBytes: 1024, partitions: 1, batchBytes: 256 * 1024 },
   { name: '1KiB.4p', valueBytes: 1024, partitions: 4, batchBytes: 256 * 1024 },
   { name: '1KiB.1p.16KiB', valueBytes: 1024, partitions: 1, batchBytes: 16 * 1024 },
 ];
+const configFilter = option('--configs')?.split(',');
+const PRODUCE_CONFIGS = ALL_PRODUCE_CONFIGS.filter((c) => !configFilter || configFilter.includes(c.name));
 // Per-record overhead in a v2 batch with null keys and no headers: ~8 bytes.
 const recordsPerBatch = (c: ProduceConfig) => Math.max(1, Math.floor((c.batchBytes - 61) / (c.valueBytes + 8)));
 const PRODUCE_CONNS = 2;
@@ -281,12 +292,21 @@ async function main(): Promise<void> {
     console.log('startup done');
   }
 
-  const dataDir = path.join(scratch, 'broker', 'data');
+  const dataDirRoot = path.join(scratch, 'broker');
+  const dataDir = path.join(dataDirRoot, 'data');
+  fs.mkdirSync(dataDirRoot, { recursive: true });
+  let floorCpu = NaN;
   const kcat = spawnSync('kcat', ['-V']).status === 0 ? 'kcat' : null;
   const lines = wants('kcat') && kcat ? kcatFile() : null;
   for (let round = 0; round < runs; round++) {
-    const loop = loopbackMBps(loadgen);
+    const pair = loopback(loadgen, quick ? 256 * MiB : 2 * GiB);
+    const loop = pair.mbPerS;
     record('loopback.c-socket-pair', 'MB/s', loop, { writes: '1 MiB', reader: 'forked child' });
+    record('loopback.c-socket-pair.reader-cpu', 'cpu-s/GiB', pair.readerCpuS / (pair.bytes / GiB), { reads: '1 MiB' });
+    // The least CPU a broker can spend per GiB produced: read from TCP, pwrite to a file.
+    const sink = loopback(loadgen, produceBytes, path.join(dataDirRoot, 'sink.dat'));
+    record('loopback.c-receive-and-write.reader-cpu', 'cpu-s/GiB', sink.readerCpuS / (sink.bytes / GiB), { reads: '1 MiB', then: 'pwrite to a file, no fsync' });
+    floorCpu = sink.readerCpuS / (sink.bytes / GiB);
     const iperf = round === 0 || !quick ? iperf3MBps() : null;
     if (iperf !== null) record('loopback.iperf3', 'MB/s', iperf);
     const nodeArgs = cpuProfDir && round === 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
@@ -308,6 +328,7 @@ async function main(): Promise<void> {
         record(`produce.${c.name}.throughput`, 'MB/s', bytes / 1e6 / result.seconds, params);
         record(`produce.${c.name}.vs-loopback`, 'ratio', bytes / 1e6 / result.seconds / loop, params);
         record(`produce.${c.name}.cpu`, 'cpu-s/GiB', cpuS / (bytes / GiB), params);
+        record(`produce.${c.name}.cpu-vs-floor`, 'ratio', cpuS / (bytes / GiB) / floorCpu, params);
       }
     }
     if (wants('latency')) {

@@ -88,4 +88,18 @@ describe('broker config from server.properties', () => {
     expect(c.unknown.has('socket.sender.mode')).toBe(false);
     expect(brokerConfigFromProperties({ 'socket.sender.mode': 'zero-copy' }).socketSenderMode).toBe('zero-copy');
   });
+
+  it('reads integers as decimal digits only, as Java does', () => {
+    for (const raw of ['abc', '-1', '', '0x10', '1e3', '2.0', ' ']) {
+      expect(() => brokerConfigFromProperties({ 'num.partitions': raw }), raw).toThrow(/num\.partitions/);
+    }
+    for (const raw of ['0x100', '1e9', '1_000']) {
+      expect(() => brokerConfigFromProperties({ 'log.segment.bytes': raw }), raw).toThrow(/log\.segment\.bytes: not an integer/);
+    }
+    expect(brokerConfigFromProperties({ 'num.partitions': '+12' }).numPartitions).toBe(12);
+    // Kafka's Long.MAX_VALUE spelled out means "never".
+    expect(brokerConfigFromProperties({ 'log.flush.interval.ms': '9223372036854775807' }).log.flushMs).toBe(Number.MAX_SAFE_INTEGER);
+    expect(brokerConfigFromProperties({ 'metrics.port': '9404' }).metricsPort).toBe(9404);
+    expect(brokerConfigFromProperties({}).metricsPort).toBe(0);
+  });
 });

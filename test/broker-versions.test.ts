@@ -23,6 +23,11 @@ beforeAll(async () => {
   if (!created.ok) throw new Error(created.message);
   broker.materializeTopic(created.value);
   topicId = kafkaUuidToCanonical(created.value.topicId);
+  for (const name of ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'p0', 'p1', 'p2', 'p3']) {
+    const extra = broker.metadata.createTopic(name, 1, 1, {});
+    if (!extra.ok) throw new Error(extra.message);
+    broker.materializeTopic(extra.value);
+  }
   broker.logs.getLog('t', 0)!.append(buildRecordBatch(Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(200) }))));
 });
 
@@ -54,8 +59,25 @@ function body(apiKey: number, version: number): unknown {
       return version >= 4 ? { topics: null, allowAutoTopicCreation: false } : { topics: version === 0 ? [] : null };
     case ApiKey.CreateTopics:
       return { topics: [{ name: `c${version}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false };
+    case ApiKey.DescribeConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }, { resourceType: 4, resourceName: '1', configurationKeys: ['log.retention.ms'] }], includeSynonyms: true, ...(version >= 3 ? { includeDocumentation: true } : {}) };
+    case ApiKey.AlterConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '86400000' }] }], validateOnly: true };
+    case ApiKey.IncrementalAlterConfigs:
+      return { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }] }], validateOnly: true };
     case ApiKey.ApiVersions:
       return { clientSoftwareName: 'test', clientSoftwareVersion: '1' };
+    case ApiKey.DeleteTopics:
+      // Each version deletes a topic of its own, created in beforeAll.
+      return version >= 6
+        ? { topics: [{ name: `d${version}`, topicId: '00000000-0000-0000-0000-000000000000' }], timeoutMs: 1000 }
+        : { topicNames: [`d${version}`], timeoutMs: 1000 };
+    case ApiKey.DeleteRecords:
+      return { topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 0n }] }], timeoutMs: 1000 };
+    case ApiKey.CreatePartitions:
+      return { topics: [{ name: `p${version}`, count: 2, assignments: null }], timeoutMs: 1000, validateOnly: false };
+    case ApiKey.DescribeCluster:
+      return { includeClusterAuthorizedOperations: true, endpointType: 1 };
     case ApiKey.InitProducerId:
       return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
     default:
@@ -64,10 +86,14 @@ function body(apiKey: number, version: number): unknown {
 }
 
 function roundTrip(apiKey: number, version: number): Promise<{ correlationId: number; response: unknown; ok: boolean }> {
+  return roundTripBody(apiKey, version, body(apiKey, version));
+}
+
+function roundTripBody(apiKey: number, version: number, requestBody: unknown): Promise<{ correlationId: number; response: unknown; ok: boolean }> {
   const info = API_REGISTRY.get(apiKey)!;
   const w = new Writer();
   encodeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: version + 1000, clientId: 'v' });
-  info.request.encode(w, version, body(apiKey, version));
+  info.request.encode(w, version, requestBody);
   const payload = w.toBuffer();
   const frame = Buffer.alloc(4 + payload.length);
   frame.writeInt32BE(payload.length);
@@ -98,6 +124,13 @@ for (const [apiKey, min, max] of [
   [ApiKey.Metadata, 0, 12],
   [ApiKey.CreateTopics, 0, 7],
   [ApiKey.ApiVersions, 0, 3],
+  [ApiKey.DeleteTopics, 1, 6],
+  [ApiKey.DeleteRecords, 0, 2],
+  [ApiKey.CreatePartitions, 0, 3],
+  [ApiKey.DescribeCluster, 0, 1],
+  [ApiKey.DescribeConfigs, 1, 4],
+  [ApiKey.AlterConfigs, 0, 2],
+  [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.InitProducerId, 0, 5],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
@@ -105,9 +138,15 @@ for (const [apiKey, min, max] of [
 
 describe('every advertised API version', () => {
   it.each(cases)('%s (key %i) v%i answers', async (_name, apiKey, version) => {
-    const { correlationId, ok } = await roundTrip(apiKey, version);
+    const { correlationId, ok, response } = await roundTrip(apiKey, version);
     expect(correlationId).toBe(version + 1000);
     expect(ok).toBe(true);
+    expect(errorCodes(response), JSON.stringify(response, (_k, x) => (typeof x === 'bigint' ? String(x) : x))).toEqual([]);
+  });
+
+  it('answers a version Kafka 4.0 dropped (DeleteTopics v0) by closing the connection, as for any unsupported version', async () => {
+    await expect(roundTripBody(ApiKey.DeleteTopics, 0, { topicNames: ['t'], timeoutMs: 1000 })).rejects.toThrow(/closed without a response/);
+    expect(broker.metadata.topic('t')).toBeDefined();
   });
 
   it('advertises exactly these versions', async () => {
@@ -120,7 +159,26 @@ describe('every advertised API version', () => {
       [3, 0, 12],
       [18, 0, 3],
       [19, 0, 7],
+      [20, 1, 6],
+      [21, 0, 2],
       [22, 0, 5],
+      [32, 1, 4],
+      [33, 0, 2],
+      [37, 0, 3],
+      [44, 0, 1],
+      [60, 0, 1],
     ]);
   });
 });
+
+/** Every non-zero errorCode anywhere in a response (the samples above all succeed). */
+function errorCodes(value: unknown): number[] {
+  if (Array.isArray(value)) return value.flatMap(errorCodes);
+  if (value === null || typeof value !== 'object') return [];
+  const found: number[] = [];
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'errorCode' && typeof inner === 'number' && inner !== 0) found.push(inner);
+    else found.push(...errorCodes(inner));
+  }
+  return found;
+}

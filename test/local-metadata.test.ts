@@ -56,17 +56,66 @@ describe('LocalMetadata', () => {
     expect(m.topic('dry')).toBeUndefined();
   });
 
-  it('grows partitions only upward and deletes topics', () => {
-    const m = LocalMetadata.open(logDirs(1), 1);
+  it('grows partitions only upward with Kafka\'s messages, and remembers deletions until they are finished', () => {
+    const ds = logDirs(1);
+    const m = LocalMetadata.open(ds, 1);
     m.createTopic('t', 2, 1, {});
     const shrink = m.createPartitions('t', 1);
-    expect(shrink.ok ? 0 : shrink.errorCode).toBe(MetadataErrorCode.INVALID_PARTITIONS);
+    expect(shrink).toEqual({ ok: false, errorCode: MetadataErrorCode.INVALID_PARTITIONS, message: 'The topic t currently has 2 partition(s); 1 would not be an increase.' });
+    expect(m.createPartitions('t', 2)).toEqual({ ok: false, errorCode: MetadataErrorCode.INVALID_PARTITIONS, message: 'Topic already has 2 partition(s).' });
+    expect(m.createPartitions('t', 4, [[1]])).toEqual({
+      ok: false,
+      errorCode: MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      message: 'Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.',
+    });
+    const refusals: Array<[number[], string]> = [
+      [[], 'The manual partition assignment includes an empty replica list.'],
+      [[2], 'The manual partition assignment includes broker 2, but no such broker is registered.'],
+      [[1, 1], 'The manual partition assignment includes the broker 1 more than once.'],
+    ];
+    for (const [brokers, message] of refusals) {
+      expect(m.createPartitions('t', 3, [brokers])).toEqual({ ok: false, errorCode: MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT, message });
+    }
+    expect(m.createPartitions('t', 3, [[1]], true).ok).toBe(true);
+    expect(m.topic('t')!.partitionCount).toBe(2);
     expect(m.createPartitions('t', 5).ok).toBe(true);
     expect(m.topic('t')!.partitionCount).toBe(5);
     const missing = m.deleteTopic('nope');
     expect(missing.ok ? 0 : missing.errorCode).toBe(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const id = m.topic('t')!.topicId;
     expect(m.deleteTopic('t').ok).toBe(true);
     expect(m.topics()).toEqual([]);
+    // The deletion record survives a reopen (a crash) until finished.
+    const reopened = LocalMetadata.open(ds, 1);
+    expect(reopened.pendingDeletions().map((t) => t.topicId)).toEqual([id]);
+    reopened.finishDeletion(id);
+    expect(LocalMetadata.open(ds, 1).pendingDeletions()).toEqual([]);
+    // The name is free again, with a new id.
+    const again = reopened.createTopic('t', 1, 1, {});
+    expect(again.ok && again.value.topicId !== id).toBe(true);
+  });
+
+  it('words topic refusals exactly as Kafka does', () => {
+    const m = LocalMetadata.open(logDirs(1), 1);
+    m.createTopic('a.b', 1, 1, {});
+    const long = 'x'.repeat(250);
+    const cases: Array<[string, number, number, string]> = [
+      ['', 1, 1, "Topic name is illegal, it can't be empty"],
+      ['.', 1, 1, 'Topic name cannot be "." or ".."'],
+      ['..', 1, 1, 'Topic name cannot be "." or ".."'],
+      [long, 1, 1, `Topic name is illegal, it can't be longer than 249 characters, Topic name: ${long}`],
+      ['a b', 1, 1, `Topic name "a b" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`],
+      ['a_b', 1, 1, "Topic 'a_b' collides with existing topic: a.b"],
+      ['a.b', 1, 1, "Topic 'a.b' already exists."],
+      ['rf2', 1, 2, 'Replication factor: 2 larger than available brokers: 1.'],
+      ['rf0', 1, 0, 'Replication factor must be larger than 0, or -1 to use the default value.'],
+      ['p0', 0, 1, 'Number of partitions was set to an invalid non-positive value.'],
+    ];
+    for (const [name, partitions, rf, message] of cases) {
+      const r = m.createTopic(name, partitions, rf, {});
+      expect(r.ok ? null : r.message, name.slice(0, 20)).toBe(message);
+    }
+    expect(m.createTopic('x'.repeat(249), 1, 1, {}).ok).toBe(true);
   });
 
   it('validates names as Kafka does and makes ids that never start with a dash', () => {

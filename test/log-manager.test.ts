@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CLEAN_SHUTDOWN_FILE,
   CheckpointError,
@@ -113,13 +113,40 @@ describe.each(storageVariants())('LogManager ($name)', (variant) => {
     expect(warnings.join('\n')).toMatch(/truncated 4 bytes/);
   });
 
-  it('deletes a log by renaming its directory first', async () => {
+  it('deletes a log by renaming its directory to Kafka\'s -delete name, then removing it after file.delete.delay.ms', async () => {
     const logDirs = dirs(1);
-    const manager = await LogManager.open({ logDirs, config, logger: silent, impl: variant.impl, schedule: false });
+    const manager = await LogManager.open({ logDirs, config: { ...config, fileDeleteDelayMs: 200 }, logger: silent, impl: variant.impl, schedule: false });
     cleanups.push(() => manager.close());
     manager.getOrCreateLog('gone', 0).append(batch('x', 1));
-    expect(await manager.deleteLog('gone', 0)).toBe(true);
+    const deleting = manager.deleteLog('gone', 0);
+    // The rename happens before deleteLog returns: the name is free at once.
     expect(manager.getLog('gone', 0)).toBeUndefined();
-    expect(fs.readdirSync(logDirs[0]).filter((d) => d.startsWith('gone'))).toEqual([]);
+    const renamed = fs.readdirSync(logDirs[0]).filter((d) => d.startsWith('gone'));
+    expect(renamed).toHaveLength(1);
+    expect(renamed[0]).toMatch(/^gone-0\.[0-9a-f]{32}-delete$/);
+    const fresh = manager.getOrCreateLog('gone', 0);
+    expect(fresh.logEndOffset).toBe(0);
+    expect(await deleting).toBe(true);
+    expect(await manager.deleteLog('gone', 7)).toBe(false);
+    await vi.waitFor(() => expect(fs.existsSync(path.join(logDirs[0], renamed[0]))).toBe(false), { timeout: 10_000, interval: 50 });
+  });
+
+  it('removes -delete directories left by a stop before their delay passed, and forgets their checkpoint entries', async () => {
+    const logDirs = dirs(1);
+    const manager = await LogManager.open({ logDirs, config: { ...config, fileDeleteDelayMs: 3_600_000 }, logger: silent, impl: variant.impl, schedule: false });
+    const log = manager.getOrCreateLog('gone', 0);
+    log.append(batch('x', 10));
+    log.maybeIncrementLogStartOffset(5);
+    manager.checkpointLogStartOffsets();
+    expect(readOffsetCheckpoint(path.join(logDirs[0], 'log-start-offset-checkpoint')).get('gone-0')).toBe(5);
+    await manager.deleteLog('gone', 0);
+    expect(readOffsetCheckpoint(path.join(logDirs[0], 'log-start-offset-checkpoint')).has('gone-0')).toBe(false);
+    expect(manager.pendingDirRemovals()).toHaveLength(1);
+    await manager.close();
+    expect(fs.readdirSync(logDirs[0]).filter((d) => d.endsWith('-delete'))).toHaveLength(1);
+    const reopened = await LogManager.open({ logDirs, config, logger: silent, impl: variant.impl, schedule: false });
+    cleanups.push(() => reopened.close());
+    expect(reopened.getLog('gone', 0)).toBeUndefined();
+    await vi.waitFor(() => expect(fs.readdirSync(logDirs[0]).filter((d) => d.endsWith('-delete'))).toEqual([]), { timeout: 10_000, interval: 50 });
   });
 });

@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SendPart } from '../src/net/sender.js';
 import { Listener } from '../src/net/listener.js';
 import type { RequestHandler } from '../src/net/connection.js';
+import { acquireFrame, idleFrameBytes, POOL_IDLE_BYTES_MAX, POOLED_FRAME_BYTES_MIN, releaseFrame } from '../src/net/frame-pool.js';
+import { crc32c } from '../src/record/crc32c.js';
 
 const listeners: Listener[] = [];
 afterEach(async () => {
@@ -182,5 +184,53 @@ describe('Listener and Connection', () => {
     await l.close(5000);
     expect((await reading).map((f) => f.toString())).toEqual(['one', 'two']);
     await closed(s);
+  });
+
+  it('reuses the buffers of large split frames only after their responses: pipelined handlers see their own bytes to the end', async () => {
+    // Each handler checksums its frame on arrival and again after a delay that
+    // lets later frames arrive; a buffer recycled too early would change it.
+    const handler: RequestHandler = async (f) => {
+      const before = crc32c(f, 0, f.length, 0);
+      await new Promise((r) => setTimeout(r, (f[0] % 4) * 5));
+      const after = crc32c(f, 0, f.length, 0);
+      return [frame(Buffer.from(`${f[0]} ${f.length} ${before === after ? 'same' : 'changed'}`))] as SendPart[];
+    };
+    const l = await start(handler);
+    const sockets = await Promise.all([connect(l.port), connect(l.port)]);
+    const sizes = Array.from({ length: 24 }, (_, i) => POOLED_FRAME_BYTES_MIN + 1 + ((i * 7919 * 97) % (600 * 1024)));
+    const results = await Promise.all(
+      sockets.map(async (s, k) => {
+        const requests = sizes.map((n, i) => {
+          const b = Buffer.alloc(n, (i * 31 + k) & 0xff);
+          b[0] = i;
+          return b;
+        });
+        const reading = readFrames(s, requests.length);
+        s.write(Buffer.concat(requests.map(frame)));
+        return (await reading).map((f) => f.toString());
+      }),
+    );
+    for (const answers of results) expect(answers).toEqual(sizes.map((n, i) => `${i} ${n} same`));
+    // Split frames of these sizes went through the pool, which keeps a bounded amount.
+    expect(idleFrameBytes()).toBeGreaterThan(0);
+    expect(idleFrameBytes()).toBeLessThanOrEqual(POOL_IDLE_BYTES_MAX);
+    for (const s of sockets) s.destroy();
+  });
+
+  it('frame pool: exact sizes, pooled only in range, foreign and repeated releases ignored', () => {
+    const small = acquireFrame(100);
+    expect(small.length).toBe(100);
+    const big = acquireFrame(POOLED_FRAME_BYTES_MIN * 3);
+    expect(big.length).toBe(POOLED_FRAME_BYTES_MIN * 3);
+    const idle0 = idleFrameBytes();
+    releaseFrame(small);
+    releaseFrame(Buffer.alloc(POOLED_FRAME_BYTES_MIN * 4));
+    expect(idleFrameBytes()).toBe(idle0);
+    releaseFrame(big);
+    releaseFrame(big);
+    expect(idleFrameBytes()).toBe(idle0 + POOLED_FRAME_BYTES_MIN * 4);
+    const again = acquireFrame(POOLED_FRAME_BYTES_MIN * 3 + 5);
+    expect(again.buffer).toBe(big.buffer);
+    expect(idleFrameBytes()).toBe(idle0);
   });
 });

@@ -1,9 +1,10 @@
 // A Samsa broker: configuration, logs, topic metadata, request handlers and
 // the listener, started and stopped as one. `Broker.start({ port: 0, dataDir })`
-// is the embedding entry point for test runners.
+// is the embedding entry point for test runners; `broker.bootstrap` is what
+// clients connect to; `close()` may be called any number of times.
 import os from 'node:os';
 import path from 'node:path';
-import { LocalMetadata, writePartitionMetadata, type TopicMetadata } from '../cluster/local-metadata.js';
+import { LocalMetadata, writePartitionMetadata, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
 import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, type BrokerConfig } from '../config/broker-config.js';
 import { Dispatcher } from '../net/dispatcher.js';
 import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
@@ -12,13 +13,26 @@ import { createTopicsHandler } from '../net/handlers/19-create-topics.js';
 import { produceHandler } from '../net/handlers/00-produce.js';
 import { fetchHandler, type FetchSessions } from '../net/handlers/01-fetch.js';
 import { listOffsetsHandler } from '../net/handlers/02-list-offsets.js';
+import { describeConfigsHandler } from '../net/handlers/32-describe-configs.js';
+import { alterConfigsHandler } from '../net/handlers/33-alter-configs.js';
+import { incrementalAlterConfigsHandler } from '../net/handlers/44-incremental-alter-configs.js';
+import { DynamicBrokerConfigs } from '../config/dynamic-broker-configs.js';
+import { ConfigAdmin } from './config-admin.js';
 import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
 import { ProducerIdManager } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
-import { consoleLogger, type LogLogger } from '../storage/log.js';
+import type { LogLogger } from '../storage/log.js';
+import { createLogger } from '../observability/logger.js';
+import type { BrokerMetrics } from '../observability/metrics.js';
 import { FetchWaiters } from './fetch-waiters.js';
+import { KAFKA_PROPERTIES_IGNORED } from '../config/broker-config.js';
+import { deleteTopic, reconcileTopicLogs } from './topic-lifecycle.js';
+import { createPartitionsHandler } from '../net/handlers/37-create-partitions.js';
+import { deleteRecordsHandler } from '../net/handlers/21-delete-records.js';
+import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
+import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import type { Clock } from '../storage/clock.js';
 
@@ -30,7 +44,10 @@ export interface BrokerOptions {
   dataDir?: string;
   /** server.properties entries (Kafka names), on top of Samsa's defaults. */
   properties?: Record<string, string>;
+  /** Default: pino, configured by SAMSA_LOG_LEVEL and SAMSA_LOG_FORMAT (src/observability/logger.ts). */
   logger?: LogLogger;
+  /** performance.now() at which "ready in N ms" starts counting (the CLI passes 0, the process start); default: this call. */
+  readySinceMs?: number;
   /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
   clock?: Clock;
 }
@@ -49,14 +66,21 @@ export interface BrokerServices {
   readonly fetchWaiters: FetchWaiters;
   readonly fetchSessions: FetchSessions;
   readonly self: AdvertisedBroker;
+  /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
+  readonly configs: ConfigAdmin;
   topicLogConfig(topic: string): LogConfig;
-  /** Creates the partition logs of a topic that metadata already has. */
+  /** Creates the partition logs of a topic that metadata already has (those missing). */
   materializeTopic(topic: TopicMetadata): void;
+  /** Deletes a topic from metadata and its partition directories; resolves when its logs are closed. */
+  deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>>;
 }
 
 export class Broker implements BrokerServices {
   private listener: Listener | null = null;
+  private metrics: BrokerMetrics | null = null;
+  private closing: Promise<void> | null = null;
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
+  readonly configs: ConfigAdmin;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -64,11 +88,15 @@ export class Broker implements BrokerServices {
     readonly logs: LogManager,
     readonly fetchWaiters: FetchWaiters,
     readonly fetchSessions: FetchSessions,
-    private readonly logger: LogLogger,
-  ) {}
+    readonly logger: LogLogger,
+    dynamicConfigs: DynamicBrokerConfigs,
+  ) {
+    this.configs = new ConfigAdmin(config, metadata, logs, dynamicConfigs);
+  }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
-    const logger = options.logger ?? consoleLogger;
+    const startMs = options.readySinceMs ?? performance.now();
+    const logger = options.logger ?? createLogger();
     const properties: Record<string, string> = { ...DEFAULT_BROKER_PROPERTIES, ...options.properties };
     if (options.dataDir !== undefined) properties['log.dirs'] = options.dataDir;
     if (options.port !== undefined || options.host !== undefined) {
@@ -77,8 +105,12 @@ export class Broker implements BrokerServices {
       if (properties['advertised.listeners'] === undefined) delete properties['advertised.listeners'];
     }
     const config = brokerConfigFromProperties(properties);
-    for (const [name] of config.unknown) logger.info(`config ${name} is not used by this broker`);
+    logUnusedProperties(config, logger);
     const metadata = LocalMetadata.open(config.logDirs.map((d) => path.resolve(d)), config.nodeId);
+    metadata.onTopicChange((change) => logTopicChange(change, logger));
+    // Broker configs set at runtime (AlterConfigs) outrank server.properties, as in Kafka.
+    const dynamicConfigs = DynamicBrokerConfigs.open(path.resolve(config.logDirs[0]));
+    config.log = ConfigAdmin.effectiveLogConfig(config, dynamicConfigs);
     const topicConfig = (topic: string) => {
       const t = metadata.topic(topic);
       return t ? withTopicOverrides(config.log, t.configs) : config.log;
@@ -94,7 +126,8 @@ export class Broker implements BrokerServices {
     });
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger);
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
+    await reconcileTopicLogs(metadata, logs, logger, (topic) => broker.materializeTopic(topic));
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
     dispatcher.register(fetchHandler(broker));
@@ -102,6 +135,13 @@ export class Broker implements BrokerServices {
     dispatcher.register(apiVersionsHandler(dispatcher));
     dispatcher.register(metadataHandler(broker));
     dispatcher.register(createTopicsHandler(broker));
+    dispatcher.register(deleteTopicsHandler(broker));
+    dispatcher.register(deleteRecordsHandler(broker));
+    dispatcher.register(createPartitionsHandler(broker));
+    dispatcher.register(describeClusterHandler(broker));
+    dispatcher.register(describeConfigsHandler(broker));
+    dispatcher.register(alterConfigsHandler(broker));
+    dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
@@ -120,8 +160,38 @@ export class Broker implements BrokerServices {
       // An ephemeral listener (port 0) advertises the port it got.
       port: advertised === endpoint || advertised.port === 0 ? boundPort : advertised.port,
     };
-    logger.info(`samsa broker ${config.nodeId} listening on ${endpoint.host || '0.0.0.0'}:${boundPort} (cluster ${metadata.clusterId})`);
+    await broker.startMetrics(dispatcher);
+    logReady(broker, `${endpoint.host || '0.0.0.0'}:${boundPort}`, performance.now() - startMs);
     return broker;
+  }
+
+  /** The metrics endpoint, when metrics.port is set; a failure to bind stops the broker again. */
+  private async startMetrics(dispatcher: Dispatcher): Promise<void> {
+    if (this.config.metricsPort === 0) return;
+    try {
+      const { BrokerMetrics } = await import('../observability/metrics.js');
+      this.metrics = await BrokerMetrics.start({
+        host: this.config.metricsHost,
+        port: this.config.metricsPort,
+        logger: this.logger,
+        sources: { openConnections: () => this.listener?.connectionCount ?? 0, partitionLogs: () => this.logs.allLogs() },
+      });
+    } catch (err) {
+      await this.close();
+      throw new Error(`metrics.port ${this.config.metricsPort}: ${(err as Error).message}`);
+    }
+    dispatcher.setObserver(this.metrics);
+  }
+
+  /** host:port as clients should dial it (the advertised listener). */
+  get bootstrap(): string {
+    const host = this.self.host.includes(':') ? `[${this.self.host}]` : this.self.host;
+    return `${host}:${this.self.port}`;
+  }
+
+  /** The port /metrics listens on, or null when metrics are off. */
+  get metricsPort(): number | null {
+    return this.metrics?.port ?? null;
   }
 
   get port(): number {
@@ -136,16 +206,60 @@ export class Broker implements BrokerServices {
   materializeTopic(topic: TopicMetadata): void {
     const config = this.topicLogConfig(topic.name);
     for (let p = 0; p < topic.partitionCount; p++) {
+      if (this.logs.getLog(topic.name, p)) continue;
       const log = this.logs.getOrCreateLog(topic.name, p, config);
       writePartitionMetadata(log.dir, topic.topicId);
     }
   }
 
-  /** Graceful stop: answer what was read, close connections, flush and checkpoint the logs. */
-  async close(): Promise<void> {
+  deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>> {
+    return deleteTopic(this.metadata, this.logs, this.logger, name);
+  }
+
+  /** Graceful stop: answer what was read, close connections, flush and checkpoint the logs. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
+    const startMs = performance.now();
+    this.logger.info('stopping', { nodeId: this.config.nodeId });
     this.fetchWaiters.close();
     if (this.listener) await this.listener.close();
     this.listener = null;
+    if (this.metrics) await this.metrics.close();
+    this.metrics = null;
     await this.logs.close();
+    const stopMs = Math.round(performance.now() - startMs);
+    this.logger.info(`stopped in ${stopMs} ms`, { nodeId: this.config.nodeId, stopMs });
   }
+}
+
+/** The one start-up line: listener, data dirs, cluster, and how long it took. */
+function logReady(broker: Broker, listening: string, readyMs: number): void {
+  const dataDirs = broker.config.logDirs.map((d) => path.resolve(d));
+  const metrics = broker.metricsPort === null ? '' : `, metrics on http://${broker.config.metricsHost || '0.0.0.0'}:${broker.metricsPort}/metrics`;
+  broker.logger.info(
+    `ready in ${Math.round(readyMs)} ms: listening on ${listening}, data in ${dataDirs.join(',')}, cluster ${broker.metadata.clusterId}, node ${broker.config.nodeId}${metrics}`,
+    { listener: listening, advertised: broker.bootstrap, dataDirs, clusterId: broker.metadata.clusterId, nodeId: broker.config.nodeId, readyMs: Math.round(readyMs), metricsPort: broker.metricsPort },
+  );
+}
+
+/** Kafka properties Samsa ignores on purpose get one info line; anything else is likely a typo and gets a warning. */
+function logUnusedProperties(config: BrokerConfig, logger: LogLogger): void {
+  const ignored = [...config.unknown.keys()].filter((k) => KAFKA_PROPERTIES_IGNORED.has(k));
+  const unknown = [...config.unknown.keys()].filter((k) => !KAFKA_PROPERTIES_IGNORED.has(k));
+  if (ignored.length > 0) logger.info(`Kafka properties not used by Samsa: ${ignored.join(', ')}`, { properties: ignored });
+  for (const name of unknown) logger.warn(`unknown property ${name} (ignored)`, { property: name });
+}
+
+function logTopicChange(change: TopicChange, logger: LogLogger): void {
+  const { name, topicId, partitionCount } = change.topic;
+  const fields = { topic: name, topicId, partitionCount };
+  if (change.kind === 'created') logger.info(`topic ${name} created with ${partitionCount} partition(s)`, fields);
+  else if (change.kind === 'deleted') logger.info(`topic ${name} deleted`, fields);
+  else if (change.kind === 'partitions-added') {
+    logger.info(`topic ${name}: partitions ${change.previousPartitionCount} -> ${partitionCount}`, { ...fields, previousPartitionCount: change.previousPartitionCount });
+  } else logger.info(`topic ${name}: configs changed`, { ...fields, configs: change.topic.configs });
 }

@@ -22,8 +22,10 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
   }
   if (command === 'server-start') {
     serverStart(rest).catch((err: Error) => {
-      out(`samsa: ${err.message}`);
-      process.exitCode = 1;
+      // Config errors name the property (ConfigError's message starts with it).
+      process.stderr.write(`samsa: ${err.name === 'ConfigError' ? 'invalid configuration: ' : ''}${err.message}\n`);
+      // A half-started broker may hold timers or sockets; nothing should outlive a failed start.
+      process.exit(1);
     });
     return 0;
   }

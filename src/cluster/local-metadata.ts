@@ -25,6 +25,7 @@ export const MetadataErrorCode = {
   TOPIC_ALREADY_EXISTS: 36,
   INVALID_PARTITIONS: 37,
   INVALID_REPLICATION_FACTOR: 38,
+  INVALID_REPLICA_ASSIGNMENT: 39,
   INVALID_CONFIG: 40,
   UNKNOWN_TOPIC_ID: 100,
 } as const;
@@ -39,18 +40,35 @@ export interface TopicMetadata {
   configs: Record<string, string>;
 }
 
+/** A committed change to the topic set, for logs and metrics (validate-only requests emit none). */
+export type TopicChange =
+  | { kind: 'created'; topic: TopicMetadata }
+  | { kind: 'deleted'; topic: TopicMetadata }
+  | { kind: 'partitions-added'; topic: TopicMetadata; previousPartitionCount: number }
+  | { kind: 'configs-changed'; topic: TopicMetadata };
+
+export type TopicChangeListener = (change: TopicChange) => void;
+
 export type MetadataResult<T> = { ok: true; value: T } | { ok: false; errorCode: MetadataErrorCode; message: string };
 
 interface Document {
   version: number;
   clusterId: string;
   topics: TopicMetadata[];
+  /**
+   * Deleted topics whose partition directories may not all be renamed for
+   * deletion yet. Start-up finishes them, so a crash mid-deletion never
+   * brings a topic's data back; an entry goes once its directories are renamed.
+   */
+  deletedTopics?: TopicMetadata[];
 }
 
 /** Kafka's limit on topic name length (so that partition directory names fit in 255 bytes). */
 export const TOPIC_NAME_LENGTH_MAX = 249;
 /** Partitions per topic accepted here; far above anything a single broker should hold. */
 export const PARTITIONS_PER_TOPIC_MAX = 100_000;
+/** Brokers in a cluster of one: replication factors above this cannot be met. */
+const BROKER_COUNT = 1;
 
 /** Kafka's random Uuid string (16 random bytes, url-safe base64 without padding). */
 export function randomKafkaUuid(): string {
@@ -65,7 +83,7 @@ export function randomKafkaUuid(): string {
 export function topicNameError(name: string): string | null {
   if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
-  if (name.length > TOPIC_NAME_LENGTH_MAX) return `Topic name is illegal, it can't be longer than ${TOPIC_NAME_LENGTH_MAX} characters, topic name: ${name}`;
+  if (name.length > TOPIC_NAME_LENGTH_MAX) return `Topic name is illegal, it can't be longer than ${TOPIC_NAME_LENGTH_MAX} characters, Topic name: ${name}`;
   if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
     return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
   }
@@ -74,10 +92,13 @@ export function topicNameError(name: string): string | null {
 
 export class LocalMetadata {
   private doc: Document;
+  private readonly changeListeners = new Set<TopicChangeListener>();
 
   private constructor(
     private readonly file: string,
     doc: Document,
+    /** This broker: the only one replicas may be assigned to. */
+    readonly nodeId: number,
   ) {
     this.doc = doc;
   }
@@ -87,11 +108,30 @@ export class LocalMetadata {
     if (logDirs.length === 0) throw new Error('no log dirs');
     for (const dir of logDirs) fs.mkdirSync(dir, { recursive: true });
     const file = path.join(logDirs[0], METADATA_FILE);
-    const doc = readDocument(file) ?? { version: METADATA_VERSION, clusterId: clusterIdFromDirs(logDirs) ?? randomKafkaUuid(), topics: [] };
-    const metadata = new LocalMetadata(file, doc);
-    metadata.persist();
+    const existing = readDocument(file);
+    const doc = existing ?? { version: METADATA_VERSION, clusterId: clusterIdFromDirs(logDirs) ?? randomKafkaUuid(), topics: [] };
+    const metadata = new LocalMetadata(file, doc, nodeId);
+    // Rewriting an unchanged document would only cost an fsync at every start.
+    if (existing === null) metadata.persist();
     for (const dir of logDirs) writeMetaProperties(dir, doc.clusterId, nodeId);
     return metadata;
+  }
+
+  /** Calls `listener` after each committed topic change; returns a function that removes it. */
+  onTopicChange(listener: TopicChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emit(change: TopicChange): void {
+    for (const listener of this.changeListeners) {
+      // The change is already persisted; an observer's failure must not undo or fail it.
+      try {
+        listener(change);
+      } catch {
+        // Observers log and count; nothing to recover here.
+      }
+    }
   }
 
   get clusterId(): string {
@@ -110,56 +150,130 @@ export class LocalMetadata {
     return this.doc.topics.find((t) => t.topicId === topicId);
   }
 
+  /**
+   * The checks Kafka's controller makes on a new topic's name before anything
+   * else (Topic.validate, the '.'/'_' collision, then existence); null when the
+   * name can be created.
+   */
+  newTopicNameError(name: string): { errorCode: MetadataErrorCode; message: string } | null {
+    if (this.topic(name)) return { errorCode: MetadataErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
+    const nameError = topicNameError(name);
+    if (nameError) return { errorCode: MetadataErrorCode.INVALID_TOPIC_EXCEPTION, message: nameError };
+    // '.' and '_' map to the same metric names in Kafka, so such pairs are refused.
+    const folded = foldCollisionChars(name);
+    const collision = this.doc.topics.find((t) => foldCollisionChars(t.name) === folded);
+    if (collision) {
+      return { errorCode: MetadataErrorCode.INVALID_TOPIC_EXCEPTION, message: `Topic '${name}' collides with existing topic: ${collision.name}` };
+    }
+    return null;
+  }
+
   /** CreateTopics for one topic (validateOnly checks without changing anything). */
   createTopic(name: string, partitionCount: number, replicationFactor: number, configs: Record<string, string>, validateOnly = false): MetadataResult<TopicMetadata> {
-    const nameError = topicNameError(name);
-    if (nameError) return fail(MetadataErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
-    if (this.topic(name)) return fail(MetadataErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
-    // '.' and '_' map to the same metric names in Kafka, so such pairs are refused.
-    const collision = this.doc.topics.find((t) => t.name.replace(/\./g, '_') === name.replace(/\./g, '_'));
-    if (collision) {
-      return fail(MetadataErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collision.name}`);
+    const nameError = this.newTopicNameError(name);
+    if (nameError) return fail(nameError.errorCode, nameError.message);
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+      return fail(MetadataErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
     }
-    if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > PARTITIONS_PER_TOPIC_MAX) {
-      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be in [1, ${PARTITIONS_PER_TOPIC_MAX}], got ${partitionCount}.`);
+    if (!Number.isInteger(partitionCount) || partitionCount < 1) {
+      return fail(MetadataErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
-    if (replicationFactor !== 1) {
-      return fail(
-        MetadataErrorCode.INVALID_REPLICATION_FACTOR,
-        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
-      );
+    if (partitionCount > PARTITIONS_PER_TOPIC_MAX) {
+      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${partitionCount}.`);
+    }
+    if (replicationFactor > BROKER_COUNT) {
+      return fail(MetadataErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${replicationFactor} larger than available brokers: ${BROKER_COUNT}.`);
     }
     const topic: TopicMetadata = { name, topicId: randomKafkaUuid(), partitionCount, configs: { ...configs } };
     if (validateOnly) return { ok: true, value: topic };
     this.doc.topics.push(topic);
     this.persist();
+    this.emit({ kind: 'created', topic });
     return { ok: true, value: topic };
   }
 
+  /**
+   * Kafka's checks on one manual partition assignment (a list of broker ids):
+   * non-empty, registered brokers, no repeats, and as many replicas as the
+   * topic's other partitions when that is known. Null when it is acceptable.
+   */
+  assignmentError(brokerIds: readonly number[], replicationFactor: number | null): string | null {
+    if (brokerIds.length === 0) return 'The manual partition assignment includes an empty replica list.';
+    const sorted = [...brokerIds].sort((a, b) => a - b);
+    for (let i = 0; i < sorted.length; i++) {
+      if (sorted[i] !== this.nodeId) return `The manual partition assignment includes broker ${sorted[i]}, but no such broker is registered.`;
+      if (i > 0 && sorted[i] === sorted[i - 1]) return `The manual partition assignment includes the broker ${sorted[i]} more than once.`;
+    }
+    if (replicationFactor !== null && sorted.length !== replicationFactor) {
+      return (
+        `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not ` +
+        `consistent with previous partitions, which have ${replicationFactor} replica(s).`
+      );
+    }
+    return null;
+  }
+
+  /**
+   * DeleteTopics: the topic leaves the topic list at once and is remembered as
+   * deleted until `finishDeletion` says its partition directories are renamed.
+   */
   deleteTopic(name: string): MetadataResult<TopicMetadata> {
     const topic = this.topic(name);
-    if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host this topic: ${name}`);
+    if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
     this.doc.topics = this.doc.topics.filter((t) => t !== topic);
+    this.doc.deletedTopics = [...(this.doc.deletedTopics ?? []), topic];
     this.persist();
+    this.emit({ kind: 'deleted', topic });
     return { ok: true, value: topic };
   }
 
-  /** CreatePartitions: partitions can only grow. */
-  createPartitions(name: string, newTotal: number, validateOnly = false): MetadataResult<TopicMetadata> {
+  /** Deleted topics whose directories may still be in place (see Document.deletedTopics). */
+  pendingDeletions(): readonly TopicMetadata[] {
+    return this.doc.deletedTopics ?? [];
+  }
+
+  finishDeletion(topicId: string): void {
+    const before = this.doc.deletedTopics ?? [];
+    const after = before.filter((t) => t.topicId !== topicId);
+    if (after.length === before.length) return;
+    if (after.length > 0) this.doc.deletedTopics = after;
+    else delete this.doc.deletedTopics;
+    this.persist();
+  }
+
+  /**
+   * CreatePartitions: partitions only grow. `assignments` (one broker list per
+   * new partition) is optional, as in the request. Checks and messages follow
+   * Kafka's controller, in its order.
+   */
+  createPartitions(name: string, newTotal: number, assignments: ReadonlyArray<readonly number[]> | null = null, validateOnly = false): MetadataResult<TopicMetadata> {
     const topic = this.topic(name);
-    if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+    if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+    const current = topic.partitionCount;
+    if (newTotal === current) return fail(MetadataErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
+    if (newTotal < current) {
+      return fail(MetadataErrorCode.INVALID_PARTITIONS, `The topic ${name} currently has ${current} partition(s); ${newTotal} would not be an increase.`);
+    }
+    const additional = newTotal - current;
+    if (assignments !== null && assignments.length !== additional) {
+      return fail(
+        MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
+      );
+    }
     if (!Number.isInteger(newTotal) || newTotal > PARTITIONS_PER_TOPIC_MAX) {
-      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}.`);
+      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${newTotal}.`);
     }
-    if (newTotal < topic.partitionCount) {
-      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitionCount} partitions, which is higher than the requested ${newTotal}.`);
-    }
-    if (newTotal === topic.partitionCount) {
-      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Topic already has ${topic.partitionCount} partitions.`);
+    for (const brokerIds of assignments ?? []) {
+      // Every partition of a topic here has one replica.
+      const error = this.assignmentError(brokerIds, 1);
+      if (error) return fail(MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT, error);
     }
     if (validateOnly) return { ok: true, value: { ...topic, partitionCount: newTotal } };
+    const previousPartitionCount = topic.partitionCount;
     topic.partitionCount = newTotal;
     this.persist();
+    this.emit({ kind: 'partitions-added', topic, previousPartitionCount });
     return { ok: true, value: topic };
   }
 
@@ -169,12 +283,18 @@ export class LocalMetadata {
     if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
     topic.configs = { ...configs };
     this.persist();
+    this.emit({ kind: 'configs-changed', topic });
     return { ok: true, value: topic };
   }
 
   private persist(): void {
     writeFileAtomic(this.file, JSON.stringify(this.doc, null, 1) + '\n');
   }
+}
+
+/** Kafka's Topic.unifyCollisionChars: '.' and '_' become the same character. */
+function foldCollisionChars(name: string): string {
+  return name.replace(/\./g, '_');
 }
 
 function fail<T>(errorCode: MetadataErrorCode, message: string): MetadataResult<T> {
@@ -194,7 +314,8 @@ function readDocument(file: string): Document | null {
   if (doc.version !== METADATA_VERSION || typeof doc.clusterId !== 'string' || !Array.isArray(doc.topics)) {
     throw new Error(`${file}: unrecognised metadata document (version ${String(doc.version)})`);
   }
-  for (const t of doc.topics) {
+  if (doc.deletedTopics !== undefined && !Array.isArray(doc.deletedTopics)) throw new Error(`${file}: deletedTopics is not a list`);
+  for (const t of [...doc.topics, ...(doc.deletedTopics ?? [])]) {
     if (topicNameError(t.name) || !Number.isInteger(t.partitionCount) || t.partitionCount < 1 || typeof t.topicId !== 'string') {
       throw new Error(`${file}: malformed topic entry ${JSON.stringify(t).slice(0, 200)}`);
     }
@@ -233,9 +354,27 @@ function writeMetaProperties(dir: string, clusterId: string, nodeId: number): vo
   );
 }
 
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+// partition.metadata holds two short lines; anything longer is not one.
+const PARTITION_METADATA_BYTES_MAX = 4096;
+
 /** Kafka's partition.metadata file in each partition directory. */
 export function writePartitionMetadata(partitionDir: string, topicId: string): void {
-  writeFileAtomic(path.join(partitionDir, 'partition.metadata'), `version: 0\ntopic_id: ${topicId}\n`);
+  writeFileAtomic(path.join(partitionDir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
+}
+
+/** The topic id recorded in a partition directory, or null when it has no (readable) partition.metadata. */
+export function readPartitionMetadata(partitionDir: string): string | null {
+  let text: string;
+  try {
+    const file = path.join(partitionDir, PARTITION_METADATA_FILE);
+    if (fs.statSync(file).size > PARTITION_METADATA_BYTES_MAX) return null;
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const match = /^topic_id: *(\S+) *$/m.exec(text);
+  return match ? match[1] : null;
 }
 
 /** Kafka's Uuid string (url-safe base64 of 16 bytes) as the wire codecs' canonical 8-4-4-4-12 hex form. */

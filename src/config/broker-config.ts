@@ -32,6 +32,10 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** metrics.port (Samsa's own): the Prometheus /metrics endpoint; 0 turns it off. */
+  metricsPort: number;
+  /** metrics.host (Samsa's own): where /metrics listens; defaults to the first listener's host. */
+  metricsHost: string;
   /** producer.id.expiration.ms: partitions forget idempotent producers idle this long. */
   producerIdExpirationMs: number;
   producerIdExpirationCheckIntervalMs: number;
@@ -97,8 +101,42 @@ const KNOWN = new Set([
   'log.flush.interval.messages',
   'log.flush.interval.ms',
   'log.message.timestamp.type',
+  'log.message.timestamp.before.max.ms',
+  'log.message.timestamp.after.max.ms',
   'log.segment.append.mode',
+  'metrics.port',
+  'metrics.host',
   'socket.sender.mode',
+]);
+
+// Kafka broker properties that Samsa accepts and ignores (its own server.properties
+// sets them); anything in neither set is likely a typo and is warned about.
+export const KAFKA_PROPERTIES_IGNORED = new Set([
+  'process.roles',
+  'controller.quorum.voters',
+  'controller.quorum.bootstrap.servers',
+  'controller.listener.names',
+  'inter.broker.listener.name',
+  'num.network.threads',
+  'num.io.threads',
+  'socket.send.buffer.bytes',
+  'socket.receive.buffer.bytes',
+  'num.recovery.threads.per.data.dir',
+  'offsets.topic.replication.factor',
+  'transaction.state.log.replication.factor',
+  'transaction.state.log.min.isr',
+  'share.coordinator.state.topic.replication.factor',
+  'share.coordinator.state.topic.min.isr',
+  'group.initial.rebalance.delay.ms',
+  'log.cleaner.enable',
+  'log.cleaner.threads',
+  'num.replica.fetchers',
+  'replica.lag.time.max.ms',
+  'min.insync.replicas',
+  'unclean.leader.election.enable',
+  'compression.type',
+  'zookeeper.connect',
+  'zookeeper.connection.timeout.ms',
 ]);
 
 /** Kafka's default listener.security.protocol.map: each protocol maps to itself. */
@@ -145,6 +183,8 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    metricsPort: intIn('metrics.port', get('metrics.port') || '0', 0, 65535),
+    metricsHost: get('metrics.host') || listeners[0].host,
     producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
     producerIdExpirationCheckIntervalMs: intIn(
       'producer.id.expiration.check.interval.ms',
@@ -172,9 +212,12 @@ export function loadBrokerConfig(file: string | null, overrides: Record<string, 
   return brokerConfigFromProperties(merged);
 }
 
+// Decimal digits only: Number() would also take '', '0x10', '1e3' and ' 7 '.
+const INTEGER_PATTERN = /^[+-]?\d{1,19}$/;
+
 function intIn(name: string, raw: string, min: number, max: number): number {
+  if (!INTEGER_PATTERN.test(raw)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   const value = Number(raw);
-  if (!Number.isInteger(value)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   if (value < min || value > max) throw new ConfigError(name, `must be in [${min}, ${max}], got ${value}`);
   return value;
 }

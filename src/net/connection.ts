@@ -5,9 +5,11 @@
 //
 // Frame bytes: a frame that arrives inside one socket chunk is a subarray of it
 // (no copy); one split across chunks is assembled once into a buffer of exactly
-// its size. Nothing is allocated from a size read off the wire before that size
-// has been checked against socket.request.max.bytes.
+// its size, from the frame pool (frame-pool.ts), and given back once its
+// response is sent. Nothing is allocated from a size read off the wire before
+// that size has been checked against socket.request.max.bytes.
 import type net from 'node:net';
+import { acquireFrame, releaseFrame } from './frame-pool.js';
 import { createSender, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
 
 /** socket.request.max.bytes default: 100 MiB. */
@@ -47,16 +49,21 @@ export interface ConnectionInfo {
  * returns the response frame's parts including its size prefix, or null when
  * no response is due (Produce with acks=0). A thrown error or rejection is a
  * broker bug or an unparseable request: the connection is closed with a log line.
+ * The frame may be reused once the response is sent: keep no view of it longer.
  */
 export type RequestHandler = (frame: Buffer, connection: ConnectionInfo) => Promise<readonly SendPart[] | null> | readonly SendPart[] | null;
 
 export interface ConnectionLogger {
-  warn(message: string): void;
+  /** `fields` carries the peer and the reason for structured logs. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  debug?(message: string, fields?: Record<string, unknown>): void;
 }
 
 interface Pending {
   bytes: number;
   response: Promise<readonly SendPart[] | null>;
+  /** The frame, when it came from the frame pool (released after the response). */
+  pooled: Buffer | null;
 }
 
 let nextConnectionId = 1;
@@ -90,11 +97,16 @@ export class Connection implements ConnectionInfo {
     socket.setNoDelay(true);
     this.sender = createSender(socket, options.senderMode);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {
-      // Resets and aborts end in 'close'; nothing else to do here.
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Resets and aborts end in 'close'; peers hanging up are routine, so only debug.
+      this.logger.debug?.(`${this.description}: socket error: ${err.message}`, { peer: this.peer, reason: err.code ?? err.message });
     });
     socket.on('close', () => this.onClose());
     this.scheduleIdleCheck();
+  }
+
+  get peer(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
   }
 
   get description(): string {
@@ -132,9 +144,10 @@ export class Connection implements ConnectionInfo {
         this.frameBytes = size;
       }
       if (this.chunkBytes < this.frameBytes) break;
+      const pooled = this.chunks[0].length < this.frameBytes;
       const frame = this.take(this.frameBytes);
       this.frameBytes = -1;
-      this.dispatch(frame);
+      this.dispatch(frame, pooled);
     }
   }
 
@@ -166,7 +179,7 @@ export class Connection implements ConnectionInfo {
       else this.chunks[0] = first.subarray(bytes);
       return out;
     }
-    const out = Buffer.allocUnsafe(bytes);
+    const out = acquireFrame(bytes);
     let at = 0;
     while (at < bytes) {
       const c = this.chunks[0];
@@ -179,7 +192,7 @@ export class Connection implements ConnectionInfo {
     return out;
   }
 
-  private dispatch(frame: Buffer): void {
+  private dispatch(frame: Buffer, pooled: boolean): void {
     let response: Promise<readonly SendPart[] | null>;
     try {
       response = Promise.resolve(this.handler(frame, this));
@@ -188,7 +201,7 @@ export class Connection implements ConnectionInfo {
     }
     // Keep an unhandled rejection from escaping before the drain loop reaches it.
     response.catch(() => {});
-    this.pending.push({ bytes: frame.length, response });
+    this.pending.push({ bytes: frame.length, response, pooled: pooled ? frame : null });
     this.queuedBytes += frame.length;
     this.applyBackpressure();
     void this.drain();
@@ -221,7 +234,7 @@ export class Connection implements ConnectionInfo {
           } catch (err) {
             const code = (err as { code?: string }).code ?? '';
             if (code !== 'ECANCELED' && code !== 'ECONNRESET' && code !== 'EPIPE') {
-              this.logger.warn(`${this.description}: sending a response failed: ${(err as Error).message}`);
+              this.logger.warn(`${this.description}: sending a response failed: ${(err as Error).message}`, { peer: this.peer, reason: (err as Error).message });
             }
             this.close();
             return;
@@ -229,6 +242,8 @@ export class Connection implements ConnectionInfo {
           this.lastActivityMs = Date.now();
         }
         this.pending.shift();
+        // Answered (the handler is done with the request), so the frame can be reused.
+        if (head.pooled !== null) releaseFrame(head.pooled);
         this.queuedBytes -= head.bytes;
         this.applyBackpressure();
         // Frames that arrived while over the limits wait in the chunk list.
@@ -241,7 +256,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private fail(reason: string): void {
-    this.logger.warn(`${this.description}: closing: ${reason}`);
+    this.logger.warn(`${this.description}: closing: ${reason}`, { peer: this.peer, reason });
     this.close();
   }
 
@@ -281,7 +296,7 @@ export class Connection implements ConnectionInfo {
       if (this.closed) return;
       const idleMs = Date.now() - this.lastActivityMs;
       if (idleMs >= this.options.idleMsMax && this.pending.length === 0) {
-        this.logger.warn(`${this.description}: closing after ${idleMs} ms idle (connections.max.idle.ms)`);
+        this.logger.warn(`${this.description}: closing after ${idleMs} ms idle (connections.max.idle.ms)`, { peer: this.peer, reason: 'idle' });
         this.close();
         return;
       }

@@ -51,6 +51,30 @@ export interface DispatcherLogger {
 export class RequestError extends Error {}
 
 /**
+ * Sees every request once, after its response is ready (or its handling
+ * failed): metrics. Runs on the request path, so it must be cheap; it gets
+ * the decoded response body (null for no response) to read error codes from,
+ * never record data.
+ */
+export interface RequestObserver {
+  observeRequest(outcome: RequestOutcome): void;
+}
+
+export interface RequestOutcome {
+  apiKey: number;
+  apiVersion: number;
+  /** The frame including its 4-byte size prefix. */
+  requestBytes: number;
+  /** The response frame including its size prefix, file ranges counted by length; 0 when none is sent. */
+  responseBytes: number;
+  /** From the frame's arrival at the dispatcher to the response being ready to send. */
+  durationMs: number;
+  body: unknown;
+  /** Set when handling threw (the connection is then closed). */
+  error: unknown;
+}
+
+/**
  * A response whose records fields include placeholders: Buffers (views of no
  * real data) that the dispatcher replaces with file ranges after encoding, so
  * record bytes go from the page cache to the socket without entering user space.
@@ -78,6 +102,7 @@ export { REF_BYTES_MIN };
 
 export class Dispatcher {
   private readonly handlers = new Map<number, ApiHandler>();
+  private observer: RequestObserver | null = null;
 
   constructor(private readonly logger: DispatcherLogger) {}
 
@@ -97,7 +122,47 @@ export class Dispatcher {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  readonly handle: RequestHandler = async (frame, connection) => {
+  /** Installs the one request observer (null removes it); unobserved requests pay nothing for the hook. */
+  setObserver(observer: RequestObserver | null): void {
+    this.observer = observer;
+  }
+
+  readonly handle: RequestHandler = (frame, connection) => {
+    if (this.observer === null) return this.process(frame, connection, null);
+    return this.processObserved(this.observer, frame, connection);
+  };
+
+  private async processObserved(observer: RequestObserver, frame: Buffer, connection: ConnectionInfo): Promise<readonly SendPart[] | null> {
+    const startMs = performance.now();
+    const seen: SeenResponse = { body: null };
+    const outcome: RequestOutcome = {
+      apiKey: frame.length >= 2 ? frame.readInt16BE(0) : -1,
+      apiVersion: frame.length >= 4 ? frame.readInt16BE(2) : -1,
+      requestBytes: frame.length + 4,
+      responseBytes: 0,
+      durationMs: 0,
+      body: null,
+      error: null,
+    };
+    try {
+      const parts = await this.process(frame, connection, seen);
+      if (parts !== null) for (const part of parts) outcome.responseBytes += part.length;
+      outcome.body = seen.body;
+      return parts;
+    } catch (err) {
+      outcome.error = err;
+      throw err;
+    } finally {
+      outcome.durationMs = performance.now() - startMs;
+      try {
+        observer.observeRequest(outcome);
+      } catch {
+        // Metrics must never break request handling.
+      }
+    }
+  }
+
+  private async process(frame: Buffer, connection: ConnectionInfo, seen: SeenResponse | null): Promise<readonly SendPart[] | null> {
     if (frame.length < HEADER_PREFIX_BYTES) throw new RequestError(`request of ${frame.length} bytes is shorter than a header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
@@ -116,13 +181,14 @@ export class Dispatcher {
     const request = info.request.decode(reader, apiVersion);
     if (!reader.ok) throw new RequestError(`malformed ${info.name} v${apiVersion} request: ${reader.error}`);
     const response = await handler.handle(request, { header, apiVersion, connection });
+    if (seen !== null) seen.body = response instanceof ZeroCopyResponse ? response.body : response;
     if (response === null) return null;
     if (response instanceof ZeroCopyResponse) {
       const parts = this.encode(apiKey, apiVersion, correlationId, (w) => info.response.encode(w, apiVersion, response.body));
       return substituteFileRanges(parts, response.fileRanges);
     }
     return this.encode(apiKey, apiVersion, correlationId, (w) => info.response.encode(w, apiVersion, response));
-  };
+  }
 
   /**
    * A client asking ApiVersions at a version we do not know gets a v0 answer
@@ -145,6 +211,10 @@ export class Dispatcher {
     size.writeInt32BE(bytes);
     return [size, ...chunks];
   }
+}
+
+interface SeenResponse {
+  body: unknown;
 }
 
 /** Swaps placeholder chunks for their file ranges; every placeholder must have been passed by reference. */

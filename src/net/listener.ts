@@ -61,7 +61,8 @@ export class Listener {
   private accept(socket: net.Socket): void {
     const max = this.options.maxConnections ?? MAX_CONNECTIONS_DEFAULT;
     if (this.closing || this.connections.size >= max) {
-      if (!this.closing) this.logger.warn(`refusing connection from ${socket.remoteAddress}:${socket.remotePort}: max.connections (${max}) reached`);
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      if (!this.closing) this.logger.warn(`refusing connection from ${peer}: max.connections (${max}) reached`, { peer, reason: 'max.connections' });
       socket.destroy();
       return;
     }

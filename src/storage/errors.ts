@@ -59,3 +59,21 @@ export function errnoCode(err: unknown): string {
     ? (err as { code: string }).code
     : 'UNKNOWN';
 }
+
+/** One rejected record: its index within its batch and why (Kafka's RecordError). */
+export interface RecordError {
+  batchIndex: number;
+  message: string;
+}
+
+/** A batch refused because of individual records (Kafka's RecordValidationException). */
+export class RecordValidationError extends StorageError {
+  constructor(
+    kafkaCode: StorageErrorCode,
+    message: string,
+    readonly recordErrors: readonly RecordError[],
+  ) {
+    super(kafkaCode, message);
+    this.name = 'RecordValidationError';
+  }
+}

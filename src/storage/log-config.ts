@@ -33,6 +33,10 @@ export interface LogConfig {
   flushMs: number;
   /** message.timestamp.type. */
   messageTimestampType: TimestampType;
+  /** message.timestamp.before.max.ms: with CreateTime, how far behind the broker clock a record timestamp may be. */
+  messageTimestampBeforeMaxMs: number;
+  /** message.timestamp.after.max.ms: with CreateTime, how far ahead of the broker clock a record timestamp may be. */
+  messageTimestampAfterMaxMs: number;
   /** log.segment.append.mode (Samsa's own): how the active segment is written. */
   appendMode: AppendMode;
 }
@@ -57,6 +61,9 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushMessages: LONG_MAX,
   flushMs: LONG_MAX,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: LONG_MAX,
+  // Unbounded for a bare Log; a broker's config gets Kafka's one hour (BROKER_TIMESTAMP_AFTER_MAX_MS).
+  messageTimestampAfterMaxMs: LONG_MAX,
   appendMode: DEFAULT_APPEND_MODE,
 });
 
@@ -81,8 +88,12 @@ type Props = Readonly<Record<string, string | undefined>>;
 function parseLong(props: Props, name: string): number | undefined {
   const raw = props[name];
   if (raw === undefined || raw.trim() === '') return undefined;
+  // Decimal digits only: Number() would also take '0x10', '1e3' and '1.0'.
+  if (!/^[+-]?\d{1,19}$/.test(raw.trim())) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
   const value = Number(raw.trim());
-  if (!Number.isInteger(value)) throw new ConfigError(name, `not an integer: ${JSON.stringify(raw)}`);
+  // Kafka's Long.MAX_VALUE (9223372036854775807) means "never"; kept as LONG_MAX.
+  if (value > LONG_MAX) return LONG_MAX;
+  if (value < -LONG_MAX) throw new ConfigError(name, `out of range: ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -108,9 +119,12 @@ function appendMode(name: string, raw: string | undefined): AppendMode | undefin
   throw new ConfigError(name, `must be mmap or write, got ${JSON.stringify(raw)}`);
 }
 
+/** Kafka 4.0's log.message.timestamp.after.max.ms default (KIP-1030): one hour into the future. */
+export const BROKER_TIMESTAMP_AFTER_MAX_MS = 3_600_000;
+
 /** Broker-level defaults from server.properties names (log.segment.bytes, log.retention.hours, ...). */
 export function logConfigFromBrokerProperties(props: Props): LogConfig {
-  const c: LogConfig = { ...DEFAULT_LOG_CONFIG };
+  const c: LogConfig = { ...DEFAULT_LOG_CONFIG, messageTimestampAfterMaxMs: BROKER_TIMESTAMP_AFTER_MAX_MS };
   const hours = parseLong(props, 'log.retention.hours');
   const minutes = parseLong(props, 'log.retention.minutes');
   const ms = parseLong(props, 'log.retention.ms');
@@ -135,6 +149,8 @@ export function logConfigFromBrokerProperties(props: Props): LogConfig {
     ['log.segment.delete.delay.ms', 'fileDeleteDelayMs'],
     ['log.flush.interval.messages', 'flushMessages'],
     ['log.flush.interval.ms', 'flushMs'],
+    ['log.message.timestamp.before.max.ms', 'messageTimestampBeforeMaxMs'],
+    ['log.message.timestamp.after.max.ms', 'messageTimestampAfterMaxMs'],
   ];
   for (const [name, key] of map) {
     const v = parseLong(props, name);
@@ -160,6 +176,8 @@ export function withTopicOverrides(base: LogConfig, props: Props): LogConfig {
     ['file.delete.delay.ms', 'fileDeleteDelayMs'],
     ['flush.messages', 'flushMessages'],
     ['flush.ms', 'flushMs'],
+    ['message.timestamp.before.max.ms', 'messageTimestampBeforeMaxMs'],
+    ['message.timestamp.after.max.ms', 'messageTimestampAfterMaxMs'],
   ];
   for (const [name, key] of map) {
     const v = parseLong(props, name);
@@ -186,5 +204,7 @@ export function validateLogConfig(c: LogConfig): LogConfig {
   atLeast('file.delete.delay.ms', c.fileDeleteDelayMs, 0);
   atLeast('flush.messages', c.flushMessages, 1);
   atLeast('flush.ms', c.flushMs, 0);
+  atLeast('message.timestamp.before.max.ms', c.messageTimestampBeforeMaxMs, 0);
+  atLeast('message.timestamp.after.max.ms', c.messageTimestampAfterMaxMs, 0);
   return c;
 }

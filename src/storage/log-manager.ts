@@ -27,8 +27,13 @@ import { Log, consoleLogger, type LogLogger } from './log.js';
 // Kafka's legal topic names: [a-zA-Z0-9._-], at most 249 characters.
 const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
 const PARTITION_DIR_PATTERN = /^(.+)-(\d{1,10})$/;
-// Topic deletion renames the directory with this suffix before removing it (Kafka's "-delete").
-const DELETE_DIR_SUFFIX = '-delete';
+// Topic deletion renames the directory to `<topic>-<partition>.<uuid hex>-delete`
+// (Kafka's name for it) at once, and removes it later: after
+// file.delete.delay.ms while running, or at the next start-up.
+export const DELETE_DIR_SUFFIX = '-delete';
+// A log that belongs to no known topic is set aside as `<dir>.<uuid hex>-stray`
+// (Kafka's name) and kept for the operator: never served, never deleted.
+export const STRAY_DIR_SUFFIX = '-stray';
 /** How often retention and flush.ms are checked (log.retention.check.interval.ms default: 5 minutes). */
 export const RETENTION_CHECK_INTERVAL_MS_DEFAULT = 300_000;
 /** producer.id.expiration.check.interval.ms default. */
@@ -68,6 +73,10 @@ export class LogManager {
   private readonly logger: LogLogger;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** Renamed `-delete` directories waiting for file.delete.delay.ms (Kafka's logsToBeDeleted). */
+  private readonly doomedDirs = new Map<string, NodeJS.Timeout>();
+  /** Directory removals in progress (off the event loop), awaited by close(). */
+  private readonly removals = new Set<Promise<void>>();
 
   private constructor(private readonly options: LogManagerOptions) {
     this.config = options.config ?? DEFAULT_LOG_CONFIG;
@@ -79,12 +88,20 @@ export class LogManager {
   static async open(options: LogManagerOptions): Promise<LogManager> {
     if (options.logDirs.length === 0) throw new Error('log.dirs is empty');
     const manager = new LogManager(options);
-    for (const dir of options.logDirs) await manager.loadDir(path.resolve(dir));
+    let staleCheckpoints = false;
+    for (const dir of options.logDirs) staleCheckpoints = (await manager.loadDir(path.resolve(dir))) || staleCheckpoints;
+    // An entry without its log (a deletion cut short) must not be inherited by a
+    // later partition of the same name.
+    if (staleCheckpoints) {
+      manager.checkpointRecoveryPoints();
+      manager.checkpointLogStartOffsets();
+    }
     if (options.schedule ?? true) manager.startSchedulers();
     return manager;
   }
 
-  private async loadDir(dir: string): Promise<void> {
+  /** Loads one log dir; true when its checkpoints name partitions it does not hold. */
+  private async loadDir(dir: string): Promise<boolean> {
     fs.mkdirSync(dir, { recursive: true });
     const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
     const hadCleanShutdown = fs.existsSync(marker);
@@ -97,10 +114,11 @@ export class LogManager {
       const full = path.join(dir, name);
       if (!fs.statSync(full).isDirectory()) continue;
       if (name.endsWith(DELETE_DIR_SUFFIX)) {
-        // A topic deletion that did not finish.
-        fs.rmSync(full, { recursive: true, force: true });
+        // A deletion that did not finish before the last stop: no fetch can still be reading it.
+        this.removeDir(full);
         continue;
       }
+      if (name.endsWith(STRAY_DIR_SUFFIX)) continue;
       const match = PARTITION_DIR_PATTERN.exec(name);
       if (!match || !TOPIC_NAME_PATTERN.test(match[1])) {
         this.logger.warn(`log dir ${dir}: ignoring directory ${name}: not a <topic>-<partition> directory`);
@@ -131,12 +149,17 @@ export class LogManager {
       // Recovery scans are synchronous native calls; yield between logs so timers and I/O keep running.
       if (loaded % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    let staleCheckpoints = false;
+    for (const key of [...recoveryPoints.keys(), ...logStartOffsets.keys()]) {
+      if (this.logDirOf.get(key) !== dir) staleCheckpoints = true;
+    }
     // The marker only vouches for the state it was written for.
     fs.rmSync(marker, { force: true });
     fsyncDir(dir);
     this.logger.info(
       `loaded ${loaded} logs from ${dir} in ${this.clock.nowMs() - started} ms (${hadCleanShutdown ? 'clean shutdown' : 'no clean-shutdown marker: recovery ran'})`,
     );
+    return staleCheckpoints;
   }
 
   private topicConfig(topic: string): LogConfig {
@@ -184,18 +207,88 @@ export class LogManager {
     return best;
   }
 
-  /** Removes a partition's log: the directory is renamed to `...-delete` first, so a crash mid-way finishes the job at start-up. */
-  async deleteLog(topic: string, partition: number): Promise<boolean> {
-    const key = topicPartitionKey(topic, partition);
-    const log = this.logs.get(key);
-    if (!log) return false;
-    this.logs.delete(key);
-    this.logDirOf.delete(key);
-    await log.close({ flush: false, snapshot: false });
-    const doomed = `${log.dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`;
-    fs.renameSync(log.dir, doomed);
-    fs.rmSync(doomed, { recursive: true, force: true });
-    return true;
+  /**
+   * Removes a partition's log (topic deletion); see deleteLogs. Resolves
+   * false when the partition has no log here.
+   */
+  deleteLog(topic: string, partition: number): Promise<boolean> {
+    return this.deleteLogs([[topic, partition]]).then((n) => n === 1);
+  }
+
+  /**
+   * Removes partition logs the way Kafka's LogManager.asyncDelete does. At
+   * once (synchronously): the logs leave this manager, their directories are
+   * renamed to `<dir>.<uuid hex>-delete` (open fds stay valid, so a fetch
+   * already sending from them finishes) and the offset checkpoints are
+   * rewritten without them, so the name is free for a new topic that starts
+   * at offset 0 with none of the old state. Then the logs are closed, and
+   * the directories removed after file.delete.delay.ms. Resolves to the
+   * number of logs removed once they are closed.
+   */
+  deleteLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>): Promise<number> {
+    return this.detachLogs(partitions, DELETE_DIR_SUFFIX);
+  }
+
+  /** Sets logs aside as `-stray` directories: out of service, data kept. Resolves once they are closed. */
+  setAsideLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>): Promise<number> {
+    return this.detachLogs(partitions, STRAY_DIR_SUFFIX);
+  }
+
+  private detachLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>, suffix: string): Promise<number> {
+    this.assertOpen();
+    const doomed: Array<{ log: Log; dir: string }> = [];
+    const parents = new Set<string>();
+    for (const [topic, partition] of partitions) {
+      const key = topicPartitionKey(topic, partition);
+      const log = this.logs.get(key);
+      if (!log) continue;
+      const parent = this.logDirOf.get(key)!;
+      this.logs.delete(key);
+      this.logDirOf.delete(key);
+      const dir = `${log.dir}.${randomUUID().replace(/-/g, '')}${suffix}`;
+      fs.renameSync(log.dir, dir);
+      parents.add(parent);
+      doomed.push({ log, dir });
+    }
+    if (doomed.length === 0) return Promise.resolve(0);
+    for (const parent of parents) fsyncDir(parent);
+    this.checkpointRecoveryPoints();
+    this.checkpointLogStartOffsets();
+    return (async () => {
+      for (const { log, dir } of doomed) {
+        try {
+          await log.close({ flush: false, snapshot: false });
+        } catch (err) {
+          this.logger.warn(`${log.name}: closing the detached log failed: ${(err as Error).message}`);
+        }
+        if (suffix === DELETE_DIR_SUFFIX) this.scheduleDirRemoval(dir, log.currentConfig.fileDeleteDelayMs);
+      }
+      return doomed.length;
+    })();
+  }
+
+  /** Directories renamed for deletion and not removed yet (for tests and operators). */
+  pendingDirRemovals(): string[] {
+    return [...this.doomedDirs.keys()];
+  }
+
+  private scheduleDirRemoval(dir: string, delayMs: number): void {
+    if (this.closed) return; // the next start-up removes it
+    const timer = setTimeout(() => {
+      this.doomedDirs.delete(dir);
+      this.removeDir(dir);
+    }, delayMs);
+    timer.unref();
+    this.doomedDirs.set(dir, timer);
+  }
+
+  /** Removes a directory tree on the libuv thread pool; a large partition does not stall requests. */
+  private removeDir(dir: string): void {
+    const removal: Promise<void> = fs.promises
+      .rm(dir, { recursive: true, force: true })
+      .catch((err: Error) => this.logger.warn(`removing ${dir} failed: ${err.message}`))
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
   }
 
   /** One retention pass over every log; returns the number of segments deleted. */
@@ -284,10 +377,14 @@ export class LogManager {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // Directories still waiting out file.delete.delay.ms stay until the next start.
+    for (const timer of this.doomedDirs.values()) clearTimeout(timer);
+    this.doomedDirs.clear();
     for (const log of this.logs.values()) await log.flush();
     this.checkpointRecoveryPoints();
     this.checkpointLogStartOffsets();
     for (const log of this.logs.values()) await log.close({ flush: false });
+    await Promise.all([...this.removals]);
     for (const { dir } of this.dirs) writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), '');
   }
 }

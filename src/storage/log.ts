@@ -16,6 +16,7 @@ import { systemClock } from './clock.js';
 import { LogIoError, OffsetOutOfRangeError, StorageError, StorageErrorCode, errnoCode } from './errors.js';
 import type { IndexImpl } from './index-file.js';
 import type { LogConfig } from './log-config.js';
+import { checkCreateTimestamps } from './timestamp-check.js';
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -50,9 +51,15 @@ export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 86_400_000;
 // Producer-state replay reads the log in chunks this large and walks batch headers in them.
 const REPLAY_CHUNK_BYTES = 1024 * 1024;
 
+/** Structured context for a log line (peer, topic, ...); loggers that only print text may ignore it. */
+export type LogFields = Record<string, unknown>;
+
+/** What the broker logs through; src/observability/logger.ts adapts pino to it. */
 export interface LogLogger {
-  info(message: string): void;
-  warn(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  debug?(message: string, fields?: LogFields): void;
+  error?(message: string, fields?: LogFields): void;
 }
 
 export const consoleLogger: LogLogger = {
@@ -425,7 +432,7 @@ export class Log {
     this.highWatermarkOffset = offset;
   }
 
-  /** Called after every append (e.g. to wake fetches waiting for data). */
+  /** Called after every append (e.g. to wake fetches waiting for data), and once at close. */
   onAppend(listener: () => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
@@ -448,6 +455,7 @@ export class Log {
     const info = this.batchInfo;
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.clock.nowMs() : -1;
     const leaderEpoch = options.leaderEpoch ?? -1;
+    checkCreateTimestamps(buf, start, end, this.config, this.clock.nowMs());
     const status = validateBatches(buf, start, end, this.nextOffset, leaderEpoch, logAppendTimeMs, this.config.maxMessageBytes, info);
     if (status <= 0) throw this.batchError(status, buf, start, end);
     const batchCount = status;
@@ -913,7 +921,11 @@ export class Log {
     }
     this.pendingDeletes.clear();
     for (const segment of this.segments) segment.close();
+    // Whoever waits for data from this log (a long-polling fetch) looks again
+    // now and finds it gone, rather than waiting out its max wait.
+    const listeners = [...this.appendListeners];
     this.appendListeners.clear();
+    for (const listener of listeners) listener();
   }
 
   /** Closes without flushing and removes the partition directory (topic deletion). */

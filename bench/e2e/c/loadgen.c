@@ -17,9 +17,12 @@
 //       F holds one Fetch v4 frame; request k fetches offset k*K at every byte
 //       position A, B, ... (one per partition). Each answer is parsed and must
 //       carry exactly R record bytes (whole batches) with no error code.
-//   loadgen loopback --bytes N [--chunk B]
+//   loadgen loopback --bytes N [--chunk B] [--write-file F]
 //       The machine's reference: a forked child reads N bytes from a loopback
 //       TCP socket in B-byte reads while the parent writes them in B-byte writes.
+//       With --write-file the child also appends what it reads to F (pwrite, no
+//       fsync): the least a broker can do per produced byte. The child's CPU
+//       time (user + system, from wait4) is reported as readerCpuS.
 //
 // Output: one JSON object on stdout.
 #define _GNU_SOURCE
@@ -33,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -403,7 +408,7 @@ static int run_requests(void) {
 
 // ---- loopback reference ----
 
-static int run_loopback(long long bytes, size_t chunk) {
+static int run_loopback(long long bytes, size_t chunk, const char *write_file) {
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   if (listener < 0) die("socket");
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
@@ -418,12 +423,19 @@ static int run_loopback(long long bytes, size_t chunk) {
   if (child < 0) die("fork");
   if (child == 0) {
     int fd = connect_to(port);
+    int out = -1;
+    if (write_file) {
+      out = open(write_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (out < 0) _exit(4);
+    }
     long long got = 0;
     while (got < bytes) {
       ssize_t r = read(fd, buf, chunk);
       if (r <= 0) _exit(3);
+      if (out >= 0 && pwrite(out, buf, (size_t)r, got) != r) _exit(5);
       got += r;
     }
+    if (out >= 0) close(out);
     write_all(fd, (const uint8_t *)"k", 1);
     _exit(0);
   }
@@ -439,8 +451,11 @@ static int run_loopback(long long bytes, size_t chunk) {
   if (!read_all(fd, &ack, 1)) fail("loopback reader quit early");
   double seconds = (double)(now_ns() - start) / 1e9;
   int status;
-  waitpid(child, &status, 0);
-  printf("{\"bytes\":%lld,\"seconds\":%.6f,\"mbPerS\":%.1f}\n", bytes, seconds, (double)bytes / 1e6 / seconds);
+  struct rusage usage;
+  if (wait4(child, &status, 0, &usage) < 0) die("wait4");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("loopback reader failed");
+  double reader_cpu = (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  printf("{\"bytes\":%lld,\"seconds\":%.6f,\"mbPerS\":%.1f,\"readerCpuS\":%.4f}\n", bytes, seconds, (double)bytes / 1e6 / seconds, reader_cpu);
   return 0;
 }
 
@@ -449,6 +464,7 @@ int main(int argc, char **argv) {
   const char *mode = argv[1];
   long long loop_bytes = 1LL << 30;
   long chunk = 1 << 20;
+  const char *write_file = NULL;
   for (int i = 2; i < argc; i++) {
     const char *k = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -464,6 +480,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--expect-records-bytes")) opt.expect_records_bytes = atol(v);
     else if (!strcmp(k, "--bytes")) loop_bytes = atoll(v);
     else if (!strcmp(k, "--chunk")) chunk = atol(v);
+    else if (!strcmp(k, "--write-file")) write_file = v;
     else if (!strcmp(k, "--offset-at")) {
       char *copy = strdup(v);
       for (char *tok = strtok(copy, ","); tok && opt.offset_count < 64; tok = strtok(NULL, ",")) opt.offset_at[opt.offset_count++] = atol(tok);
@@ -473,7 +490,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (!strcmp(mode, "loopback")) return run_loopback(loop_bytes, (size_t)chunk);
+  if (!strcmp(mode, "loopback")) return run_loopback(loop_bytes, (size_t)chunk, write_file);
   if (!strcmp(mode, "produce")) opt.mode = PRODUCE;
   else if (!strcmp(mode, "fetch")) opt.mode = FETCH;
   else fail("mode must be produce, fetch or loopback");

@@ -13,7 +13,7 @@
 // transaction coordinator yet).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
-import { StorageError } from '../../storage/errors.js';
+import { RecordValidationError, StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 import { produceRecordsProblem } from '../produce-records.js';
@@ -53,6 +53,9 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
               if (appended.flushed) flushes.push(appended.flushed);
               return result(0, null, BigInt(appended.firstOffset), BigInt(appended.logAppendTimeMs), BigInt(appended.logStartOffset));
             } catch (err) {
+              if (err instanceof RecordValidationError) {
+                return { ...result(err.kafkaCode, err.message), recordErrors: err.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })) };
+              }
               if (err instanceof StorageError) return result(err.kafkaCode, err.message);
               logger.warn(`produce to ${topic.name}-${p.index} failed: ${(err as Error).stack ?? err}`);
               return result(ErrorCode.UNKNOWN_SERVER_ERROR, 'Unexpected error');

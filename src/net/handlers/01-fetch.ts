@@ -83,7 +83,7 @@ export function fetchHandler(broker: BrokerServices): ApiHandler<FetchRequest, F
       const partitions = ctx.kind === 'incremental' ? sessionPartitions(ctx.session, resolve) : named;
       const targets = [...partitions].map(([key, partition]) => target(broker, key, partition, resolve, usesTopicIds));
       const maxBytes = Math.min(request.maxBytes ?? FETCH_RESPONSE_BYTES_MAX, FETCH_RESPONSE_BYTES_MAX);
-      const reads = await readWithLongPoll(broker, request, targets, maxBytes);
+      const reads = await readWithLongPoll(broker, request, targets, maxBytes, usesTopicIds);
 
       let sessionId = INVALID_SESSION_ID;
       let answered = targets.map((t, i) => ({ t, read: reads[i] }));
@@ -154,10 +154,25 @@ function namedPartitions(request: FetchRequest, usesTopicIds: boolean, resolve: 
     const topicId = usesTopicIds ? (topic.topicId ?? ZERO_UUID) : ZERO_UUID;
     const topicName = usesTopicIds ? (resolve(topicId)?.name ?? null) : (topic.topic ?? '');
     for (const p of topic.partitions) {
-      named.set(partitionKey(usesTopicIds ? topicId : (topicName ?? ''), p.partition), { topicId, topicName, request: p });
+      named.set(partitionKey(usesTopicIds ? topicId : (topicName ?? ''), p.partition), { topicId, topicName, request: sessionParams(p) });
     }
   }
   return named;
+}
+
+/**
+ * The fields a session keeps, copied: the decoded request may hold views of its
+ * frame (unknown tagged fields), which a cached session must not keep alive.
+ */
+function sessionParams(p: FetchRequest.FetchPartition): FetchRequest.FetchPartition {
+  return {
+    partition: p.partition,
+    currentLeaderEpoch: p.currentLeaderEpoch,
+    fetchOffset: p.fetchOffset,
+    lastFetchedEpoch: p.lastFetchedEpoch,
+    logStartOffset: p.logStartOffset,
+    partitionMaxBytes: p.partitionMaxBytes,
+  };
 }
 
 function forgottenKeys(request: FetchRequest, usesTopicIds: boolean): string[] {
@@ -223,13 +238,19 @@ function target(broker: BrokerServices, key: string, partition: SessionPartition
 }
 
 /** One pass reads every partition; it is repeated only after a long-poll wait. */
-async function readWithLongPoll(broker: BrokerServices, request: FetchRequest, targets: Target[], maxBytes: number): Promise<Read[]> {
+async function readWithLongPoll(broker: BrokerServices, request: FetchRequest, targets: Target[], maxBytes: number, usesTopicIds: boolean): Promise<Read[]> {
   const collect = () => {
     let bytes = 0;
     let errored = false;
     const reads = targets.map((t): Read => {
       const read: Read = { errorCode: t.errorCode, slice: null, highWatermark: -1, logStartOffset: -1 };
       if (!t.log) return read;
+      if (broker.logs.getLog(t.log.topic, t.log.partition) !== t.log) {
+        // Deleted while this fetch waited: answered as a partition the broker does not host.
+        read.errorCode = usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        errored = true;
+        return read;
+      }
       read.highWatermark = t.log.highWatermark;
       read.logStartOffset = t.log.logStartOffset;
       const room = maxBytes - bytes;
