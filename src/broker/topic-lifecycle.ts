@@ -64,7 +64,8 @@ export async function reconcileTopicLogs(metadata: LocalMetadata, logs: LogManag
     }
   }
   if (doomed.length > 0) logger.info(`finishing the deletion of ${doomed.length} partition directories`);
-  await logs.deleteLogs(doomed);
+  // Nothing can be reading them yet: no need to wait out file.delete.delay.ms.
+  await logs.deleteLogs(doomed, { removeAfterMs: 0 });
   await logs.setAsideLogs(strays);
   for (const t of pending) metadata.finishDeletion(t.topicId);
   for (const topic of metadata.topics()) materialize(topic);

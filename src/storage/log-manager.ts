@@ -222,11 +222,11 @@ export class LogManager {
    * already sending from them finishes) and the offset checkpoints are
    * rewritten without them, so the name is free for a new topic that starts
    * at offset 0 with none of the old state. Then the logs are closed, and
-   * the directories removed after file.delete.delay.ms. Resolves to the
-   * number of logs removed once they are closed.
+   * the directories removed after file.delete.delay.ms (or `removeAfterMs`).
+   * Resolves to the number of logs removed once they are closed.
    */
-  deleteLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>): Promise<number> {
-    return this.detachLogs(partitions, DELETE_DIR_SUFFIX);
+  deleteLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>, options: { removeAfterMs?: number } = {}): Promise<number> {
+    return this.detachLogs(partitions, DELETE_DIR_SUFFIX, options.removeAfterMs);
   }
 
   /** Sets logs aside as `-stray` directories: out of service, data kept. Resolves once they are closed. */
@@ -234,7 +234,7 @@ export class LogManager {
     return this.detachLogs(partitions, STRAY_DIR_SUFFIX);
   }
 
-  private detachLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>, suffix: string): Promise<number> {
+  private detachLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>, suffix: string, removeAfterMs?: number): Promise<number> {
     this.assertOpen();
     const doomed: Array<{ log: Log; dir: string }> = [];
     const parents = new Set<string>();
@@ -261,7 +261,7 @@ export class LogManager {
         } catch (err) {
           this.logger.warn(`${log.name}: closing the detached log failed: ${(err as Error).message}`);
         }
-        if (suffix === DELETE_DIR_SUFFIX) this.scheduleDirRemoval(dir, log.currentConfig.fileDeleteDelayMs);
+        if (suffix === DELETE_DIR_SUFFIX) this.scheduleDirRemoval(dir, removeAfterMs ?? log.currentConfig.fileDeleteDelayMs);
       }
       return doomed.length;
     })();

@@ -29,7 +29,9 @@ export function deleteRecordsHandler(broker: BrokerServices): ApiHandler<DeleteR
       let moved = false;
       const topics = request.topics.map((topic): DeleteRecordsResponse.DeleteRecordsTopicResult => {
         const meta = broker.metadata.topic(topic.name);
-        const deletable = meta === undefined || cleanupPolicyDeletes(meta.configs['cleanup.policy']);
+        // The effective policy: the topic's override, else the broker's log.cleanup.policy.
+        const policy = meta && broker.configs.describeTopic(meta.configs).find((c) => c.name === 'cleanup.policy')?.value;
+        const deletable = cleanupPolicyDeletes(policy ?? undefined);
         return {
           name: topic.name,
           partitions: topic.partitions.map((p): DeleteRecordsResponse.DeleteRecordsPartitionResult => {
