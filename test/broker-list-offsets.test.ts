@@ -38,9 +38,15 @@ function timestampOf(batch: number, index: number): number {
 }
 
 async function start(): Promise<void> {
-  // Small segments and dense index entries: the answers cross many segments and index entries.
-  // (Broker-level: the topic-level segment.bytes has Kafka 4.0's 1 MiB minimum.)
-  broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, properties: { 'log.segment.bytes': '4096', 'log.index.interval.bytes': '300' }, logger: silentLogger });
+  // Small segments and dense index entries (broker defaults: Kafka 4.0 refuses a
+  // topic segment.bytes under 1 MiB): the answers cross many segments and index entries.
+  broker = await Broker.start({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    logger: silentLogger,
+    properties: { 'log.segment.bytes': '4096', 'log.index.interval.bytes': '300' },
+  });
   client = await WireClient.connect(broker.port);
 }
 
