@@ -12,7 +12,7 @@ import { ApiKey, type FetchRequest, type FetchResponse, type ProduceResponse } f
 import { buildRecordBatch, iterateBatchHeaders } from '../src/record/record-batch.js';
 import { ManualClock } from '../src/storage/clock.js';
 import { silentLogger } from '../src/storage/log.js';
-import { RawKafkaClient } from './support/raw-kafka-client.js';
+import { WireClient } from './support/kafka-wire.js';
 import { tempDir } from './support/storage.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -123,7 +123,7 @@ describe('FetchSessionCache', () => {
 
 interface Setup {
   broker: Broker;
-  client: RawKafkaClient;
+  client: WireClient;
   clock: ManualClock;
   topicIds: Map<string, string>;
 }
@@ -141,12 +141,12 @@ async function setup(properties: Record<string, string> = {}): Promise<Setup> {
     broker.materializeTopic(created.value);
     topicIds.set(name, kafkaUuidToCanonical(created.value.topicId));
   }
-  const client = await RawKafkaClient.connect(broker.port);
+  const client = await WireClient.connect(broker.port);
   cleanups.push(() => client.close());
   return { broker, client, clock, topicIds };
 }
 
-async function produce(client: RawKafkaClient, topic: string, partition: number, count: number): Promise<void> {
+async function produce(client: WireClient, topic: string, partition: number, count: number): Promise<void> {
   const records = Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: `${topic}-${partition}-${i}` }));
   const res = await client.request<ProduceResponse>(ApiKey.Produce, 9, {
     transactionalId: null,
@@ -298,7 +298,7 @@ describe.each([7, 11, 12, 13, 16])('Fetch v%i sessions', (version) => {
     const f = new Fetcher(s, version);
     const id = (await f.fetch(0, 0, [['alpha', 0, 0], ['alpha', 1, 0]])).sessionId!;
     const waiting = f.fetch(id, 1, [], [], { maxWaitMs: 30_000, minBytes: 1 });
-    const producer = await RawKafkaClient.connect(s.broker.port);
+    const producer = await WireClient.connect(s.broker.port);
     cleanups.push(() => producer.close());
     await produce(producer, 'alpha', 1, 3);
     const woken = await waiting;
@@ -327,7 +327,7 @@ describe('Fetch sessions across versions and limits', () => {
     const f = new Fetcher(s, 12);
     const id = (await f.fetch(0, 0, [['alpha', 0, 0]])).sessionId!;
     const waiting = f.fetch(id, 1, [], [], { maxWaitMs: 30_000, minBytes: 1 });
-    const other = await RawKafkaClient.connect(s.broker.port);
+    const other = await WireClient.connect(s.broker.port);
     cleanups.push(() => other.close());
     // Epoch 1 was accepted when the wait began, so epoch 2 is next.
     const later = await new Fetcher({ ...s, client: other }, 12).fetch(id, 2, []);
