@@ -7,6 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Broker } from '../src/broker/broker.js';
+import { createLogger } from '../src/observability/logger.js';
 import { ServerProcess, type LogLine } from './support/server-process.js';
 import { tempDir } from './support/storage.js';
 
@@ -156,5 +158,26 @@ describe('samsa server-start', () => {
     expect(ready.msg).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  ready in/);
     expect(await broker.stop()).toEqual({ code: 0, signal: null });
     expect(broker.lines.some((l) => / INFO  stopped in \d+ ms/.test(l.msg))).toBe(true);
+  });
+});
+
+describe('topic-change log lines', () => {
+  it('logs creation, added partitions and deletion once each, with structured fields', async () => {
+    const dir = workDir();
+    const lines: LogLine[] = [];
+    const logger = createLogger({ level: 'info', format: 'json', stream: { write: (json: string) => void lines.push(JSON.parse(json) as LogLine) } });
+    const broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir: dir, logger });
+    cleanups.push(() => broker.close());
+    const kafka = new Kafka({ clientId: 'ops-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const admin = kafka.admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'grows', numPartitions: 1 }] });
+    await admin.createPartitions({ topicPartitions: [{ topic: 'grows', count: 4 }] });
+    await admin.deleteTopics({ topics: ['grows'] });
+    const about = lines.filter((l) => l.topic === 'grows');
+    expect(about.map((l) => l.msg)).toEqual(['topic grows created with 1 partition(s)', 'topic grows: partitions 1 -> 4', 'topic grows deleted']);
+    expect(about.map((l) => l.partitionCount)).toEqual([1, 4, 4]);
+    expect(about.every((l) => l.level === 30 && typeof l.topicId === 'string')).toBe(true);
   });
 });
