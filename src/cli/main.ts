@@ -1,6 +1,13 @@
-// The `samsa` command. Subcommands mirror Kafka's tools; today: dump-log.
+// The `samsa` command. Subcommands mirror Kafka's tools and talk the Kafka
+// protocol (src/client/), so they work against any Kafka broker too.
+import { ConnectionError } from '../client/errors.js';
+import { brokerApiVersionsCommand } from './broker-api-versions.js';
+import { consoleConsumerCommand } from './console-consumer.js';
+import { consoleProducerCommand } from './console-producer.js';
 import { dumpFiles } from './dump-log.js';
+import { processIo, printLine, type CliIo } from './io.js';
 import { serverStart } from './server-start.js';
+import { topicsCommand } from './topics.js';
 
 const USAGE = `Usage: samsa <command> [options]
 
@@ -8,36 +15,82 @@ Commands:
   server-start [server.properties] [--override name=value ...]
       Start a broker (default: 127.0.0.1:9092, data in ./data). Ctrl-C stops
       it gracefully.
+  topics --bootstrap-server H:P --create|--list|--describe|--alter|--delete
+         [--topic T] [--partitions N] [--replication-factor R] [--config k=v ...]
+         [--if-exists] [--if-not-exists]
+      Create, list, describe, grow or delete topics (kafka-topics).
+  console-producer --bootstrap-server H:P --topic T [--property parse.key=true]
+         [--property key.separator=:] [--producer-property acks=all|1|0]
+         [--compression-codec gzip|snappy|lz4|zstd] [--batch-size BYTES]
+      Send stdin lines as records (kafka-console-producer).
+  console-consumer --bootstrap-server H:P --topic T [--from-beginning]
+         [--partition N [--offset earliest|latest|N]] [--max-messages N]
+         [--timeout-ms N] [--property print.key=true ...]
+      Print records (kafka-console-consumer); reads all partitions directly,
+      without a consumer group.
+  broker-api-versions --bootstrap-server H:P
+      Print the API versions of every broker (kafka-broker-api-versions).
   dump-log --files <file1,file2,...> [--print-data-log]
       Print the batches of .log segment files, the entries of .index /
       .timeindex files and the producers in .snapshot files, in the format
       of Kafka's kafka-dump-log.
+
+Run a command with --help for its options. SAMSA_CONNECT_TIMEOUT_MS bounds
+connecting to a broker (default 10000).
 `;
 
-export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): number {
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  topics: topicsCommand,
+  'console-producer': consoleProducerCommand,
+  'console-consumer': consoleConsumerCommand,
+  'broker-api-versions': brokerApiVersionsCommand,
+};
+
+/** Runs one command; resolves with the process exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
-    out(USAGE.trimEnd());
+    printLine(command === undefined ? io.stderr : io.stdout, USAGE.trimEnd());
     return command === undefined ? 1 : 0;
   }
   if (command === 'server-start') {
-    serverStart(rest).catch((err: Error) => {
+    try {
+      await serverStart(rest);
+      return 0;
+    } catch (err) {
+      const e = err as Error;
       // Config errors name the property (ConfigError's message starts with it).
-      process.stderr.write(`samsa: ${err.name === 'ConfigError' ? 'invalid configuration: ' : ''}${err.message}\n`);
+      printLine(io.stderr, `samsa: ${e.name === 'ConfigError' ? 'invalid configuration: ' : ''}${e.message}`);
       // A half-started broker may hold timers or sockets; nothing should outlive a failed start.
       process.exit(1);
-    });
-    return 0;
+    }
   }
   if (command === 'dump-log') {
+    const out = (line: string) => printLine(io.stdout, line);
     const filesAt = rest.indexOf('--files');
     if (filesAt < 0 || !rest[filesAt + 1]) {
-      out('dump-log: --files is required');
+      printLine(io.stderr, 'dump-log: --files is required');
       return 1;
     }
     const files = rest[filesAt + 1].split(',').filter((f) => f.length > 0);
     return dumpFiles({ files, printDataLog: rest.includes('--print-data-log'), out }) === 0 ? 0 : 1;
   }
-  out(`samsa: unknown command ${JSON.stringify(command)}\n\n${USAGE.trimEnd()}`);
-  return 1;
+  const run = COMMANDS[command];
+  if (!run) {
+    printLine(io.stderr, `samsa: unknown command ${JSON.stringify(command)}\n\n${USAGE.trimEnd()}`);
+    return 1;
+  }
+  try {
+    return await run(rest, io);
+  } catch (err) {
+    // Unreachable brokers, bad bootstrap lists and broker errors end the command with one line, not a stack.
+    if (err instanceof ConnectionError || err instanceof Error) {
+      printLine(io.stderr, `Error: ${err.message}`);
+      if (process.env.SAMSA_DEBUG && !(err instanceof ConnectionError)) printLine(io.stderr, String(err.stack));
+      return 1;
+    }
+    throw err;
+  }
 }
