@@ -102,10 +102,10 @@ function createTopic(broker: Broker, name: string, configs: Record<string, strin
   broker.materializeTopic(created.value);
 }
 
-function produce(port: number, topic: string, records: Buffer, version = 9) {
+function produce(port: number, topic: string, records: Buffer, version = 9, acks = 1) {
   return call<ProduceResponse>(port, ApiKey.Produce, version, {
     transactionalId: null,
-    acks: 1,
+    acks,
     timeoutMs: 5000,
     topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
   });
@@ -373,6 +373,19 @@ describe('config changes on live partitions', () => {
     const refused = (await produce(port, 'live', buildRecordBatch([{ value: Buffer.alloc(5000, 1) }]))).responses[0].partitionResponses[0];
     expect(refused.errorCode).toBe(10); // MESSAGE_TOO_LARGE
     expect((await produce(port, 'live', buildRecordBatch([{ value: 'small' }]))).responses[0].partitionResponses[0].errorCode).toBe(0);
+
+    // min.insync.replicas above the ISR (this broker alone) refuses acks=-1, not acks=1.
+    await incremental(port, 1, TOPIC, 'live', [['min.insync.replicas', SET, '2']]);
+    const all = (await produce(port, 'live', buildRecordBatch([{ value: 'x' }]), 9, -1)).responses[0].partitionResponses[0];
+    expect(all).toMatchObject({ errorCode: 19 }); // NOT_ENOUGH_REPLICAS
+    expect(all.errorMessage).toContain('min.isr requirement of 2 for partition live-0');
+    expect((await produce(port, 'live', buildRecordBatch([{ value: 'x' }]), 9, 1)).responses[0].partitionResponses[0].errorCode).toBe(0);
+    await incremental(port, 1, TOPIC, 'live', [['min.insync.replicas', DELETE, null]]);
+    expect((await produce(port, 'live', buildRecordBatch([{ value: 'x' }]), 9, -1)).responses[0].partitionResponses[0].errorCode).toBe(0);
+    // The broker-level default (min.insync.replicas is its own synonym) applies to topics without an override.
+    await incremental(port, 1, BROKER, '', [['min.insync.replicas', SET, '3']]);
+    expect((await produce(port, 'live', buildRecordBatch([{ value: 'x' }]), 9, -1)).responses[0].partitionResponses[0].errorCode).toBe(19);
+    await incremental(port, 1, BROKER, '', [['min.insync.replicas', DELETE, null]]);
 
     // Records three hours old outlive a one-hour retention only until the next check.
     expect(log.logStartOffset).toBe(0);

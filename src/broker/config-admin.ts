@@ -12,6 +12,7 @@ import {
   ResourceType,
   TOPIC_CONFIGS,
   brokerConfigDef,
+  brokerValue,
   checkValue,
   describeBrokerConfig,
   describeTopicConfig,
@@ -86,6 +87,12 @@ export class ConfigAdmin {
       return { ...OK, configs: defs.filter((d) => wanted(d.name)).map((d) => describeBrokerConfig(d, layers, resourceName !== '')) };
     }
     return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] };
+  }
+
+  /** min.insync.replicas of a topic: its override, else the broker's value (Produce with acks=-1 checks it). */
+  minInsyncReplicas(topic: string): number {
+    const override = this.metadata.topic(topic)?.configs['min.insync.replicas'];
+    return Number(override ?? brokerValue('min.insync.replicas', this.layers()) ?? 1);
   }
 
   /** A topic's configs as CreateTopics v5+ returns them. */

@@ -19,6 +19,9 @@ import type { ApiHandler } from '../dispatcher.js';
 import { produceRecordsProblem } from '../produce-records.js';
 
 
+// A broker running alone: every partition's ISR is itself.
+const ISR_SIZE = 1;
+
 export function produceHandler(broker: BrokerServices, logger: { warn(m: string): void }): ApiHandler<ProduceRequest, ProduceResponse> {
   return {
     apiKey: ApiKey.Produce,
@@ -29,6 +32,8 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
       const flushes: Promise<void>[] = [];
       const responses = request.topicData.map((topic): ProduceResponse.TopicProduceResponse => {
         const meta = broker.metadata.topic(topic.name);
+        // acks=-1 needs min.insync.replicas in the ISR; here the ISR is this broker alone.
+        const minIsr = request.acks === -1 && meta ? broker.configs.minInsyncReplicas(meta.name) : 1;
         return {
           name: topic.name,
           partitionResponses: topic.partitionData.map((p): ProduceResponse.PartitionProduceResponse => {
@@ -47,6 +52,12 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
             const problem = produceRecordsProblem(p.records, context.apiVersion);
             if (problem) return result(problem.errorCode, problem.message);
             if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
+            if (minIsr > ISR_SIZE) {
+              return result(
+                ErrorCode.NOT_ENOUGH_REPLICAS,
+                `The size of the current ISR : ${ISR_SIZE} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic.name}-${p.index}, live replica(s) broker.id are : Set(${broker.self.nodeId})`,
+              );
+            }
             if (p.records === null) throw new Error('unreachable: null records passed the records check');
             try {
               const appended = log.append(p.records, 0, p.records.length);
