@@ -55,7 +55,7 @@ function batchesOnDisk(topic: string, partition: number) {
   return headers;
 }
 
-describe('console producer and consumer round trip', () => {
+describe('console producer and consumer round trip', { timeout: 300_000 }, () => {
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
     it(`keeps keys, values and order per partition with ${codec} compression`, async () => {
       const topic = `codec-${codec}`;
