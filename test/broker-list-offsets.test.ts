@@ -5,6 +5,7 @@
 // topics, and again after a restart (indexes read back from disk). kafkajs's
 // fetchTopicOffsetsByTimestamp must agree.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
@@ -118,6 +119,8 @@ async function checkAll(): Promise<void> {
 
 describe('ListOffsets', () => {
   it('answers earliest, latest, max timestamp and by timestamp at every version', async () => {
+    const segments = fs.readdirSync(path.join(dataDir, 'ts-0')).filter((f) => f.endsWith('.log'));
+    expect(segments.length).toBeGreaterThan(10);
     await checkAll();
   });
 
