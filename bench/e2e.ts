@@ -13,7 +13,9 @@
 // --only a,b (startup, produce, latency, fetch, kcat), --configs 1KiB.1p,...
 // (produce workloads by name), --mib N (MiB per
 // produce run, default 512), --cpu-prof DIR (profile the round-0 broker:
-// node --cpu-prof; see docs/profiling.md), --no-write (do not touch docs/).
+// node --cpu-prof; see docs/profiling.md), --node-args "..." (more node flags
+// for the benchmarked brokers, e.g. --perf-basic-prof), --no-write (do not
+// touch docs/), --keep (keep the scratch dir with the brokers' logs).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,7 +42,8 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const produceBytes = Number(option('--mib') ?? (quick ? 32 : 512)) * MiB;
 const cpuProfDir = option('--cpu-prof');
-const writeDocs = !quick && !only && !flag('--no-write') && option('--mib') === undefined && option('--configs') === undefined;
+const extraNodeArgs = option('--node-args')?.split(' ').filter((a) => a.length > 0) ?? [];
+const writeDocs = !quick && !only && !flag('--no-write') && option('--mib') === undefined && option('--configs') === undefined && option('--node-args') === undefined;
 const KCAT_LINES = quick ? 50_000 : 1_000_000;
 const KCAT_VALUE_BYTES = 1024;
 
@@ -158,6 +161,7 @@ const PRODUCE_WINDOW = 8;
 const FETCH_CONNS = 2;
 const FETCH_WINDOW = 4;
 const FETCH_RESPONSE_BYTES = 1 * MiB;
+const WARMUP_BYTES = (quick ? 16 : 96) * MiB;
 
 interface Produced {
   topic: string;
@@ -250,6 +254,16 @@ function runTimed(cmd: string, argv: string[]): Promise<number> {
   });
 }
 
+/**
+ * Runs the produce and fetch paths once before measuring, so the numbers are
+ * of steady state (optimized code) and not of V8 compiling the broker.
+ */
+async function warmUp(loadgen: string, broker: BrokerProcess, round: number, tag: string): Promise<void> {
+  const c: ProduceConfig = { name: 'warmup', valueBytes: 1024, partitions: 1, batchBytes: 256 * 1024 };
+  const { produced } = await produceRun(loadgen, broker, c, `warmup-${tag}-r${round}`, { requests: Math.round(WARMUP_BYTES / (256 * 1024)) });
+  await fetchRun(loadgen, broker, produced);
+}
+
 // ---- start-up ----
 
 async function inProcessStartMs(dataDir: string): Promise<number> {
@@ -309,8 +323,9 @@ async function main(): Promise<void> {
     floorCpu = sink.readerCpuS / (sink.bytes / GiB);
     const iperf = round === 0 || !quick ? iperf3MBps() : null;
     if (iperf !== null) record('loopback.iperf3', 'MB/s', iperf);
-    const nodeArgs = cpuProfDir && round === 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
+    const nodeArgs = [...extraNodeArgs, ...(cpuProfDir && round === 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [])];
     let broker = await BrokerProcess.start({ dataDir, nodeArgs });
+    await warmUp(loadgen, broker, round, 'auto');
     let moved = 0;
     const produced = new Map<string, Produced>();
     const maxRate = new Map<string, number>();
@@ -377,6 +392,7 @@ async function main(): Promise<void> {
     await broker.stop();
     if (wants('fetch') && fetchConfigs.length > 0) {
       broker = await BrokerProcess.start({ dataDir, properties: { 'socket.sender.mode': 'copy' } });
+      await warmUp(loadgen, broker, round, 'copy');
       await fetchAll('copy');
       await broker.stop();
     }
@@ -422,7 +438,8 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(root, 'bench', 'results', 'e2e.json'), JSON.stringify(report, null, 2) + '\n');
     console.log('wrote bench/results/e2e.json (docs/ untouched: quick, partial or --no-write run)');
   }
-  fs.rmSync(scratch, { recursive: true, force: true });
+  if (!flag('--keep')) fs.rmSync(scratch, { recursive: true, force: true });
+  else console.log(`kept ${scratch} (broker logs: broker-<port>.log)`);
 }
 
 await main();

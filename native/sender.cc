@@ -606,10 +606,44 @@ class Sender : public Napi::ObjectWrap<Sender> {
   Napi::ObjectReference heldBuffers_;
 };
 
+// dupSocketFd(fd): a close-on-exec duplicate of a connected socket's fd, so the
+// connection can be re-wrapped in a net.Socket that reads into caller-provided
+// buffers (connection.ts) while the accepted Socket is destroyed. Only sockets:
+// anything else is refused with ENOTSOCK.
+Napi::Value DupSocketFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "dupSocketFd(fd): fd must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double fdArg = info[0].As<Napi::Number>().DoubleValue();
+  if (!(fdArg >= 0 && fdArg <= INT_MAX) || fdArg != static_cast<int>(fdArg)) {
+    Napi::RangeError::New(env, "dupSocketFd(fd): fd out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = static_cast<int>(fdArg);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    ThrowErrno(env, errno, "fstat", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    ThrowErrno(env, ENOTSOCK, "dupSocketFd", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  int dupFd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dupFd < 0) {
+    ThrowErrno(env, errno, "dup", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, dupFd);
+}
+
 }  // namespace
 
 void InitSender(Napi::Env env, Napi::Object exports) {
   exports.Set("Sender", Sender::Define(env));
+  exports.Set("dupSocketFd", Napi::Function::New(env, DupSocketFd, "dupSocketFd"));
 }
 
 }  // namespace samsa

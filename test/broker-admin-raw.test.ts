@@ -481,6 +481,25 @@ describe('DescribeCluster', () => {
   );
 
   it(
+    'reports the same operations in Metadata v8+ when asked (topic: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS)',
+    async () => {
+      const { client } = await start(newDataDir());
+      await createTopic(client, 'ops', 1);
+      const v10 = await client.request(ApiKey.Metadata, 10, {
+        topics: [{ topicId: ZERO, name: 'ops' }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: true,
+        includeTopicAuthorizedOperations: true,
+      });
+      expect(v10.clusterAuthorizedOperations).toBe(8096);
+      expect(v10.topics[0].topicAuthorizedOperations).toBe(3576);
+      const v12 = await client.request(ApiKey.Metadata, 12, { topics: [{ topicId: ZERO, name: 'ops' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      expect(v12.topics[0].topicAuthorizedOperations).toBe(-2147483648);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'refuses controller and unknown endpoint types as a Kafka broker listener does',
     async () => {
       const { client } = await start(newDataDir());

@@ -1,7 +1,8 @@
 // The connection layer against real sockets, including hostile peers that
 // write oversized, negative and truncated frames by hand.
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nativeAddon } from '../src/native/addon.js';
 import type { SendPart } from '../src/net/sender.js';
 import { Listener } from '../src/net/listener.js';
 import type { RequestHandler } from '../src/net/connection.js';
@@ -28,8 +29,18 @@ function echo(delayMs: (frame: Buffer) => number = () => 0): RequestHandler {
   };
 }
 
+// Every test runs with both ways of reading sockets (direct reads need the addon).
+let readMode: 'auto' | 'stream' = 'auto';
+
 async function start(handler: RequestHandler, extra: Partial<Parameters<typeof Listener.start>[0]> = {}, warnings: string[] = []) {
-  const l = await Listener.start({ host: '127.0.0.1', port: 0, handler, logger: { warn: (m) => warnings.push(m) }, ...extra });
+  const l = await Listener.start({
+    host: '127.0.0.1',
+    port: 0,
+    handler,
+    logger: { warn: (m) => warnings.push(m) },
+    ...extra,
+    connection: { readMode, ...extra.connection },
+  });
   listeners.push(l);
   return l;
 }
@@ -65,7 +76,14 @@ function readFrames(socket: net.Socket, count: number): Promise<Buffer[]> {
 
 const closed = (s: net.Socket) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
 
-describe('Listener and Connection', () => {
+describe.each(['auto', 'stream'] as const)('Listener and Connection (readMode %s)', (mode) => {
+  beforeAll(() => {
+    readMode = mode;
+  });
+  it.runIf(mode === 'auto' && nativeAddon() !== null)('reads through a dup of the accepted fd when the addon is loaded', () => {
+    expect(typeof nativeAddon()!.dupSocketFd).toBe('function');
+  });
+
   it('answers pipelined requests in request order even when handlers finish out of order', async () => {
     const l = await start(echo((f) => (f[0] % 5) * 7));
     const s = await connect(l.port);

@@ -1,6 +1,9 @@
 // Summarizes a V8 .cpuprofile (from `node --cpu-prof`): self time per function
 // and per file, heaviest first, and inclusive time of the named functions.
-// Usage: npx tsx bench/e2e/profile-summary.ts file.cpuprofile [--top N]
+// Usage: npx tsx bench/e2e/profile-summary.ts file.cpuprofile [--top N] [--window text]
+// --window: only the span from the first to the last sample whose stack has a
+// frame from a file whose path contains `text` (e.g. 00-produce: the load,
+// without start-up and shutdown).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -24,14 +27,36 @@ if (!file) {
 }
 const topAt = rest.indexOf('--top');
 const top = topAt >= 0 ? Number(rest[topAt + 1]) : 30;
+const windowAt = rest.indexOf('--window');
+const windowText = windowAt >= 0 ? rest[windowAt + 1] : null;
 const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const inWindow = new Map<number, boolean>();
+const matches = (id: number): boolean => {
+  const known = inWindow.get(id);
+  if (known !== undefined) return known;
+  const n = byId.get(id)!;
+  const p = parent.get(id);
+  const hit = (windowText !== null && n.callFrame.url.includes(windowText)) || (p !== undefined && matches(p));
+  inWindow.set(id, hit);
+  return hit;
+};
+let first = 0;
+let last = profile.samples.length - 1;
+if (windowText !== null) {
+  first = profile.samples.findIndex((id) => matches(id));
+  for (let i = profile.samples.length - 1; i >= 0; i--) if (matches(profile.samples[i])) { last = i; break; }
+  if (first < 0) throw new Error(`no sample has a frame from ${windowText}`);
+}
 const selfUs = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) {
-  const dt = profile.timeDeltas[i] ?? 0;
+let totalUs = 0;
+for (let i = first; i <= last; i++) {
+  const dt = profile.timeDeltas[i + 1] ?? 0;
+  totalUs += dt;
   selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + dt);
 }
-const totalUs = profile.endTime - profile.startTime;
 const label = (n: ProfileNode) => {
   const f = n.callFrame;
   const where = f.url ? `${path.basename(f.url)}:${f.lineNumber + 1}` : '';

@@ -198,6 +198,11 @@ export class Broker implements BrokerServices {
     return this.self.port;
   }
 
+  /** The port the listener is bound to; differs from `port` when advertised.listeners names another (a proxy in tests). */
+  get boundPort(): number {
+    return this.listener?.port ?? 0;
+  }
+
   topicLogConfig(topic: string): LogConfig {
     const t = this.metadata.topic(topic);
     return t ? withTopicOverrides(this.config.log, t.configs) : this.config.log;

@@ -220,6 +220,8 @@ export interface NativeAddon extends NativeBatchScan {
   IndexFile: NativeIndexFileConstructor;
   SegmentFile: NativeSegmentFileConstructor;
   Sender: new (socketFd: number) => NativeSender;
+  /** A close-on-exec dup of a socket fd (ENOTSOCK for anything else); the caller owns it. */
+  dupSocketFd?(fd: number): number;
 }
 
 /** Negative return codes of validateBatches. */

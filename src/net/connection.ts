@@ -3,14 +3,22 @@
 // with backpressure, and every response written through one ResponseSender
 // (zero-copy when possible), which is the only writer on the socket.
 //
-// Frame bytes: a frame that arrives inside one socket chunk is a subarray of it
-// (no copy); one split across chunks is assembled once into a buffer of exactly
+// Frame bytes: a frame that arrives inside one socket read is a subarray of it
+// (no copy); one split across reads is assembled once into a buffer of exactly
 // its size, from the frame pool (frame-pool.ts), and given back once its
 // response is sent. Nothing is allocated from a size read off the wire before
 // that size has been checked against socket.request.max.bytes.
-import type net from 'node:net';
-import { acquireFrame, releaseFrame } from './frame-pool.js';
-import { createSender, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
+//
+// Direct reads (readMode 'auto' with the addon): the accepted socket is
+// re-wrapped, on a dup of its fd, in a net.Socket with Node's `onread` option,
+// so the kernel copies bytes straight into buffers chosen here: small reads
+// into a 64 KiB slab, and the rest of a large frame (a Produce request) into
+// its pooled frame buffer, with no copy in JavaScript and no Buffer per read.
+import fs from 'node:fs';
+import net from 'node:net';
+import { nativeAddon } from '../native/addon.js';
+import { acquireFrame, POOLED_FRAME_BYTES_MIN, releaseFrame } from './frame-pool.js';
+import { createSender, socketFd, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
 
 /** socket.request.max.bytes default: 100 MiB. */
 export const REQUEST_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
@@ -21,6 +29,10 @@ export const QUEUED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 /** connections.max.idle.ms default: 10 minutes. */
 export const CONNECTION_IDLE_MS_MAX_DEFAULT = 600_000;
 const FRAME_SIZE_BYTES = 4;
+// Direct reads: small reads share a slab (frames inside one read are views of
+// it); a slab with less than READ_SLAB_FREE_MIN left is replaced.
+const READ_SLAB_BYTES = 64 * 1024;
+const READ_SLAB_FREE_MIN = 8 * 1024;
 
 export interface ConnectionOptions {
   requestBytesMax: number;
@@ -28,6 +40,8 @@ export interface ConnectionOptions {
   queuedBytesMax: number;
   idleMsMax: number;
   senderMode: 'auto' | SenderMode;
+  /** auto: direct reads when the addon is loaded (see above); stream: Node's 'data' events. */
+  readMode: 'auto' | 'stream';
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.freeze({
@@ -36,6 +50,7 @@ export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.fr
   queuedBytesMax: QUEUED_BYTES_MAX_DEFAULT,
   idleMsMax: CONNECTION_IDLE_MS_MAX_DEFAULT,
   senderMode: 'auto',
+  readMode: 'auto',
 });
 
 export interface ConnectionInfo {
@@ -85,18 +100,35 @@ export class Connection implements ConnectionInfo {
   private lastActivityMs = Date.now();
   private readonly closeWaiters: Array<() => void> = [];
   private stopReading = false;
+  private readonly socket: net.Socket;
+  // Direct reads: the slab small reads land in, and the large frame being filled.
+  private slab: Buffer | null = null;
+  private slabUsed = 0;
+  private direct: Buffer | null = null;
+  private directFilled = 0;
+  private directRegion: Buffer | null = null;
 
+  /** `accepted` should be paused (pauseOnConnect), so no byte is read before the mode is chosen. */
   constructor(
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly handler: RequestHandler,
     private readonly options: ConnectionOptions,
     private readonly logger: ConnectionLogger,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? '?';
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = accepted.remoteAddress ?? '?';
+    this.remotePort = accepted.remotePort ?? 0;
+    const adopted =
+      options.readMode === 'auto'
+        ? adoptWithDirectReads(accepted, { buffer: () => this.nextReadBuffer(), callback: (n: number, into: Uint8Array) => this.onRead(n, into) })
+        : null;
+    const socket = adopted ?? accepted;
+    this.socket = socket;
     socket.setNoDelay(true);
     this.sender = createSender(socket, options.senderMode);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (adopted === null) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      socket.resume();
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // Resets and aborts end in 'close'; peers hanging up are routine, so only debug.
       this.logger.debug?.(`${this.description}: socket error: ${err.message}`, { peer: this.peer, reason: err.code ?? err.message });
@@ -118,9 +150,54 @@ export class Connection implements ConnectionInfo {
     return this.pending.length;
   }
 
+  /** Where the next direct read lands: the rest of the frame being filled, else the slab. */
+  private nextReadBuffer(): Buffer {
+    if (this.direct !== null) {
+      this.directRegion = this.direct.subarray(this.directFilled);
+      return this.directRegion;
+    }
+    this.directRegion = null;
+    if (this.slab === null || this.slab.length - this.slabUsed < READ_SLAB_FREE_MIN) {
+      this.slab = Buffer.allocUnsafeSlow(READ_SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    return this.slab.subarray(this.slabUsed);
+  }
+
+  private onRead(bytes: number, into: Uint8Array): void {
+    if (this.closed) return;
+    if (into === this.directRegion && this.direct !== null) {
+      this.lastActivityMs = Date.now();
+      this.directFilled += bytes;
+      if (this.directFilled === this.direct.length) this.finishDirect();
+      this.processBuffered();
+      return;
+    }
+    // A slab read (possibly handed out before a direct frame started: onData copes).
+    const chunk = this.slab!.subarray(this.slabUsed, this.slabUsed + bytes);
+    this.slabUsed += bytes;
+    this.onData(chunk);
+  }
+
+  private finishDirect(): void {
+    const frame = this.direct!;
+    this.direct = null;
+    this.directRegion = null;
+    this.frameBytes = -1;
+    this.dispatch(frame, true);
+  }
+
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
     if (this.closed) return;
+    if (this.direct !== null) {
+      const n = Math.min(chunk.length, this.direct.length - this.directFilled);
+      chunk.copy(this.direct, this.directFilled, 0, n);
+      this.directFilled += n;
+      if (this.directFilled === this.direct.length) this.finishDirect();
+      chunk = chunk.subarray(n);
+      if (chunk.length === 0) return this.processBuffered();
+    }
     this.chunks.push(chunk);
     this.chunkBytes += chunk.length;
     this.processBuffered();
@@ -132,7 +209,7 @@ export class Connection implements ConnectionInfo {
 
   /** Dispatches the complete frames already read, stopping at the queue limits. */
   private processBuffered(): void {
-    while (!this.closed && !this.stopReading && !this.overQueueLimits()) {
+    while (!this.closed && !this.stopReading && this.direct === null && !this.overQueueLimits()) {
       if (this.frameBytes < 0) {
         if (this.chunkBytes < FRAME_SIZE_BYTES) break;
         const size = this.peekInt32();
@@ -143,12 +220,29 @@ export class Connection implements ConnectionInfo {
         this.consume(FRAME_SIZE_BYTES);
         this.frameBytes = size;
       }
-      if (this.chunkBytes < this.frameBytes) break;
+      if (this.chunkBytes < this.frameBytes) {
+        if (this.slab !== null && this.frameBytes >= POOLED_FRAME_BYTES_MIN) this.startDirect();
+        break;
+      }
       const pooled = this.chunks[0].length < this.frameBytes;
       const frame = this.take(this.frameBytes);
       this.frameBytes = -1;
       this.dispatch(frame, pooled);
     }
+  }
+
+  /** Moves the buffered start of a large frame into its pooled buffer; later reads land there. */
+  private startDirect(): void {
+    const frame = acquireFrame(this.frameBytes);
+    let at = 0;
+    for (const c of this.chunks) {
+      c.copy(frame, at);
+      at += c.length;
+    }
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.direct = frame;
+    this.directFilled = at;
   }
 
   private peekInt32(): number {
@@ -312,10 +406,47 @@ export class Connection implements ConnectionInfo {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.sender.close();
     this.chunks = [];
+    // Never dispatched, so no handler holds it.
+    if (this.direct !== null) releaseFrame(this.direct);
+    this.direct = null;
+    this.directRegion = null;
     this.notifyIdleWaiters();
   }
 
   onClosed(listener: () => void): void {
     this.socket.once('close', listener);
   }
+}
+
+interface DirectReads {
+  buffer: () => Uint8Array;
+  callback: (bytes: number, into: Uint8Array) => void;
+}
+
+/**
+ * The accepted socket's connection in a new net.Socket (on a dup of the fd)
+ * that reads through `onread`, which Node offers on sockets it creates but not
+ * on accepted ones; the accepted Socket is destroyed (closing only its fd).
+ * null when that is not possible (no addon, TLS, no fd): use `accepted`.
+ */
+function adoptWithDirectReads(accepted: net.Socket, onread: DirectReads): net.Socket | null {
+  const addon = nativeAddon();
+  const fd = socketFd(accepted);
+  if (addon === null || typeof addon.dupSocketFd !== 'function' || fd < 0) return null;
+  let dup: number;
+  try {
+    dup = addon.dupSocketFd(fd);
+  } catch {
+    return null;
+  }
+  let adopted: net.Socket;
+  try {
+    // `onread` is accepted by the Socket constructor (net.connect documents it).
+    adopted = new net.Socket({ fd: dup, readable: true, writable: true, onread } as net.SocketConstructorOpts);
+  } catch {
+    fs.closeSync(dup);
+    return null;
+  }
+  accepted.destroy();
+  return adopted;
 }

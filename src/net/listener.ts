@@ -29,7 +29,8 @@ export class Listener {
   ) {}
 
   static async start(options: ListenerOptions): Promise<Listener> {
-    const server = net.createServer({ noDelay: true, pauseOnConnect: false });
+    // Paused: the Connection chooses how the socket is read before any byte is.
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true });
     const connectionOptions = { ...DEFAULT_CONNECTION_OPTIONS, ...options.connection };
     const logger = options.logger ?? { warn: (m: string) => console.warn(`[samsa] WARN ${m}`) };
     const listener = new Listener(server, options, connectionOptions, logger);

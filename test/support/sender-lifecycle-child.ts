@@ -19,6 +19,21 @@ function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+// Open fds naming the same socket as `fd` (its dups), so fds that the runtime
+// opens or closes meanwhile do not move the count.
+function dupCount(fd: number): number {
+  const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  let count = 0;
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${name}`) === target) count++;
+    } catch {
+      // closed between readdir and readlink
+    }
+  }
+  return count;
+}
+
 async function collect(): Promise<void> {
   for (let i = 0; i < 20; i++) {
     gc!();
@@ -61,13 +76,13 @@ const result: Record<string, number | string | null> = {};
 // 1. Senders dropped without close(): the finalizer closes each dup.
 {
   const pair = await socketPair();
-  const before = fdCount();
+  const before = dupCount(socketFdOf(pair.writer));
   ((fd: number) => {
     for (let i = 0; i < 100; i++) new addon.Sender(fd);
   })(socketFdOf(pair.writer));
-  result.finalizerWithSenders = fdCount() - before;
+  result.finalizerWithSenders = dupCount(socketFdOf(pair.writer)) - before;
   await collect();
-  result.finalizerAfterGc = fdCount() - before;
+  result.finalizerAfterGc = dupCount(socketFdOf(pair.writer)) - before;
   await pair.close();
 }
 

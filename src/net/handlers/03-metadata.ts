@@ -4,6 +4,7 @@
 // v5: offline replicas. v7: leader epoch. v8: authorized operations. v9:
 // flexible. v10: topic ids. v11: drops cluster authorized operations. v12:
 // topics may be asked for by id (name null).
+import { CLUSTER_AUTHORIZED_OPERATIONS, OPERATIONS_OMITTED, TOPIC_AUTHORIZED_OPERATIONS } from '../../protocol/authorized-operations.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { kafkaUuidToCanonical, canonicalUuidToKafka, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
@@ -11,8 +12,6 @@ import { ApiKey, type MetadataRequest, type MetadataResponse } from '../../proto
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 
-/** "Not requested" for authorized-operations fields. */
-const OPERATIONS_OMITTED = -2147483648;
 
 export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequest, MetadataResponse> {
   return {
@@ -56,13 +55,15 @@ export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequ
           }
         }
       }
+      // v8+: what Kafka reports when asked and no authorizer is configured.
+      if (request.includeTopicAuthorizedOperations === true) for (const t of topics) t.topicAuthorizedOperations = TOPIC_AUTHORIZED_OPERATIONS;
       return {
         throttleTimeMs: 0,
         brokers: [{ nodeId: self.nodeId, host: self.host, port: self.port, rack: null }],
         clusterId: broker.metadata.clusterId,
         controllerId: self.nodeId,
         topics,
-        clusterAuthorizedOperations: OPERATIONS_OMITTED,
+        clusterAuthorizedOperations: request.includeClusterAuthorizedOperations === true ? CLUSTER_AUTHORIZED_OPERATIONS : OPERATIONS_OMITTED,
       };
     },
   };

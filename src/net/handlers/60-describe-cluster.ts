@@ -8,6 +8,7 @@
 // broker never names its controller, whose endpoint clients cannot use).
 // Authorized operations, when asked for, are what Kafka reports without an
 // authorizer: every operation the CLUSTER resource supports.
+import { CLUSTER_AUTHORIZED_OPERATIONS, OPERATIONS_OMITTED } from '../../protocol/authorized-operations.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type DescribeClusterRequest, type DescribeClusterResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
@@ -15,14 +16,6 @@ import type { ApiHandler } from '../dispatcher.js';
 
 const ENDPOINT_TYPE_BROKER = 1;
 const ENDPOINT_TYPE_CONTROLLER = 2;
-/** The schema default for "not requested". */
-const OPERATIONS_OMITTED = -2147483648;
-
-// Kafka's AclOperation codes of what a CLUSTER resource supports
-// (AclEntry.supportedOperations): CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
-// DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, as a 32-bit field.
-const CLUSTER_OPERATION_CODES = [5, 7, 8, 9, 10, 11, 12];
-export const CLUSTER_AUTHORIZED_OPERATIONS = CLUSTER_OPERATION_CODES.reduce((bits, code) => bits | (1 << code), 0);
 
 export function describeClusterHandler(broker: BrokerServices): ApiHandler<DescribeClusterRequest, DescribeClusterResponse> {
   return {
