@@ -151,6 +151,10 @@ export class Broker implements BrokerServices {
       maxConnections: config.maxConnections,
       connection: { requestBytesMax: config.socketRequestMaxBytes, idleMsMax: config.connectionsMaxIdleMs, senderMode: config.socketSenderMode },
       logger,
+    }).catch(async (err: Error) => {
+      // A port in use must not leave the logs open (their timers would keep an embedding process alive).
+      await broker.close();
+      throw err;
     });
     const advertised = config.advertisedListeners.find((l) => l.name === endpoint.name) ?? endpoint;
     const boundPort = broker.listener.port;

@@ -100,6 +100,14 @@ export function fileRangePlaceholder(length: number): Buffer {
 
 export { REF_BYTES_MIN };
 
+/**
+ * Kafka 4.0 advertises Produce from v0 though it serves only v3+ (KAFKA-18659):
+ * librdkafka before 2.10 enables gzip, snappy and lz4 only when the broker
+ * lists Produce v0-v2, and would otherwise send every batch uncompressed.
+ * Requests below the handler's minimum still close the connection.
+ */
+const ADVERTISED_MIN_VERSION = new Map<number, number>([[ApiKey.Produce, 0]]);
+
 export class Dispatcher {
   private readonly handlers = new Map<number, ApiHandler>();
   private observer: RequestObserver | null = null;
@@ -118,7 +126,7 @@ export class Dispatcher {
   /** What ApiVersions advertises: exactly the registered handlers and their versions. */
   supportedApis(): SupportedApi[] {
     return [...this.handlers.values()]
-      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .map((h) => ({ apiKey: h.apiKey, minVersion: ADVERTISED_MIN_VERSION.get(h.apiKey) ?? h.minVersion, maxVersion: h.maxVersion }))
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 

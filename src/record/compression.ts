@@ -20,11 +20,34 @@
 //
 // Every decompression is bounded by `maxBytes` and throws RecordBatchError
 // beyond it, or on any malformed input; nothing here throws anything else.
-import lz4js from 'lz4js';
-import xxh32 from 'lz4js/xxh32.js';
-import snappyjs from 'snappyjs';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import type { Decompress as ZstdDecompressClass } from 'fzstd';
+import type Lz4js from 'lz4js';
+import type Xxh32 from 'lz4js/xxh32.js';
+import type SnappyJs from 'snappyjs';
+import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
+
+// The codec packages load on first use: a broker's produce and fetch paths never
+// (de)compress, and loading them at start-up would cost ~50 ms of CPU and ~5 MB.
+// All three are CommonJS (fzstd also), so a synchronous require serves.
+const requireCodec = createRequire(import.meta.url);
+interface CodecLibraries {
+  lz4js: typeof Lz4js;
+  xxh32: typeof Xxh32;
+  snappyjs: typeof SnappyJs;
+  ZstdDecompress: typeof ZstdDecompressClass;
+}
+let codecLibraries: CodecLibraries | null = null;
+
+function codecs(): CodecLibraries {
+  codecLibraries ??= {
+    lz4js: requireCodec('lz4js') as typeof Lz4js,
+    xxh32: requireCodec('lz4js/xxh32.js') as typeof Xxh32,
+    snappyjs: requireCodec('snappyjs') as typeof SnappyJs,
+    ZstdDecompress: (requireCodec('fzstd') as { Decompress: typeof ZstdDecompressClass }).Decompress,
+  };
+  return codecLibraries;
+}
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof Compression;
@@ -129,7 +152,7 @@ function isXerial(buf: Buffer): boolean {
 function snappyXerialCompress(buf: Buffer): Buffer {
   const parts: Buffer[] = [XERIAL_MAGIC, int32BE(1), int32BE(1)];
   for (let start = 0; start < buf.length; start += XERIAL_CHUNK_BYTES) {
-    const block = snappyjs.compress(buf.subarray(start, start + XERIAL_CHUNK_BYTES));
+    const block = codecs().snappyjs.compress(buf.subarray(start, start + XERIAL_CHUNK_BYTES));
     parts.push(int32BE(block.length), block);
   }
   return Buffer.concat(parts);
@@ -270,14 +293,14 @@ const LZ4_MIN_MATCH = 4;
 
 function lz4FrameCompress(buf: Buffer): Buffer {
   const header = Buffer.from([0x04, 0x22, 0x4d, 0x18, LZ4_FLG_VERSION | LZ4_FLG_BLOCK_INDEPENDENT, LZ4_BD_64KB, 0]);
-  header[6] = (xxh32.hash(0, header, 4, 2) >>> 8) & 0xff;
+  header[6] = (codecs().xxh32.hash(0, header, 4, 2) >>> 8) & 0xff;
   const parts: Buffer[] = [header];
   const hashTable = new Uint32Array(1 << 16);
-  const scratch = Buffer.allocUnsafe(lz4js.compressBound(LZ4_BLOCK_BYTES));
+  const scratch = Buffer.allocUnsafe(codecs().lz4js.compressBound(LZ4_BLOCK_BYTES));
   for (let start = 0; start < buf.length; start += LZ4_BLOCK_BYTES) {
     const blockBytes = Math.min(LZ4_BLOCK_BYTES, buf.length - start);
     hashTable.fill(0); // independent blocks: no match may reach into an earlier block
-    const compressedBytes = lz4js.compressBlock(buf, scratch, start, blockBytes, hashTable);
+    const compressedBytes = codecs().lz4js.compressBlock(buf, scratch, start, blockBytes, hashTable);
     const block = compressedBytes > 0 ? lz4FixBlockEnd(scratch.subarray(0, compressedBytes), buf, start, blockBytes) : null;
     const size = Buffer.allocUnsafe(4);
     if (block !== null && block.length < blockBytes) {
@@ -422,7 +445,7 @@ function lz4Frame(src: Buffer, ip: number, out: BoundedOutput): number {
     out.reserve(contentBytes);
   }
   const headerChecksum = src[descriptorStart + descriptorBytes];
-  if (((xxh32.hash(0, src, descriptorStart, descriptorBytes) >>> 8) & 0xff) !== headerChecksum) {
+  if (((codecs().xxh32.hash(0, src, descriptorStart, descriptorBytes) >>> 8) & 0xff) !== headerChecksum) {
     lz4Fail('frame header checksum mismatch', descriptorStart + descriptorBytes);
   }
   ip = descriptorStart + descriptorBytes + 1;
@@ -437,7 +460,7 @@ function lz4Frame(src: Buffer, ip: number, out: BoundedOutput): number {
     const blockBytes = (word & ~LZ4_BLOCK_UNCOMPRESSED) >>> 0;
     if (blockBytes > blockBytesMax) lz4Fail(`block of ${blockBytes} bytes above the frame's maximum`, ip - 4);
     if (blockBytes + (blockChecksums ? 4 : 0) > src.length - ip) lz4Fail('block runs past the input', ip - 4);
-    if (blockChecksums && xxh32.hash(0, src, ip, blockBytes) !== src.readUInt32LE(ip + blockBytes)) {
+    if (blockChecksums && codecs().xxh32.hash(0, src, ip, blockBytes) !== src.readUInt32LE(ip + blockBytes)) {
       lz4Fail('block checksum mismatch', ip);
     }
     if (stored) {
@@ -455,7 +478,7 @@ function lz4Frame(src: Buffer, ip: number, out: BoundedOutput): number {
   }
   if (flg & LZ4_FLG_CONTENT_CHECKSUM) {
     if (src.length - ip < 4) lz4Fail('truncated content checksum', ip);
-    if (xxh32.hash(0, out.buf, frameOutputStart, frameBytes) !== src.readUInt32LE(ip)) {
+    if (codecs().xxh32.hash(0, out.buf, frameOutputStart, frameBytes) !== src.readUInt32LE(ip)) {
       lz4Fail('content checksum mismatch', ip);
     }
     ip += 4;
@@ -643,7 +666,7 @@ function zstdDecompress(src: Buffer, maxBytes: number): Buffer {
   let totalBytes = 0;
   // fzstd's streaming decoder hands out each block (<= 128 KiB) as it is
   // decoded, so the bound is enforced before the output grows past it.
-  const decoder = new ZstdDecompress((chunk) => {
+  const decoder = new (codecs().ZstdDecompress)((chunk) => {
     totalBytes += chunk.length;
     if (totalBytes > maxBytes) throw tooLarge('zstd', totalBytes, maxBytes);
     chunks.push(chunk);

@@ -483,7 +483,7 @@ export class Log {
     } catch (err) {
       throw this.ioError('append', err);
     }
-    this.producerState.commit(check.updates);
+    this.producerState.commit(check);
     this.nextOffset = lastOffset + 1;
     if (this.highWatermarkFollowsLogEnd) this.highWatermarkOffset = this.nextOffset;
     this.unflushedMessages += lastOffset + 1 - firstOffset;

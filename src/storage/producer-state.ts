@@ -80,9 +80,21 @@ export interface ProducerBatch {
   attributes: number;
 }
 
-export type AppendCheck =
-  | { kind: 'append'; updates: Map<bigint, ProducerEntry> }
-  | { kind: 'duplicate'; batch: BatchMetadata };
+/** What an accepted append changes: one producer's new batch (the usual case), or copied entries. */
+export interface PendingAppend {
+  kind: 'append';
+  /** Set when the append has several batches: updated copies of each producer's entry. */
+  updates: Map<bigint, ProducerEntry> | null;
+  /** Set when one idempotent batch was judged against the live entry (no copy). */
+  producerId: bigint;
+  producerEpoch: number;
+  batch: BatchMetadata | null;
+}
+
+export type AppendCheck = PendingAppend | { kind: 'duplicate'; batch: BatchMetadata };
+
+// An append without idempotent batches changes nothing; shared to keep the plain produce path allocation-free.
+const NOTHING_PENDING: PendingAppend = Object.freeze({ kind: 'append', updates: null, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH, batch: null });
 
 export interface ProducerStateLogger {
   warn(message: string): void;
@@ -150,6 +162,16 @@ function emptyEntry(producerId: bigint): ProducerEntry {
   };
 }
 
+/** What a producer without state looks like to the checks (never mutated). */
+const UNKNOWN_PRODUCER: ProducerEntry = Object.freeze({
+  producerId: NO_PRODUCER_ID,
+  producerEpoch: NO_PRODUCER_EPOCH,
+  batches: Object.freeze([]) as unknown as BatchMetadata[],
+  coordinatorEpoch: -1,
+  currentTxnFirstOffset: -1,
+  lastTimestamp: -1,
+});
+
 function addBatch(entry: ProducerEntry, epoch: number, batch: BatchMetadata): void {
   // A new epoch starts a new sequence space: older batches can no longer be duplicates.
   if (entry.producerEpoch !== epoch) {
@@ -210,6 +232,7 @@ export class ProducerStateManager {
         );
       }
     }
+    if (batches.length === 1) return this.checkSingle(batches[0]);
     const updates = new Map<bigint, ProducerEntry>();
     for (const batch of batches) {
       if (batch.producerId < 0n) continue;
@@ -230,11 +253,40 @@ export class ProducerStateManager {
       this.checkSequence(current, updated, batch);
       addBatch(updated, batch.producerEpoch, this.metadataOf(batch));
     }
-    return { kind: 'append', updates };
+    return { kind: 'append', updates, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH, batch: null };
   }
 
-  commit(updates: Map<bigint, ProducerEntry>): void {
-    for (const [producerId, entry] of updates) this.producers.set(producerId, entry);
+  /**
+   * The Produce path's case (Kafka allows one batch per partition per request):
+   * the same checks against the live entry, which stays untouched until commit.
+   */
+  private checkSingle(batch: ProducerBatch): AppendCheck {
+    if (batch.producerId < 0n) return NOTHING_PENDING;
+    const current = this.producers.get(batch.producerId);
+    const duplicate = current ? this.findDuplicate(current, batch) : undefined;
+    if (duplicate) return { kind: 'duplicate', batch: duplicate };
+    if ((batch.attributes & ATTR_TRANSACTIONAL) !== 0) {
+      throw new StorageError(StorageErrorCode.INVALID_TXN_STATE, 'Record was not part of an ongoing transaction');
+    }
+    const view = current ?? UNKNOWN_PRODUCER;
+    this.checkEpoch(view, batch);
+    this.checkSequence(current, view, batch);
+    return { kind: 'append', updates: null, producerId: batch.producerId, producerEpoch: batch.producerEpoch, batch: this.metadataOf(batch) };
+  }
+
+  /** Applies an accepted append once its bytes are in the log. */
+  commit(pending: PendingAppend): void {
+    if (pending.updates) {
+      for (const [producerId, entry] of pending.updates) this.producers.set(producerId, entry);
+      return;
+    }
+    if (pending.batch === null) return;
+    let entry = this.producers.get(pending.producerId);
+    if (!entry) {
+      entry = emptyEntry(pending.producerId);
+      this.producers.set(pending.producerId, entry);
+    }
+    addBatch(entry, pending.producerEpoch, pending.batch);
   }
 
   private metadataOf(batch: ProducerBatch): BatchMetadata {
@@ -250,7 +302,10 @@ export class ProducerStateManager {
   private findDuplicate(entry: ProducerEntry, batch: ProducerBatch): BatchMetadata | undefined {
     if (entry.producerEpoch !== batch.producerEpoch) return undefined;
     const lastSeq = lastSequenceOf(batch);
-    return entry.batches.find((b) => b.firstSeq === batch.baseSequence && b.lastSeq === lastSeq);
+    for (const cached of entry.batches) {
+      if (cached.firstSeq === batch.baseSequence && cached.lastSeq === lastSeq) return cached;
+    }
+    return undefined;
   }
 
   private checkEpoch(updated: ProducerEntry, batch: ProducerBatch): void {
