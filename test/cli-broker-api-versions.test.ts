@@ -47,7 +47,7 @@ async function rawApiVersions(port: number): Promise<Map<number, [number, number
   return new Map(body.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]));
 }
 
-describe('samsa broker-api-versions', () => {
+describe('samsa broker-api-versions', { timeout: 300_000 }, () => {
   it("prints each advertised API with its range and the version this client uses, in Kafka's layout", async () => {
     const expected = await rawApiVersions(broker.port);
     const r = await runCli(['broker-api-versions', '--bootstrap-server', `127.0.0.1:${broker.port}`]);

@@ -55,7 +55,7 @@ function batchesOnDisk(topic: string, partition: number) {
   return headers;
 }
 
-describe('console producer and consumer round trip', () => {
+describe('console producer and consumer round trip', { timeout: 300_000 }, () => {
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
     it(`keeps keys, values and order per partition with ${codec} compression`, async () => {
       const topic = `codec-${codec}`;
@@ -82,6 +82,16 @@ describe('console producer and consumer round trip', () => {
       const stored = [0, 1, 2].flatMap((partition) => batchesOnDisk(topic, partition));
       expect(stored.length).toBeGreaterThan(3); // small batch size: several batches
       for (const header of stored) expect(header.compression).toBe(codec);
+      // acks=all (the default) makes the producer idempotent, as Kafka's is: one producer id, consecutive sequences per partition.
+      for (const partition of [0, 1, 2]) {
+        let sequence = 0;
+        for (const header of batchesOnDisk(topic, partition)) {
+          expect(header.producerId).toBe(stored[0].producerId);
+          expect(header.baseSequence).toBe(sequence);
+          sequence += header.recordsCount;
+        }
+      }
+      expect(stored[0].producerId).toBeGreaterThanOrEqual(0);
     });
   }
 
@@ -118,6 +128,8 @@ describe('console producer and consumer round trip', () => {
     expect(new Set(rows.map((r) => r[2]))).toEqual(new Set(lines));
     const partitions = new Set(rows.map((r) => r[0]));
     expect(partitions.size).toBe(4);
+    // acks=1: not idempotent, as Kafka's producer.
+    for (const header of batchesOnDisk('keyless', 0)) expect(header.producerId).toBe(-1);
     for (const partition of partitions) {
       // Within a partition: offsets 0.. without gaps, values in input order.
       const mine = rows.filter((r) => r[0] === partition);

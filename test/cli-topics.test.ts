@@ -35,7 +35,7 @@ afterAll(async () => {
 
 const topics = (...args: string[]) => runCli(['topics', '--bootstrap-server', bootstrap, ...args]);
 
-describe('samsa topics', () => {
+describe('samsa topics', { timeout: 300_000 }, () => {
   it('creates a topic and prints Created topic T.', async () => {
     const r = await topics('--create', '--topic', 'orders', '--partitions', '3', '--replication-factor', '1');
     expect(r).toMatchObject({ code: 0, stdout: 'Created topic orders.\n' });

@@ -15,7 +15,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'topic', kind: 'value', argName: '<topic>', description: 'REQUIRED: The topic id to produce messages to.' },
   { name: 'property', kind: 'value', argName: '<prop>', description: 'Line reader properties: parse.key, key.separator (default \\t), parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error.' },
   { name: 'reader-property', kind: 'value', argName: '<prop>', description: 'Same as --property.' },
-  { name: 'producer-property', kind: 'value', argName: '<producer_prop>', description: 'Producer properties: acks, compression.type, batch.size, linger.ms, retries, request.timeout.ms, max.block.ms, client.id.' },
+  { name: 'producer-property', kind: 'value', argName: '<producer_prop>', description: 'Producer properties: acks, compression.type, batch.size, linger.ms, retries, request.timeout.ms, max.block.ms, enable.idempotence (default true with acks=all), client.id.' },
   { name: 'command-property', kind: 'value', argName: '<producer_prop>', description: 'Same as --producer-property.' },
   { name: 'request-required-acks', kind: 'value', argName: '<request required acks>', description: 'The required acks of the producer requests: all, -1, 0 or 1 (default: -1).' },
   { name: 'compression-codec', kind: 'optional', implied: 'gzip', argName: '<compression-codec>', description: "The compression codec: either 'none', 'gzip', 'snappy', 'lz4', or 'zstd'. If specified without value, then it defaults to 'gzip'." },
@@ -38,6 +38,7 @@ interface ProducerSettings {
   retries: number;
   requestTimeoutMs: number;
   maxBlockMs: number;
+  idempotent: boolean;
   clientId: string;
 }
 
@@ -76,6 +77,7 @@ export async function consoleProducerCommand(argv: string[], io: CliIo): Promise
     maxBlockMs: settings.maxBlockMs,
     retries: settings.retries,
     requestTimeoutMs: settings.requestTimeoutMs,
+    idempotent: settings.idempotent,
     onError: (record, message) =>
       printLine(
         io.stderr,
@@ -134,8 +136,12 @@ function producerSettings(args: ParsedArgs): ProducerSettings {
   if (!COMPRESSION_NAMES.includes(compression)) {
     throw new UsageError(`Invalid value ${compression} for configuration compression.type: String must be one of: ${COMPRESSION_NAMES.join(', ')}`);
   }
+  // Kafka's producer is idempotent by default, but only with acks=all; asking for it with other acks is an error.
+  const idempotence = props.get('enable.idempotence')?.trim().toLowerCase();
+  if (idempotence === 'true' && acks !== -1) throw new UsageError('Must set acks to all in order to use the idempotent producer.');
   return {
     acks,
+    idempotent: acks === -1 && idempotence !== 'false',
     compression: compression as CompressionName,
     batchBytes: intProperty(props, 'batch.size', 16384, 1),
     lingerMs: intProperty(props, 'linger.ms', 1000, 0),

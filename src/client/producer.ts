@@ -5,10 +5,18 @@
 // partitioner; keyless records stick to one partition until its batch is
 // sent, then move to the next (the effect of Kafka's sticky partitioner).
 // Retriable errors refresh metadata and resend, a bounded number of times.
-// Not idempotent: batches carry producerId -1, so a resend after a lost
-// acknowledgement may duplicate records (as Kafka's producer with
-// enable.idempotence=false).
-import { ApiKey, type ProduceRequest, type ProduceResponse } from '../protocol/generated/index.js';
+// Idempotent when asked (Kafka's default with acks=all): InitProducerId gives
+// a producer id and epoch, each partition's batches carry consecutive
+// sequence numbers, and a batch is built once so a resend carries the same
+// sequence and the broker drops the duplicate. Otherwise batches carry
+// producerId -1 and a resend after a lost acknowledgement may duplicate.
+import {
+  ApiKey,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../protocol/generated/index.js';
 import { buildRecordBatch, type CompressionName, type RecordInput } from '../record/record-batch.js';
 import type { KafkaClient } from './client.js';
 import { ConnectionError, KafkaResponseError, errorMessage, isRetriable } from './errors.js';
@@ -27,6 +35,8 @@ export interface ProducerOptions {
   maxBlockMs: number;
   retries: number;
   requestTimeoutMs: number;
+  /** Use a producer id and sequence numbers so retries cannot duplicate (needs acks=-1 and InitProducerId). */
+  idempotent: boolean;
   /** Called once per record that could not be delivered. */
   onError: (record: RecordInput, message: string) => void;
 }
@@ -40,6 +50,13 @@ interface PendingBatch {
   bytes: number;
 }
 
+/** A batch ready to send: built once, so every attempt carries the same bytes and sequence. */
+interface ReadyBatch {
+  partition: number;
+  records: RecordInput[];
+  batch: Buffer;
+}
+
 // Kafka's max.in.flight.requests.per.connection default.
 const IN_FLIGHT_MAX = 5;
 const RETRY_BACKOFF_MS = 100;
@@ -47,6 +64,10 @@ const RETRY_BACKOFF_MAX_MS = 1000;
 // Per-record framing inside a batch (length, attributes, deltas, lengths): a
 // generous estimate so batches do not exceed batchBytes by much.
 const RECORD_OVERHEAD_BYTES = 21;
+const DUPLICATE_SEQUENCE_NUMBER = 46;
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+// Sequence numbers wrap at int32 max, as Kafka's DefaultRecordBatch.incrementSequence.
+const SEQUENCE_MODULUS = 2 ** 31;
 
 export class TopicProducer {
   private partitions: PartitionInfo[] = [];
@@ -54,6 +75,9 @@ export class TopicProducer {
   private readonly inFlight = new Set<Promise<void>>();
   private stickyPartition = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
+  private producerId = -1;
+  private producerEpoch = -1;
+  private readonly nextSequence = new Map<number, number>();
   /** Records acknowledged (or sent, with acks=0). */
   delivered = 0;
   failed = 0;
@@ -74,6 +98,26 @@ export class TopicProducer {
       await sleep(Math.min(RETRY_BACKOFF_MS * 2, Math.max(0, deadline - Date.now())));
     }
     this.stickyPartition = Math.floor(Math.random() * this.partitions.length);
+    if (this.options.idempotent) await this.initProducerId();
+  }
+
+  /** Whether batches carry a producer id (false when the broker has no InitProducerId). */
+  get idempotent(): boolean {
+    return this.producerId >= 0;
+  }
+
+  private async initProducerId(): Promise<void> {
+    const conn = await this.client.bootstrapConnection();
+    if (!conn.supports(ApiKey.InitProducerId)) return;
+    const response = await conn.request<InitProducerIdResponse>(ApiKey.InitProducerId, (): InitProducerIdRequest => ({
+      transactionalId: null,
+      transactionTimeoutMs: 2147483647,
+      producerId: -1n,
+      producerEpoch: -1,
+    }));
+    if (response.errorCode !== 0) throw new KafkaResponseError(response.errorCode);
+    this.producerId = Number(response.producerId);
+    this.producerEpoch = response.producerEpoch;
   }
 
   /** True when every partition has a leader. */
@@ -125,12 +169,12 @@ export class TopicProducer {
   }
 
   private async flushPartitions(partitions: number[]): Promise<void> {
-    const ready: Array<[number, RecordInput[]]> = [];
+    const ready: ReadyBatch[] = [];
     for (const p of partitions) {
-      const batch = this.batches.get(p);
-      if (!batch || batch.records.length === 0) continue;
+      const pending = this.batches.get(p);
+      if (!pending || pending.records.length === 0) continue;
       this.batches.delete(p);
-      ready.push([p, batch.records]);
+      ready.push({ partition: p, records: pending.records, batch: this.build(p, pending.records) });
       if (p === this.stickyPartition) this.stickyPartition = (this.stickyPartition + 1) % this.partitions.length;
     }
     if (ready.length === 0) return;
@@ -141,16 +185,28 @@ export class TopicProducer {
     this.inFlight.add(task);
   }
 
+  private build(partition: number, records: RecordInput[]): Buffer {
+    if (!this.idempotent) return buildRecordBatch(records, { compression: this.options.compression });
+    const baseSequence = this.nextSequence.get(partition) ?? 0;
+    this.nextSequence.set(partition, (baseSequence + records.length) % SEQUENCE_MODULUS);
+    return buildRecordBatch(records, {
+      compression: this.options.compression,
+      producerId: this.producerId,
+      producerEpoch: this.producerEpoch,
+      baseSequence,
+    });
+  }
+
   /** One Produce request per leader; failed partitions are retried after a metadata refresh. */
-  private async deliver(ready: Array<[number, RecordInput[]]>, attempt: number): Promise<void> {
-    const byLeader = new Map<number, Array<[number, RecordInput[]]>>();
+  private async deliver(ready: ReadyBatch[], attempt: number): Promise<void> {
+    const byLeader = new Map<number, ReadyBatch[]>();
     for (const entry of ready) {
-      const leader = this.partitions[entry[0]]?.leader ?? -1;
+      const leader = this.partitions[entry.partition]?.leader ?? -1;
       const list = byLeader.get(leader);
       if (list) list.push(entry);
       else byLeader.set(leader, [entry]);
     }
-    const retry: Array<[number, RecordInput[]]> = [];
+    const retry: ReadyBatch[] = [];
     let lastError = '';
     await Promise.all(
       [...byLeader].map(async ([leader, entries]) => {
@@ -160,13 +216,13 @@ export class TopicProducer {
             if (f.retriable) {
               retry.push(f.entry);
               lastError = f.message;
-            } else this.fail(f.entry[1], f.message);
+            } else this.fail(f.entry.records, f.message);
           }
-          for (const e of entries) if (!failures.some((f) => f.entry === e)) this.delivered += e[1].length;
+          for (const e of entries) if (!failures.some((f) => f.entry === e)) this.delivered += e.records.length;
         } catch (err) {
           if (!(err instanceof ConnectionError) && !(err instanceof KafkaResponseError)) throw err;
           if (this.options.acks === 0) {
-            for (const e of entries) this.fail(e[1], err.message);
+            for (const e of entries) this.fail(e.records, err.message);
             return;
           }
           retry.push(...entries);
@@ -176,7 +232,7 @@ export class TopicProducer {
     );
     if (retry.length === 0) return;
     if (attempt >= this.options.retries) {
-      for (const e of retry) this.fail(e[1], lastError);
+      for (const e of retry) this.fail(e.records, lastError);
       return;
     }
     await sleep(Math.min(RETRY_BACKOFF_MS * 2 ** attempt, RETRY_BACKOFF_MAX_MS));
@@ -186,8 +242,8 @@ export class TopicProducer {
 
   private async produceTo(
     leader: number,
-    entries: Array<[number, RecordInput[]]>,
-  ): Promise<Array<{ entry: [number, RecordInput[]]; retriable: boolean; message: string }>> {
+    entries: ReadyBatch[],
+  ): Promise<Array<{ entry: ReadyBatch; retriable: boolean; message: string }>> {
     const conn = await this.client.connection(leader);
     const version = conn.versionFor(ApiKey.Produce);
     // RecordBatch v2 (the only format src/record builds) needs Produce v3 or later.
@@ -199,7 +255,7 @@ export class TopicProducer {
       topicData: [
         {
           name: this.options.topic,
-          partitionData: entries.map(([index, records]) => ({ index, records: buildRecordBatch(records, { compression: this.options.compression }) })),
+          partitionData: entries.map((e) => ({ index: e.partition, records: e.batch })),
         },
       ],
     };
@@ -208,13 +264,16 @@ export class TopicProducer {
     if (!expectResponse) return [];
     const results = new Map<number, ProduceResponse.PartitionProduceResponse>();
     for (const t of response.responses) if (t.name === this.options.topic) for (const p of t.partitionResponses) results.set(p.index, p);
-    const failures: Array<{ entry: [number, RecordInput[]]; retriable: boolean; message: string }> = [];
+    const failures: Array<{ entry: ReadyBatch; retriable: boolean; message: string }> = [];
     for (const entry of entries) {
-      const r = results.get(entry[0]);
-      if (!r) failures.push({ entry, retriable: false, message: `no response for partition ${entry[0]}` });
+      const r = results.get(entry.partition);
+      if (!r) failures.push({ entry, retriable: false, message: `no response for partition ${entry.partition}` });
+      else if (r.errorCode === DUPLICATE_SEQUENCE_NUMBER) continue; // an earlier attempt was appended
       else if (r.errorCode !== 0) {
         const message = r.errorMessage ?? r.recordErrors?.[0]?.batchIndexErrorMessage ?? errorMessage(r.errorCode);
-        failures.push({ entry, retriable: isRetriable(r.errorCode), message });
+        // With several batches in flight, a retried earlier batch makes the later ones arrive out of order: resend them too.
+        const retriable = isRetriable(r.errorCode) || (this.idempotent && r.errorCode === OUT_OF_ORDER_SEQUENCE_NUMBER);
+        failures.push({ entry, retriable, message });
       }
     }
     return failures;

@@ -1,4 +1,6 @@
 // Runs `node bin/samsa.js ...` as a real child process and collects its output.
+// Each run starts a Node process (through tsx when dist/ is stale): seconds
+// on a loaded machine, hence the generous timeouts of the CLI tests.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
@@ -22,8 +24,8 @@ export function runCli(args: string[], options: { input?: string | Buffer; env?:
     child.stderr.on('data', (c: Buffer) => err.push(c));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`samsa ${args.join(' ')} did not exit within ${options.timeoutMs ?? 60_000} ms; stderr: ${Buffer.concat(err).toString()}`));
-    }, options.timeoutMs ?? 60_000);
+      reject(new Error(`samsa ${args.join(' ')} did not exit within ${options.timeoutMs ?? 180_000} ms; stderr: ${Buffer.concat(err).toString()}`));
+    }, options.timeoutMs ?? 180_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
