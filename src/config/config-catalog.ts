@@ -192,6 +192,9 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
     brokerOnly('connections.max.idle.ms', 'LONG', '600000', 'Idle connections are closed after this long.'),
     brokerOnly('log.retention.check.interval.ms', 'LONG', '300000', 'How often retention is applied.', atLeast(1)),
     brokerOnly('offsets.topic.num.partitions', 'INT', '50', 'Partitions of the consumer offsets topic.', atLeast(1)),
+    brokerOnly('producer.id.expiration.ms', 'INT', '86400000', 'Partitions forget an idempotent producer idle this long.', atLeast(1)),
+    brokerOnly('producer.id.expiration.check.interval.ms', 'INT', '600000', 'How often idle producers are looked for.', atLeast(1)),
+    brokerOnly('transactional.id.expiration.ms', 'INT', '604800000', 'Accepted for compatibility; no transaction coordinator uses it yet.', atLeast(1)),
     brokerOnly('max.incremental.fetch.session.cache.slots', 'INT', '1000', 'Incremental fetch sessions (KIP-227) kept at once.', atLeast(0)),
     brokerOnly('log.segment.append.mode', 'STRING', 'write', 'Samsa: how the active segment is written (write or mmap).', oneOf('write', 'mmap')),
   );
