@@ -236,6 +236,34 @@ describe('DeleteTopics', () => {
   );
 
   it(
+    'keeps a deleted partition\'s files open for file.delete.delay.ms: a fetch answer queued behind a long poll still sends its records',
+    async () => {
+      const { broker, client } = await start(newDataDir());
+      await createTopic(client, 'slow', 1);
+      await createTopic(client, 'gone', 1);
+      // Large enough for the zero-copy path: the answer holds a file range, not bytes.
+      const values = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(4096));
+      await produce(client, 'gone', 0, buildRecordBatch(values.map((value) => ({ key: null, value }))));
+      const reader = await connect(broker.port);
+      const waiting = fetchPartition(reader, 'slow', 0, 0, { maxWaitMs: 600_000 });
+      const queued = fetchPartition(reader, 'gone', 0, 0);
+      await vi.waitFor(() => expect(broker.fetchWaiters.size).toBe(1), { timeout: 30_000, interval: 20 });
+      expect((await deleteTopicsByName(client, ['gone']))[0].errorCode).toBe(0);
+      // New files take whatever descriptors were freed.
+      for (let i = 0; i < 4; i++) {
+        await createTopic(client, `other${i}`, 2);
+        await produce(client, `other${i}`, 0, batchOf(50, `other${i}`));
+      }
+      await produce(client, 'slow', 0, batchOf(1, 'wake'));
+      expect((await waiting).errorCode).toBe(0);
+      const answer = await queued;
+      expect(answer.errorCode).toBe(0);
+      expect(recordsOf(answer.records).map((r) => r.value!.toString())).toEqual(values);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'lets a topic of the same name be created again, with a new id and offsets from 0',
     async () => {
       const { client } = await start(newDataDir());

@@ -71,7 +71,7 @@ export interface BrokerServices {
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has (those missing). */
   materializeTopic(topic: TopicMetadata): void;
-  /** Deletes a topic from metadata and its partition directories; resolves when its logs are closed. */
+  /** Deletes a topic from metadata and renames its partition directories for removal (see topic-lifecycle.ts). */
   deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>>;
 }
 

@@ -22,19 +22,21 @@ import type { LogManager } from '../storage/log-manager.js';
 import type { LogLogger } from '../storage/log.js';
 
 /**
- * Deletes a topic: metadata at once, partition directories renamed at once and
- * removed later. Resolves when the logs are closed.
+ * Deletes a topic: metadata and the renames of its partition directories at
+ * once; the logs are closed and the directories removed after
+ * file.delete.delay.ms.
  */
 export async function deleteTopic(metadata: LocalMetadata, logs: LogManager, logger: LogLogger, name: string): Promise<MetadataResult<TopicMetadata>> {
   const deleted = metadata.deleteTopic(name);
   if (!deleted.ok) return deleted;
   const topic = deleted.value;
   const partitions = logs.allLogs().filter((log) => log.topic === topic.name).map((log) => [log.topic, log.partition] as const);
-  const closed = logs.deleteLogs(partitions);
+  // Renames (and wakes fetches waiting on the logs) before returning; the directories go later.
+  const renamed = logs.deleteLogs(partitions);
   metadata.finishDeletion(topic.topicId);
   // The broker's topic-change listener already logged the deletion at info.
   logger.debug?.(`partition directories of topic ${topic.name} (id ${topic.topicId}) set aside for deletion`);
-  await closed;
+  await renamed;
   return deleted;
 }
 

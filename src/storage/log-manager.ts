@@ -73,8 +73,14 @@ export class LogManager {
   private readonly logger: LogLogger;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
-  /** Renamed `-delete` directories waiting for file.delete.delay.ms (Kafka's logsToBeDeleted). */
-  private readonly doomedDirs = new Map<string, NodeJS.Timeout>();
+  /**
+   * Detached logs (renamed `-delete` or `-stray` directories) still open, by
+   * directory: Kafka's logsToBeDeleted. Their files stay open until
+   * file.delete.delay.ms passes, so a response already holding one of their
+   * file ranges (queued behind earlier responses of its connection) still
+   * sends the right bytes.
+   */
+  private readonly detached = new Map<string, { log: Log; timer: NodeJS.Timeout }>();
   /** Directory removals in progress (off the event loop), awaited by close(). */
   private readonly removals = new Set<Promise<void>>();
 
@@ -219,11 +225,11 @@ export class LogManager {
    * Removes partition logs the way Kafka's LogManager.asyncDelete does. At
    * once (synchronously): the logs leave this manager, their directories are
    * renamed to `<dir>.<uuid hex>-delete` (open fds stay valid, so a fetch
-   * already sending from them finishes) and the offset checkpoints are
-   * rewritten without them, so the name is free for a new topic that starts
-   * at offset 0 with none of the old state. Then the logs are closed, and
-   * the directories removed after file.delete.delay.ms (or `removeAfterMs`).
-   * Resolves to the number of logs removed once they are closed.
+   * already sending from them finishes), fetches waiting on them are woken,
+   * and the offset checkpoints are rewritten without them, so the name is free
+   * for a new topic that starts at offset 0 with none of the old state. After
+   * file.delete.delay.ms (or `removeAfterMs`) the logs are closed and the
+   * directories removed. Resolves to the number of logs removed.
    */
   deleteLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>, options: { removeAfterMs?: number } = {}): Promise<number> {
     return this.detachLogs(partitions, DELETE_DIR_SUFFIX, options.removeAfterMs);
@@ -236,7 +242,7 @@ export class LogManager {
 
   private detachLogs(partitions: ReadonlyArray<readonly [topic: string, partition: number]>, suffix: string, removeAfterMs?: number): Promise<number> {
     this.assertOpen();
-    const doomed: Array<{ log: Log; dir: string }> = [];
+    let count = 0;
     const parents = new Set<string>();
     for (const [topic, partition] of partitions) {
       const key = topicPartitionKey(topic, partition);
@@ -248,38 +254,41 @@ export class LogManager {
       const dir = `${log.dir}.${randomUUID().replace(/-/g, '')}${suffix}`;
       fs.renameSync(log.dir, dir);
       parents.add(parent);
-      doomed.push({ log, dir });
+      count++;
+      // Fetches waiting on it look again now and find it gone.
+      log.wakeListeners();
+      this.scheduleRelease(log, dir, suffix === DELETE_DIR_SUFFIX, removeAfterMs ?? log.currentConfig.fileDeleteDelayMs);
     }
-    if (doomed.length === 0) return Promise.resolve(0);
+    if (count === 0) return Promise.resolve(0);
     for (const parent of parents) fsyncDir(parent);
     this.checkpointRecoveryPoints();
     this.checkpointLogStartOffsets();
-    return (async () => {
-      for (const { log, dir } of doomed) {
-        try {
-          await log.close({ flush: false, snapshot: false });
-        } catch (err) {
-          this.logger.warn(`${log.name}: closing the detached log failed: ${(err as Error).message}`);
-        }
-        if (suffix === DELETE_DIR_SUFFIX) this.scheduleDirRemoval(dir, removeAfterMs ?? log.currentConfig.fileDeleteDelayMs);
-      }
-      return doomed.length;
-    })();
+    return Promise.resolve(count);
   }
 
-  /** Directories renamed for deletion and not removed yet (for tests and operators). */
+  /** Directories renamed for deletion or set aside whose logs are not closed yet (for tests and operators). */
   pendingDirRemovals(): string[] {
-    return [...this.doomedDirs.keys()];
+    return [...this.detached.keys()];
   }
 
-  private scheduleDirRemoval(dir: string, delayMs: number): void {
-    if (this.closed) return; // the next start-up removes it
+  /** Closes a detached log after `delayMs`, then removes its directory when `remove`. */
+  private scheduleRelease(log: Log, dir: string, remove: boolean, delayMs: number): void {
     const timer = setTimeout(() => {
-      this.doomedDirs.delete(dir);
-      this.removeDir(dir);
+      this.detached.delete(dir);
+      void this.closeDetached(log).then(() => {
+        if (remove) this.removeDir(dir);
+      });
     }, delayMs);
     timer.unref();
-    this.doomedDirs.set(dir, timer);
+    this.detached.set(dir, { log, timer });
+  }
+
+  private async closeDetached(log: Log): Promise<void> {
+    try {
+      await log.close({ flush: false, snapshot: false });
+    } catch (err) {
+      this.logger.warn(`${log.name}: closing the detached log failed: ${(err as Error).message}`);
+    }
   }
 
   /** Removes a directory tree on the libuv thread pool; a large partition does not stall requests. */
@@ -377,9 +386,13 @@ export class LogManager {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    // Directories still waiting out file.delete.delay.ms stay until the next start.
-    for (const timer of this.doomedDirs.values()) clearTimeout(timer);
-    this.doomedDirs.clear();
+    // Detached logs still waiting out file.delete.delay.ms are closed now; their
+    // directories stay until the next start removes them.
+    for (const { log, timer } of this.detached.values()) {
+      clearTimeout(timer);
+      await this.closeDetached(log);
+    }
+    this.detached.clear();
     for (const log of this.logs.values()) await log.flush();
     this.checkpointRecoveryPoints();
     this.checkpointLogStartOffsets();

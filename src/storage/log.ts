@@ -438,6 +438,11 @@ export class Log {
     return () => this.appendListeners.delete(listener);
   }
 
+  /** Calls the append listeners without an append: the log was taken out of service (topic deletion). */
+  wakeListeners(): void {
+    for (const listener of [...this.appendListeners]) listener();
+  }
+
   /**
    * Appends the RecordBatch v2 batches in buf[start, end) as a leader: validates
    * each batch (sizes, magic, CRC32C), assigns offsets by rewriting baseOffset in
