@@ -1,28 +1,15 @@
 // confluent-kafka for Python (Debian's python3-confluent-kafka, librdkafka
 // underneath) describing and altering topic and broker configs on a broker
 // started here. Skipped when /usr/bin/python3 cannot import confluent_kafka.
-import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
 import { silentLogger } from '../src/storage/log.js';
+import { hasPythonModule, PYTHON, runPython as run } from './support/confluent.js';
 import { tempDir } from './support/storage.js';
 
-const run = promisify(execFile);
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(import.meta.dirname, 'support', 'confluent-configs.py');
-
-function hasConfluentKafka(): boolean {
-  if (!fs.existsSync(PYTHON)) return false;
-  try {
-    execFileSync(PYTHON, ['-c', 'import confluent_kafka.admin'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -32,7 +19,7 @@ afterEach(async () => {
 // librdkafka reports sources as numbers: 1 topic, 4 static broker config, 5 default.
 type Entries = Record<string, [string | null, string, boolean]>;
 
-describe.skipIf(!hasConfluentKafka())('confluent-kafka AdminClient configs', () => {
+describe.skipIf(!hasPythonModule('confluent_kafka.admin'))('confluent-kafka AdminClient configs', () => {
   it('describes topic and broker configs with sources, alters a topic, and gets INVALID_CONFIG for a bad value', { timeout: 120_000 }, async () => {
     const dataDir = tempDir();
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));

@@ -3,28 +3,15 @@
 // keyed records with headers in every codec its librdkafka has, then consumes
 // every partition by assignment, without a consumer group. Skipped when
 // /usr/bin/python3 cannot import confluent_kafka.
-import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
 import { silentLogger } from '../src/storage/log.js';
+import { hasPythonModule, PYTHON, runPython as run } from './support/confluent.js';
 import { tempDir } from './support/storage.js';
 
-const run = promisify(execFile);
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(import.meta.dirname, 'support', 'confluent-interop.py');
-
-function hasConfluentKafka(): boolean {
-  if (!fs.existsSync(PYTHON)) return false;
-  try {
-    execFileSync(PYTHON, ['-c', 'import confluent_kafka'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -38,7 +25,7 @@ interface Report {
   partitions: Record<string, Array<[number, string, string, Record<string, string>]>>;
 }
 
-describe.skipIf(!hasConfluentKafka())('confluent-kafka (Python, librdkafka)', () => {
+describe.skipIf(!hasPythonModule('confluent_kafka'))('confluent-kafka (Python, librdkafka)', () => {
   it('produces in every codec and consumes by assigned partition, without a group', { timeout: 180_000 }, async () => {
     const dataDir = tempDir();
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
