@@ -12,8 +12,19 @@ import type { LogConfig } from './log-config.js';
 const NO_TIMESTAMP = -1;
 const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
 const BATCH_HEADER_BYTES = 61;
-// Bounds at or above this are Kafka's Long.MAX_VALUE ("no bound").
-const UNBOUNDED_MS = 2 ** 62;
+// Bounds at or above this are Kafka's Long.MAX_VALUE ("no bound"): config
+// parsing caps longs at Number.MAX_SAFE_INTEGER, and no real bound comes near it.
+const UNBOUNDED_MS = Number.MAX_SAFE_INTEGER;
+
+/** The accepted CreateTime range; -Infinity/Infinity where the config sets no bound. */
+export function timestampBounds(config: Readonly<LogConfig>, nowMs: number): { lowest: number; highest: number } {
+  const before = config.messageTimestampBeforeMaxMs;
+  const after = config.messageTimestampAfterMaxMs;
+  return {
+    lowest: before >= UNBOUNDED_MS ? -Infinity : nowMs - before,
+    highest: after >= UNBOUNDED_MS ? Infinity : nowMs + after,
+  };
+}
 
 /**
  * Throws RecordValidationError(INVALID_TIMESTAMP) if a batch in buf[start, end)
@@ -25,8 +36,7 @@ export function checkCreateTimestamps(buf: Uint8Array, start: number, end: numbe
   if (config.messageTimestampType !== 'CreateTime') return;
   const before = config.messageTimestampBeforeMaxMs;
   const after = config.messageTimestampAfterMaxMs;
-  const lowest = before >= UNBOUNDED_MS ? -Infinity : nowMs - before;
-  const highest = after >= UNBOUNDED_MS ? Infinity : nowMs + after;
+  const { lowest, highest } = timestampBounds(config, nowMs);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let position = start;
   while (position + BATCH_HEADER_BYTES <= end) {
