@@ -162,9 +162,8 @@ export class LogManager {
     // The marker only vouches for the state it was written for.
     fs.rmSync(marker, { force: true });
     fsyncDir(dir);
-    this.logger.info(
-      `loaded ${loaded} logs from ${dir} in ${this.clock.nowMs() - started} ms (${hadCleanShutdown ? 'clean shutdown' : 'no clean-shutdown marker: recovery ran'})`,
-    );
+    const how = hadCleanShutdown ? 'clean shutdown' : loaded === 0 ? 'no logs yet' : 'no clean-shutdown marker: recovery ran';
+    this.logger.info(`loaded ${loaded} logs from ${dir} in ${this.clock.nowMs() - started} ms (${how})`);
     return staleCheckpoints;
   }
 
