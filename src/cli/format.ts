@@ -6,6 +6,7 @@
 import { API_REGISTRY } from '../protocol/generated/index.js';
 import { clientVersionRange, type VersionRange } from '../client/connection.js';
 import type { BrokerNode } from '../client/client.js';
+import type { FetchedRecord } from '../client/consumer.js';
 
 // ---- kafka-topics --describe ----
 
@@ -156,15 +157,8 @@ export function unescapeJava(s: string): string {
   return s.replace(/\\([tnr\\])/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
 }
 
-export interface ConsumedRecord {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  timestampType: 'create' | 'log-append';
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Array<{ key: string; value: Buffer | null }>;
-}
+/** What the consumer hands the formatter. */
+export type ConsumedRecord = FetchedRecord;
 
 /** One record as Kafka's DefaultMessageFormatter writes it (bytes, since values need not be UTF-8). */
 export function formatRecord(record: ConsumedRecord, o: FormatterOptions): Buffer {
