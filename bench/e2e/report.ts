@@ -1,15 +1,10 @@
 // Renders the e2e section of docs/perf.md: the targets (as ratios within
 // one round where the target is a ratio), then every measurement.
 
-export interface Metric {
-  name: string;
-  unit: string;
-  median: number;
-  min: number;
-  max: number;
-  samples: number[];
-  params?: Record<string, string | number | boolean>;
-}
+import type { BenchResult } from '../storage/harness.js';
+
+/** One e2e measurement: the same record the storage bench writes. */
+export type Metric = BenchResult;
 
 export interface E2eReport {
   machine: Record<string, string | number>;

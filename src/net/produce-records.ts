@@ -8,18 +8,13 @@
 // v2: partitionLeaderEpoch int32) | magic int8 at byte 16, so the magic of a
 // legacy message set sits where a v2 batch has it.
 import { ErrorCode } from '../protocol/error-codes.js';
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, BatchField, Compression } from '../record/record-batch.js';
 
-const LENGTH_AT = 8;
-const MAGIC_AT = 16;
-const ATTRIBUTES_AT = 21;
-const LOG_OVERHEAD_BYTES = 12;
 const HEADER_BYTES_UP_TO_MAGIC = 17;
 /** The smallest legacy (magic 0) message after its length field: Kafka's RECORD_OVERHEAD_V0. */
 const RECORD_BYTES_MIN = 14;
-const V2_HEADER_BYTES = 61;
 const CURRENT_MAGIC = 2;
 const COMPRESSION_MASK = 0x07;
-const ZSTD = 4;
 /** Produce v7 is the first that may carry zstd batches (KIP-110). */
 const ZSTD_MIN_PRODUCE_VERSION = 7;
 
@@ -42,7 +37,7 @@ export function produceRecordsProblem(records: Buffer | null, version: number): 
   if (first.magic !== CURRENT_MAGIC) {
     return { errorCode: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${version} are only allowed to contain record batches with magic version 2` };
   }
-  if (first.bytes >= V2_HEADER_BYTES && version < ZSTD_MIN_PRODUCE_VERSION && (bytes.readInt16BE(ATTRIBUTES_AT) & COMPRESSION_MASK) === ZSTD) {
+  if (first.bytes >= BATCH_HEADER_BYTES && version < ZSTD_MIN_PRODUCE_VERSION && (bytes.readInt16BE(BatchField.attributes) & COMPRESSION_MASK) === Compression.zstd) {
     return { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: `Produce requests with version ${version} are not allowed to use ZStandard compression` };
   }
   const second = batchAt(bytes, first.bytes);
@@ -66,10 +61,10 @@ function batchAt(records: Buffer, position: number): { magic: number; bytes: num
   const left = records.length - position;
   if (left <= 0) return null;
   if (left < HEADER_BYTES_UP_TO_MAGIC) return 'incomplete';
-  const length = records.readInt32BE(position + LENGTH_AT);
+  const length = records.readInt32BE(position + BatchField.batchLength);
   if (length < RECORD_BYTES_MIN) return `Record size ${length} is less than the minimum record overhead (${RECORD_BYTES_MIN})`;
-  const magic = records.readInt8(position + MAGIC_AT);
+  const magic = records.readInt8(position + BatchField.magic);
   if (magic < 0 || magic > CURRENT_MAGIC) return `Invalid magic found in record: ${magic}`;
-  if (length > left - LOG_OVERHEAD_BYTES) return 'incomplete';
-  return { magic, bytes: LOG_OVERHEAD_BYTES + length };
+  if (length > left - BATCH_LOG_OVERHEAD_BYTES) return 'incomplete';
+  return { magic, bytes: BATCH_LOG_OVERHEAD_BYTES + length };
 }

@@ -5,13 +5,12 @@
 // one hour after) this reads one header field per batch and decodes records
 // only of a batch whose maxTimestamp is out of bounds; a topic with a
 // before-bound has every batch's records decoded.
-import { BATCH_LOG_OVERHEAD_BYTES, BatchField, decodeBatchRecords, verifyBatchCrc } from '../record/record-batch.js';
+import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, BatchField, decodeBatchRecords, verifyBatchCrc } from '../record/record-batch.js';
 import { RecordValidationError, StorageErrorCode, type RecordError } from './errors.js';
 import type { LogConfig } from './log-config.js';
 
 const NO_TIMESTAMP = -1;
 const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
-const BATCH_HEADER_BYTES = 61;
 // Bounds at or above this are Kafka's Long.MAX_VALUE ("no bound"): config
 // parsing caps longs at Number.MAX_SAFE_INTEGER, and no real bound comes near it.
 const UNBOUNDED_MS = Number.MAX_SAFE_INTEGER;
