@@ -97,5 +97,16 @@ describe('__consumer_offsets on a broker', () => {
     const segment = path.join(dataDir, `${OFFSETS_TOPIC}-0`, '00000000000000000000.log');
     expect(dumpFiles({ files: [segment], printDataLog: true, out: (l) => lines.push(l) })).toBe(0);
     expect(lines.filter((l) => l.startsWith('baseOffset:'))).toHaveLength(2);
+
+    // --offsets-decoder: Kafka's OffsetsMessageParser output.
+    const decoded: string[] = [];
+    expect(dumpFiles({ files: [segment], printDataLog: false, offsetsDecoder: true, out: (l) => decoded.push(l) })).toBe(0);
+    const records = decoded.filter((l) => l.startsWith('| offset:'));
+    expect(records).toHaveLength(2);
+    expect(records[0]).toContain(
+      'key: {"type":"1","data":{"group":"g1","topic":"orders","partition":0}} ' +
+        'payload: {"version":"3","data":{"offset":5,"leaderEpoch":0,"metadata":"","commitTimestamp":1700000000000}}',
+    );
+    expect(records[1]).toMatch(/key: \{"type":"1","data":\{"group":"g1","topic":"orders","partition":0\}\} payload: <DELETE>$/);
   });
 });

@@ -9,6 +9,7 @@ import {
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
+  formatOffsetsRecord,
   RecordEncodeError,
 } from '../src/coordinator/offsets-topic-records.js';
 
@@ -212,5 +213,31 @@ describe('decoding hostile bytes', () => {
       }
       expect(() => decodeGroupMetadataValue('g', Buffer.concat([Buffer.from([0, i % 5]), bytes]))).not.toThrow();
     }
+  });
+});
+
+describe('formatOffsetsRecord (kafka-dump-log --offsets-decoder)', () => {
+  it('prints group metadata with the schema\'s field names, bytes as base64', () => {
+    const formatted = formatOffsetsRecord(7, encodeGroupMetadataKey('g'), encodeGroupMetadataValue(group));
+    expect(formatted.key).toBe('{"type":"2","data":{"group":"g"}}');
+    expect(JSON.parse(formatted.payload!)).toEqual({
+      version: '3',
+      data: {
+        protocolType: 'consumer',
+        generation: 1,
+        protocol: 'range',
+        leader: 'a',
+        currentStateTimestamp: 1000,
+        members: [{ memberId: 'a', groupInstanceId: null, clientId: 'c', clientHost: '/h', rebalanceTimeout: 300, sessionTimeout: 10, subscription: 'AQI=', assignment: 'Aw==' }],
+      },
+    });
+  });
+
+  it('prints v1 offsets with their expire timestamp, tombstones as <DELETE>, unknown types as Kafka does', () => {
+    const v1 = formatOffsetsRecord(0, encodeOffsetCommitKey('g', 't', 0), encodeOffsetCommitValue({ ...offset, expireTimestampMs: 2000 }));
+    expect(v1.payload).toBe('{"version":"1","data":{"offset":5,"metadata":"m","commitTimestamp":1000,"expireTimestamp":2000}}');
+    expect(formatOffsetsRecord(0, encodeGroupMetadataKey('g'), null).payload).toBe('<DELETE>');
+    expect(formatOffsetsRecord(3, hex('7fff 0001 67'), hex('0000'))).toEqual({ key: 'Unknown record type 32767 at offset 3, skipping.', payload: null });
+    expect(formatOffsetsRecord(3, encodeGroupMetadataKey('g'), hex('0003 00'))).toMatchObject({ key: expect.stringMatching(/^Error at offset 3, skipping\./), payload: null });
   });
 });

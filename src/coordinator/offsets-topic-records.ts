@@ -431,3 +431,69 @@ export function decodeCoordinatorRecord(key: Buffer | null, value: Buffer | null
   if (isRawKeyVersion(keyVersion)) return { ok: true, record: { type: 'raw', key, value } };
   return { ok: false, unknownType: true, keyVersion, reason: `unknown record type ${keyVersion}` };
 }
+
+// ---- kafka-dump-log --offsets-decoder ----
+
+/**
+ * One record as kafka-dump-log --offsets-decoder prints it (Kafka 4.0's
+ * OffsetsMessageParser): the key as {"type":"<key version>","data":{...}},
+ * the value as {"version":"<value version>","data":{...}} or <DELETE>, with
+ * the schema's field names and only the fields of that version. Bytes fields
+ * (a member's subscription and assignment) are base64, as Kafka prints them
+ * when it does not parse the embedded consumer protocol. KIP-848 types are
+ * named but not decoded here.
+ */
+export function formatOffsetsRecord(offset: number, key: Buffer | null, value: Buffer | null): { key: string; payload: string | null } {
+  if (key === null) return { key: `Failed to decode message at offset ${offset} using offset topic decoder (message had a missing key)`, payload: null };
+  const r = new Reader(key);
+  const keyVersion = r.int16();
+  const fail = (reason: string) => ({ key: `Error at offset ${offset}, skipping. ${reason}`, payload: null });
+  if (r.bad) return fail(`Could not read the key: ${r.reason}`);
+  const type = (data: Record<string, unknown>) => JSON.stringify({ type: String(keyVersion), data });
+  const versioned = (version: number, data: Record<string, unknown>) => JSON.stringify({ version: String(version), data });
+  if (keyVersion === KeyVersion.LEGACY_OFFSET_COMMIT || keyVersion === KeyVersion.OFFSET_COMMIT) {
+    const group = r.string(false, 'group');
+    const topic = r.string(false, 'topic');
+    const partition = r.int32();
+    if (r.bad) return fail(`Could not read the key: ${r.reason}`);
+    const keyText = type({ group, topic, partition });
+    if (value === null) return { key: keyText, payload: '<DELETE>' };
+    const decoded = decodeOffsetCommitValue(value);
+    if ('error' in decoded) return fail(decoded.error);
+    const v = decoded.value;
+    const data: Record<string, unknown> = { offset: Number(v.offset) };
+    if (decoded.version >= 3) data.leaderEpoch = v.leaderEpoch;
+    data.metadata = v.metadata;
+    data.commitTimestamp = v.commitTimestampMs;
+    if (decoded.version === 1) data.expireTimestamp = v.expireTimestampMs ?? NO_VALUE;
+    return { key: keyText, payload: versioned(decoded.version, data) };
+  }
+  if (keyVersion === KeyVersion.GROUP_METADATA) {
+    const group = r.string(false, 'group');
+    if (r.bad) return fail(`Could not read the key: ${r.reason}`);
+    const keyText = type({ group });
+    if (value === null) return { key: keyText, payload: '<DELETE>' };
+    const decoded = decodeGroupMetadataValue(group, value);
+    if ('error' in decoded) return fail(decoded.error);
+    const g = decoded.value;
+    const version = decoded.version;
+    const data: Record<string, unknown> = { protocolType: g.protocolType, generation: g.generationId, protocol: g.protocolName, leader: g.leaderId };
+    if (version >= 2) data.currentStateTimestamp = g.currentStateTimestampMs;
+    data.members = g.members.map((m) => {
+      const member: Record<string, unknown> = { memberId: m.memberId };
+      if (version >= 3) member.groupInstanceId = m.groupInstanceId;
+      member.clientId = m.clientId;
+      member.clientHost = m.clientHost;
+      if (version >= 1) member.rebalanceTimeout = m.rebalanceTimeoutMs;
+      member.sessionTimeout = m.sessionTimeoutMs;
+      member.subscription = m.subscription.toString('base64');
+      member.assignment = m.assignment.toString('base64');
+      return member;
+    });
+    return { key: keyText, payload: versioned(version, data) };
+  }
+  if (isRawKeyVersion(keyVersion)) {
+    return { key: `Record type ${keyVersion} (KIP-848 consumer group) at offset ${offset}: not decoded by this tool.`, payload: value === null ? '<DELETE>' : null };
+  }
+  return { key: `Unknown record type ${keyVersion} at offset ${offset}, skipping.`, payload: null };
+}
