@@ -30,10 +30,11 @@ Commands:
       without a consumer group.
   broker-api-versions --bootstrap-server H:P
       Print the API versions of every broker (kafka-broker-api-versions).
-  dump-log --files <file1,file2,...> [--print-data-log]
+  dump-log --files <file1,file2,...> [--print-data-log] [--offsets-decoder]
       Print the batches of .log segment files, the entries of .index /
       .timeindex files and the producers in .snapshot files, in the format
-      of Kafka's kafka-dump-log.
+      of Kafka's kafka-dump-log; --offsets-decoder decodes the records of
+      __consumer_offsets.
 
 Run a command with --help for its options. SAMSA_CONNECT_TIMEOUT_MS bounds
 connecting to a broker (default 10000).
@@ -75,7 +76,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return 1;
     }
     const files = rest[filesAt + 1].split(',').filter((f) => f.length > 0);
-    return dumpFiles({ files, printDataLog: rest.includes('--print-data-log'), out }) === 0 ? 0 : 1;
+    return dumpFiles({ files, printDataLog: rest.includes('--print-data-log'), offsetsDecoder: rest.includes('--offsets-decoder'), out }) === 0 ? 0 : 1;
   }
   const run = COMMANDS[command];
   if (!run) {
