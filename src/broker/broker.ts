@@ -34,7 +34,21 @@ import { deleteRecordsHandler } from '../net/handlers/21-delete-records.js';
 import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
 import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
-import type { Clock } from '../storage/clock.js';
+import { systemClock, type Clock } from '../storage/clock.js';
+import { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { MemoryCoordinatorStore } from '../coordinator/coordinator-store.js';
+import { SystemTimer } from '../coordinator/timer.js';
+import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
+import { joinGroupHandler } from '../net/handlers/11-join-group.js';
+import { heartbeatHandler } from '../net/handlers/12-heartbeat.js';
+import { leaveGroupHandler } from '../net/handlers/13-leave-group.js';
+import { syncGroupHandler } from '../net/handlers/14-sync-group.js';
+import { describeGroupsHandler } from '../net/handlers/15-describe-groups.js';
+import { listGroupsHandler } from '../net/handlers/16-list-groups.js';
+import { deleteGroupsHandler } from '../net/handlers/42-delete-groups.js';
+import { offsetCommitHandler } from '../net/handlers/08-offset-commit.js';
+import { offsetFetchHandler } from '../net/handlers/09-offset-fetch.js';
+import { offsetDeleteHandler } from '../net/handlers/47-offset-delete.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -48,7 +62,7 @@ export interface BrokerOptions {
   logger?: LogLogger;
   /** performance.now() at which "ready in N ms" starts counting (the CLI passes 0, the process start); default: this call. */
   readySinceMs?: number;
-  /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
+  /** Time for fetch session eviction and group timestamps (tests advance a ManualClock instead of waiting minutes). */
   clock?: Clock;
 }
 
@@ -68,6 +82,8 @@ export interface BrokerServices {
   readonly self: AdvertisedBroker;
   /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
   readonly configs: ConfigAdmin;
+  /** Consumer groups and committed offsets (FindCoordinator, JoinGroup, OffsetCommit, ...). */
+  readonly groupCoordinator: GroupCoordinator;
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has (those missing). */
   materializeTopic(topic: TopicMetadata): void;
@@ -90,6 +106,7 @@ export class Broker implements BrokerServices {
     readonly fetchSessions: FetchSessions,
     readonly logger: LogLogger,
     dynamicConfigs: DynamicBrokerConfigs,
+    readonly groupCoordinator: GroupCoordinator,
   ) {
     this.configs = new ConfigAdmin(config, metadata, logs, dynamicConfigs);
   }
@@ -126,7 +143,23 @@ export class Broker implements BrokerServices {
     });
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
+    const groupCoordinator = new GroupCoordinator({
+      // In memory until the __consumer_offsets store is wired in: groups and offsets do not survive a restart yet.
+      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
+      clock: options.clock ?? systemClock,
+      timer: new SystemTimer(),
+      logger,
+      config: {
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        maxSize: config.groupMaxSize,
+        offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+        offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      },
+    });
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs, groupCoordinator);
     await reconcileTopicLogs(metadata, logs, logger, (topic) => broker.materializeTopic(topic));
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
@@ -143,6 +176,19 @@ export class Broker implements BrokerServices {
     dispatcher.register(alterConfigsHandler(broker));
     dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
+    dispatcher.register(findCoordinatorHandler(broker));
+    dispatcher.register(joinGroupHandler(broker));
+    dispatcher.register(heartbeatHandler(broker));
+    dispatcher.register(leaveGroupHandler(broker));
+    dispatcher.register(syncGroupHandler(broker));
+    dispatcher.register(describeGroupsHandler(broker));
+    dispatcher.register(listGroupsHandler(broker));
+    dispatcher.register(deleteGroupsHandler(broker));
+    dispatcher.register(offsetCommitHandler(broker));
+    dispatcher.register(offsetFetchHandler(broker));
+    dispatcher.register(offsetDeleteHandler(broker));
+    // Groups load in the background; until their partition is loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
+    void groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
@@ -239,6 +285,7 @@ export class Broker implements BrokerServices {
     const startMs = performance.now();
     this.logger.info('stopping', { nodeId: this.config.nodeId });
     this.fetchWaiters.close();
+    this.groupCoordinator.close();
     if (this.listener) await this.listener.close();
     this.listener = null;
     if (this.metrics) await this.metrics.close();

@@ -32,6 +32,18 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms: JoinGroup's accepted session timeouts. */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members before its first generation. */
+  groupInitialRebalanceDelayMs: number;
+  /** group.max.size: members per classic group. */
+  groupMaxSize: number;
+  /** offsets.retention.minutes: committed offsets of an empty group are kept this long. */
+  offsetsRetentionMinutes: number;
+  offsetsRetentionCheckIntervalMs: number;
+  /** offset.metadata.max.bytes: longest metadata string of a committed offset. */
+  offsetMetadataMaxBytes: number;
   /** metrics.port (Samsa's own): the Prometheus /metrics endpoint; 0 turns it off. */
   metricsPort: number;
   /** metrics.host (Samsa's own): where /metrics listens; defaults to the first listener's host. */
@@ -81,6 +93,13 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'group.min.session.timeout.ms',
+  'group.max.session.timeout.ms',
+  'group.initial.rebalance.delay.ms',
+  'group.max.size',
+  'offsets.retention.minutes',
+  'offsets.retention.check.interval.ms',
+  'offset.metadata.max.bytes',
   'producer.id.expiration.ms',
   'producer.id.expiration.check.interval.ms',
   'transactional.id.expiration.ms',
@@ -127,7 +146,6 @@ export const KAFKA_PROPERTIES_IGNORED = new Set([
   'transaction.state.log.min.isr',
   'share.coordinator.state.topic.replication.factor',
   'share.coordinator.state.topic.min.isr',
-  'group.initial.rebalance.delay.ms',
   'log.cleaner.enable',
   'log.cleaner.threads',
   'num.replica.fetchers',
@@ -183,6 +201,13 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    groupMinSessionTimeoutMs: intIn('group.min.session.timeout.ms', get('group.min.session.timeout.ms') ?? '6000', 0, INT32_MAX),
+    groupMaxSessionTimeoutMs: intIn('group.max.session.timeout.ms', get('group.max.session.timeout.ms') ?? '1800000', 0, INT32_MAX),
+    groupInitialRebalanceDelayMs: intIn('group.initial.rebalance.delay.ms', get('group.initial.rebalance.delay.ms') ?? '3000', 0, INT32_MAX),
+    groupMaxSize: intIn('group.max.size', get('group.max.size') ?? String(INT32_MAX), 1, INT32_MAX),
+    offsetsRetentionMinutes: intIn('offsets.retention.minutes', get('offsets.retention.minutes') ?? '10080', 1, INT32_MAX),
+    offsetsRetentionCheckIntervalMs: intIn('offsets.retention.check.interval.ms', get('offsets.retention.check.interval.ms') ?? '600000', 1, Number.MAX_SAFE_INTEGER),
+    offsetMetadataMaxBytes: intIn('offset.metadata.max.bytes', get('offset.metadata.max.bytes') ?? '4096', 0, INT32_MAX),
     metricsPort: intIn('metrics.port', get('metrics.port') || '0', 0, 65535),
     metricsHost: get('metrics.host') || listeners[0].host,
     producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
