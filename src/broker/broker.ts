@@ -35,6 +35,7 @@ import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
 import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import type { Clock } from '../storage/clock.js';
+import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -73,6 +74,8 @@ export interface BrokerServices {
   materializeTopic(topic: TopicMetadata): void;
   /** Deletes a topic from metadata and renames its partition directories for removal (see topic-lifecycle.ts). */
   deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>>;
+  /** Where the group coordinator keeps groups and committed offsets: `__consumer_offsets`. */
+  readonly coordinatorStore: OffsetsTopicStore;
 }
 
 export class Broker implements BrokerServices {
@@ -81,6 +84,7 @@ export class Broker implements BrokerServices {
   private closing: Promise<void> | null = null;
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
   readonly configs: ConfigAdmin;
+  readonly coordinatorStore: OffsetsTopicStore;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -90,8 +94,20 @@ export class Broker implements BrokerServices {
     readonly fetchSessions: FetchSessions,
     readonly logger: LogLogger,
     dynamicConfigs: DynamicBrokerConfigs,
+    clock: Clock | undefined,
   ) {
     this.configs = new ConfigAdmin(config, metadata, logs, dynamicConfigs);
+    if (config.offsetsTopicReplicationFactor > 1) {
+      logger.warn(`offsets.topic.replication.factor=${config.offsetsTopicReplicationFactor}: a broker alone holds one replica; __consumer_offsets is created with 1`);
+    }
+    this.coordinatorStore = new OffsetsTopicStore({
+      metadata,
+      logs,
+      materializeTopic: (topic) => this.materializeTopic(topic),
+      config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
+      logger,
+      clock,
+    });
   }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
@@ -127,7 +143,7 @@ export class Broker implements BrokerServices {
     });
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs);
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs, options.clock);
     await reconcileTopicLogs(metadata, logs, logger, (topic) => broker.materializeTopic(topic));
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));

@@ -32,6 +32,14 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** offsets.topic.replication.factor: at most 1 here (Kafka's default, 3, needs three brokers). */
+  offsetsTopicReplicationFactor: number;
+  /** offsets.topic.segment.bytes: segment.bytes of `__consumer_offsets` when it is created. */
+  offsetsTopicSegmentBytes: number;
+  /** offsets.retention.minutes, in ms: how long offsets of an empty group are kept. */
+  offsetsRetentionMs: number;
+  /** offsets.retention.check.interval.ms */
+  offsetsRetentionCheckIntervalMs: number;
   /** metrics.port (Samsa's own): the Prometheus /metrics endpoint; 0 turns it off. */
   metricsPort: number;
   /** metrics.host (Samsa's own): where /metrics listens; defaults to the first listener's host. */
@@ -108,6 +116,10 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'offsets.topic.replication.factor',
+  'offsets.topic.segment.bytes',
+  'offsets.retention.minutes',
+  'offsets.retention.check.interval.ms',
   'producer.id.expiration.ms',
   'producer.id.expiration.check.interval.ms',
   'transactional.id.expiration.ms',
@@ -160,7 +172,6 @@ export const KAFKA_PROPERTIES_IGNORED = new Set([
   'socket.send.buffer.bytes',
   'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir',
-  'offsets.topic.replication.factor',
   'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr',
   'share.coordinator.state.topic.replication.factor',
@@ -219,6 +230,11 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    // Kafka's default is 3; a broker alone holds one replica, so 1 is the default and larger values are capped (with a warning at start-up).
+    offsetsTopicReplicationFactor: intIn('offsets.topic.replication.factor', get('offsets.topic.replication.factor') ?? '1', 1, 32767),
+    offsetsTopicSegmentBytes: intIn('offsets.topic.segment.bytes', get('offsets.topic.segment.bytes') ?? '104857600', 1, INT32_MAX),
+    offsetsRetentionMs: intIn('offsets.retention.minutes', get('offsets.retention.minutes') ?? '10080', 1, INT32_MAX) * 60_000,
+    offsetsRetentionCheckIntervalMs: intIn('offsets.retention.check.interval.ms', get('offsets.retention.check.interval.ms') ?? '600000', 1, Number.MAX_SAFE_INTEGER),
     metricsPort: intIn('metrics.port', get('metrics.port') || '0', 0, 65535),
     metricsHost: get('metrics.host') || listeners[0].host,
     producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
