@@ -35,6 +35,7 @@ import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
 import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { systemClock, type Clock } from '../storage/clock.js';
+import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { MemoryCoordinatorStore } from '../coordinator/coordinator-store.js';
 import { SystemTimer } from '../coordinator/timer.js';
@@ -89,6 +90,8 @@ export interface BrokerServices {
   materializeTopic(topic: TopicMetadata): void;
   /** Deletes a topic from metadata and renames its partition directories for removal (see topic-lifecycle.ts). */
   deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>>;
+  /** Where the group coordinator keeps groups and committed offsets: `__consumer_offsets`. */
+  readonly coordinatorStore: OffsetsTopicStore;
 }
 
 export class Broker implements BrokerServices {
@@ -97,6 +100,8 @@ export class Broker implements BrokerServices {
   private closing: Promise<void> | null = null;
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
   readonly configs: ConfigAdmin;
+  readonly coordinatorStore: OffsetsTopicStore;
+  readonly groupCoordinator: GroupCoordinator;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -106,9 +111,36 @@ export class Broker implements BrokerServices {
     readonly fetchSessions: FetchSessions,
     readonly logger: LogLogger,
     dynamicConfigs: DynamicBrokerConfigs,
-    readonly groupCoordinator: GroupCoordinator,
+    clock: Clock | undefined,
   ) {
     this.configs = new ConfigAdmin(config, metadata, logs, dynamicConfigs);
+    if (config.offsetsTopicReplicationFactor > 1) {
+      logger.warn(`offsets.topic.replication.factor=${config.offsetsTopicReplicationFactor}: a broker alone holds one replica; __consumer_offsets is created with 1`);
+    }
+    this.coordinatorStore = new OffsetsTopicStore({
+      metadata,
+      logs,
+      materializeTopic: (topic) => this.materializeTopic(topic),
+      config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
+      logger,
+      clock,
+    });
+    this.groupCoordinator = new GroupCoordinator({
+      // In memory until the __consumer_offsets store (coordinatorStore) is wired in: groups and offsets do not survive a restart yet.
+      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
+      clock: clock ?? systemClock,
+      timer: new SystemTimer(),
+      logger,
+      config: {
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        maxSize: config.groupMaxSize,
+        offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+        offsetsRetentionMs: config.offsetsRetentionMs,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      },
+    });
   }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
@@ -140,26 +172,11 @@ export class Broker implements BrokerServices {
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
       producerIdExpirationMs: config.producerIdExpirationMs,
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
+      cleaner: config.cleaner,
     });
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
-    const groupCoordinator = new GroupCoordinator({
-      // In memory until the __consumer_offsets store is wired in: groups and offsets do not survive a restart yet.
-      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
-      clock: options.clock ?? systemClock,
-      timer: new SystemTimer(),
-      logger,
-      config: {
-        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
-        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        maxSize: config.groupMaxSize,
-        offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
-        offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
-        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
-      },
-    });
-    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs, groupCoordinator);
+    const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs, options.clock);
     await reconcileTopicLogs(metadata, logs, logger, (topic) => broker.materializeTopic(topic));
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
@@ -188,7 +205,7 @@ export class Broker implements BrokerServices {
     dispatcher.register(offsetFetchHandler(broker));
     dispatcher.register(offsetDeleteHandler(broker));
     // Groups load in the background; until their partition is loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
-    void groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
+    void broker.groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,

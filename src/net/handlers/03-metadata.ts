@@ -6,7 +6,7 @@
 // topics may be asked for by id (name null).
 import { CLUSTER_AUTHORIZED_OPERATIONS, OPERATIONS_OMITTED, TOPIC_AUTHORIZED_OPERATIONS } from '../../protocol/authorized-operations.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { kafkaUuidToCanonical, canonicalUuidToKafka, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
+import { kafkaUuidToCanonical, canonicalUuidToKafka, isInternalTopic, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
@@ -78,7 +78,7 @@ function describe(topic: TopicMetadata, nodeId: number): MetadataResponse.Metada
     errorCode: 0,
     name: topic.name,
     topicId: kafkaUuidToCanonical(topic.topicId),
-    isInternal: false,
+    isInternal: isInternalTopic(topic.name),
     partitions,
     topicAuthorizedOperations: OPERATIONS_OMITTED,
   };
