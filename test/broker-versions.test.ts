@@ -80,6 +80,10 @@ function body(apiKey: number, version: number): unknown {
       return { includeClusterAuthorizedOperations: true, endpointType: 1 };
     case ApiKey.InitProducerId:
       return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
+    case ApiKey.ConsumerGroupHeartbeat:
+      return { groupId: 'versions', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['t'], serverAssignor: null, topicPartitions: [] };
+    case ApiKey.ConsumerGroupDescribe:
+      return { groupIds: [], includeAuthorizedOperations: false };
     default:
       throw new Error(`no sample for ${apiKey}`);
   }
@@ -132,6 +136,8 @@ for (const [apiKey, min, max] of [
   [ApiKey.AlterConfigs, 0, 2],
   [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.InitProducerId, 0, 5],
+  [ApiKey.ConsumerGroupHeartbeat, 0, 0],
+  [ApiKey.ConsumerGroupDescribe, 0, 0],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
 }
@@ -167,6 +173,8 @@ describe('every advertised API version', () => {
       [37, 0, 3],
       [44, 0, 1],
       [60, 0, 1],
+      [68, 0, 0],
+      [69, 0, 0],
     ]);
   });
 });
