@@ -144,6 +144,7 @@ export class Broker implements BrokerServices {
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
       producerIdExpirationMs: config.producerIdExpirationMs,
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
+      cleaner: config.cleaner,
     });
     const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });

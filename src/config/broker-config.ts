@@ -64,6 +64,8 @@ export interface BrokerConfig {
    * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
    */
   socketSenderMode: SocketSenderMode;
+  /** The log cleaner (compaction of cleanup.policy=compact topics). */
+  cleaner: CleanerConfig;
   /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
   unknown: Map<string, string>;
   /** Everything as given, for DescribeConfigs. */
@@ -92,6 +94,30 @@ const CONSUMER_ASSIGNOR_NAMES: Record<string, string> = {
   'org.apache.kafka.coordinator.group.assignor.UniformAssignor': 'uniform',
   'org.apache.kafka.coordinator.group.assignor.RangeAssignor': 'range',
 };
+/** Kafka's log.cleaner.* broker settings, with Kafka's defaults. */
+export interface CleanerConfig {
+  /** log.cleaner.enable (default true). */
+  enable: boolean;
+  /** log.cleaner.threads (default 1): logs cleaned at once. */
+  threads: number;
+  /** log.cleaner.backoff.ms (default 15000): sleep when no log needs cleaning. */
+  backoffMs: number;
+  /** log.cleaner.dedupe.buffer.size (default 128 MiB): memory of the key -> offset maps, shared by the threads. */
+  dedupeBufferSize: number;
+  /** log.cleaner.io.buffer.size (default 512 KiB): read and write buffers, shared by the threads. */
+  ioBufferSize: number;
+  /** log.cleaner.io.buffer.load.factor (default 0.9): how full a key -> offset map may get. */
+  ioBufferLoadFactor: number;
+}
+
+export const CLEANER_DEFAULTS: Readonly<CleanerConfig> = Object.freeze({
+  enable: true,
+  threads: 1,
+  backoffMs: 15_000,
+  dedupeBufferSize: 128 * 1024 * 1024,
+  ioBufferSize: 512 * 1024,
+  ioBufferLoadFactor: 0.9,
+});
 
 export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
 const SOCKET_SENDER_MODES: readonly SocketSenderMode[] = ['auto', 'zero-copy', 'copy'];
@@ -154,6 +180,17 @@ const KNOWN = new Set([
   'group.consumer.max.size',
   'group.consumer.assignors',
   'group.consumer.migration.policy',
+  'log.cleanup.policy',
+  'log.cleaner.enable',
+  'log.cleaner.threads',
+  'log.cleaner.backoff.ms',
+  'log.cleaner.dedupe.buffer.size',
+  'log.cleaner.io.buffer.size',
+  'log.cleaner.io.buffer.load.factor',
+  'log.cleaner.delete.retention.ms',
+  'log.cleaner.min.compaction.lag.ms',
+  'log.cleaner.max.compaction.lag.ms',
+  'log.cleaner.min.cleanable.ratio',
 ]);
 
 // Kafka broker properties that Samsa accepts and ignores (its own server.properties
@@ -174,8 +211,6 @@ export const KAFKA_PROPERTIES_IGNORED = new Set([
   'share.coordinator.state.topic.replication.factor',
   'share.coordinator.state.topic.min.isr',
   'group.initial.rebalance.delay.ms',
-  'log.cleaner.enable',
-  'log.cleaner.threads',
   'num.replica.fetchers',
   'replica.lag.time.max.ms',
   'min.insync.replicas',
@@ -248,8 +283,24 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     transactionalIdExpirationMs: intIn('transactional.id.expiration.ms', get('transactional.id.expiration.ms') ?? '604800000', 1, INT32_MAX),
     maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
     socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
+    cleaner: cleanerConfig(get),
     unknown,
     raw,
+  };
+}
+
+function cleanerConfig(get: (name: string) => string | undefined): CleanerConfig {
+  const d = CLEANER_DEFAULTS;
+  const loadFactor = Number(get('log.cleaner.io.buffer.load.factor') ?? String(d.ioBufferLoadFactor));
+  if (!(loadFactor > 0 && loadFactor <= 1)) throw new ConfigError('log.cleaner.io.buffer.load.factor', `must be in (0, 1], got ${loadFactor}`);
+  return {
+    enable: bool('log.cleaner.enable', get('log.cleaner.enable') ?? String(d.enable)),
+    threads: intIn('log.cleaner.threads', get('log.cleaner.threads') ?? String(d.threads), 1, 64),
+    backoffMs: intIn('log.cleaner.backoff.ms', get('log.cleaner.backoff.ms') ?? String(d.backoffMs), 0, Number.MAX_SAFE_INTEGER),
+    // Kafka's minimum is 512 KiB; tests go lower to force several passes, so only "holds one entry" is required.
+    dedupeBufferSize: intIn('log.cleaner.dedupe.buffer.size', get('log.cleaner.dedupe.buffer.size') ?? String(d.dedupeBufferSize), 1024, Number.MAX_SAFE_INTEGER),
+    ioBufferSize: intIn('log.cleaner.io.buffer.size', get('log.cleaner.io.buffer.size') ?? String(d.ioBufferSize), 1024, INT32_MAX),
+    ioBufferLoadFactor: loadFactor,
   };
 }
 

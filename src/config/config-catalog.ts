@@ -92,7 +92,7 @@ function topic(name: string, type: ConfigTypeName, defaultValue: string, doc: st
 
 /** Kafka 4.0's topic configs (LogConfig), sorted by name. */
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
-  topic('cleanup.policy', 'LIST', 'delete', 'Retention policy for old segments: "delete" drops them after retention, "compact" keeps the latest record per key (compaction is not performed by this broker).', [syn('log.cleanup.policy')], listOf('compact', 'delete')),
+  topic('cleanup.policy', 'LIST', 'delete', 'Retention policy for old segments: "delete" drops them after retention, "compact" keeps the latest record per key.', [syn('log.cleanup.policy')], listOf('compact', 'delete')),
   topic('compression.gzip.level', 'INT', '-1', 'Compression level when compression.type is gzip.', [syn('compression.gzip.level')], (v) => ((v as number) === -1 || ((v as number) >= 1 && (v as number) <= 9) ? null : 'Value must be between 1 and 9, or -1')),
   topic('compression.lz4.level', 'INT', '9', 'Compression level when compression.type is lz4.', [syn('compression.lz4.level')], between(1, 17)),
   topic('compression.type', 'STRING', 'producer', 'Final compression of the topic\'s batches; "producer" keeps what the producer sent.', [syn('compression.type')], oneOf('uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer')),
@@ -215,6 +215,12 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
     brokerOnly('producer.id.expiration.check.interval.ms', 'INT', '600000', 'How often idle producers are looked for.', atLeast(1)),
     brokerOnly('transactional.id.expiration.ms', 'INT', '604800000', 'Accepted for compatibility; no transaction coordinator uses it yet.', atLeast(1)),
     brokerOnly('max.incremental.fetch.session.cache.slots', 'INT', '1000', 'Incremental fetch sessions (KIP-227) kept at once.', atLeast(0)),
+    brokerOnly('log.cleaner.enable', 'BOOLEAN', 'true', 'Run the log cleaner, which compacts topics whose cleanup.policy contains compact.'),
+    brokerOnly('log.cleaner.threads', 'INT', '1', 'Logs cleaned at once.', atLeast(1)),
+    brokerOnly('log.cleaner.backoff.ms', 'LONG', '15000', 'How long the cleaner sleeps when no log needs cleaning.', atLeast(0)),
+    brokerOnly('log.cleaner.dedupe.buffer.size', 'LONG', '134217728', 'Memory for the cleaner\'s key -> offset maps, across all cleaner threads.'),
+    brokerOnly('log.cleaner.io.buffer.size', 'INT', '524288', 'Memory for the cleaner\'s read and write buffers, across all cleaner threads.', atLeast(0)),
+    brokerOnly('log.cleaner.io.buffer.load.factor', 'DOUBLE', '0.9', 'How full the cleaner\'s key -> offset map may get.'),
     brokerOnly('log.segment.append.mode', 'STRING', 'write', 'Samsa: how the active segment is written (write or mmap).', oneOf('write', 'mmap')),
   );
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -12,11 +12,13 @@
 // append: one magic-2 batch per call (no compression, producer id -1,
 // timestamps from the injected clock), through Log.append like a produce with
 // acks=-1 on a broker alone: answered once flush.messages is honoured. Append
-// listeners (fetch waiters) are woken by the log. Failures become the codes
-// Kafka's group coordinator answers (GroupCoordinatorService /
-// appendGroupMetadataErrorToResponseError): storage errors NOT_COORDINATOR,
-// a missing partition COORDINATOR_NOT_AVAILABLE, a batch too large
-// UNKNOWN_SERVER_ERROR.
+// listeners (fetch waiters) are woken by the log. A failure carries the error
+// of the append as Kafka's log layer reports it to the coordinator
+// (KAFKA_STORAGE_ERROR, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE,
+// UNKNOWN_TOPIC_OR_PARTITION for a partition that is not there); the
+// coordinator maps it per API as Kafka does (groupAppendErrorToResponse:
+// NOT_COORDINATOR, UNKNOWN_SERVER_ERROR, COORDINATOR_NOT_AVAILABLE). Records
+// that cannot be serialized are UNKNOWN_SERVER_ERROR.
 //
 // load: reads a partition from its log start to its high watermark in bounded
 // slices (one fd read per slice, synchronously in the same turn as Log.read so
@@ -121,13 +123,13 @@ export class OffsetsTopicStore implements CoordinatorStore {
   /** The partition's log, creating the topic first if it does not exist yet. */
   private writableLog(partition: number): Log {
     if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount) {
-      throw new CoordinatorStoreError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC} has no partition ${partition}`);
+      throw new CoordinatorStoreError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${OFFSETS_TOPIC} has no partition ${partition}`);
     }
     // The topic (and its 50 logs) is looked at only when this partition's log is missing.
     if (!this.options.logs.getLog(OFFSETS_TOPIC, partition)) this.ensureTopic();
     const log = this.options.logs.getLog(OFFSETS_TOPIC, partition);
     if (!log || log.isClosed) {
-      throw new CoordinatorStoreError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC}-${partition} is not available`);
+      throw new CoordinatorStoreError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${OFFSETS_TOPIC}-${partition} is not available`);
     }
     return log;
   }
@@ -139,7 +141,7 @@ export class OffsetsTopicStore implements CoordinatorStore {
     if (!topic) {
       const created = metadata.createTopic(OFFSETS_TOPIC, this.partitionCount, config.replicationFactor, offsetsTopicConfigs(config));
       if (!created.ok) {
-        throw new CoordinatorStoreError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `creating ${OFFSETS_TOPIC} failed: ${created.message}`);
+        throw new CoordinatorStoreError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `creating ${OFFSETS_TOPIC} failed: ${created.message}`);
       }
       topic = created.value;
       logger.info(`created ${OFFSETS_TOPIC} with ${topic.partitionCount} partitions`, { topic: OFFSETS_TOPIC, partitionCount: topic.partitionCount });
@@ -177,10 +179,10 @@ export class OffsetsTopicStore implements CoordinatorStore {
       switch (err.kafkaCode) {
         case StorageErrorCode.KAFKA_STORAGE_ERROR:
           this.options.logger.warn(message);
-          return new CoordinatorStoreError(ErrorCode.NOT_COORDINATOR, message);
+          return new CoordinatorStoreError(err.kafkaCode, message);
         case StorageErrorCode.MESSAGE_TOO_LARGE:
         case StorageErrorCode.RECORD_LIST_TOO_LARGE:
-          return new CoordinatorStoreError(ErrorCode.UNKNOWN_SERVER_ERROR, message);
+          return new CoordinatorStoreError(err.kafkaCode, message);
         default:
           break;
       }
