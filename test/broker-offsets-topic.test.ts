@@ -88,6 +88,15 @@ describe('__consumer_offsets on a broker', () => {
     expect((await allTopics(client)).map((t) => t.name)).toContain(OFFSETS_TOPIC);
   });
 
+  it('is auto-created by Metadata with its own partition count and configs, as Kafka\'s auto-creation does', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { broker, client } = await start({ 'offsets.topic.num.partitions': '7', 'num.partitions': '2' });
+    const response = await client.request(ApiKey.Metadata, 12, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: OFFSETS_TOPIC }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+    expect(response.topics[0]).toMatchObject({ errorCode: 0, name: OFFSETS_TOPIC, isInternal: true });
+    expect(response.topics[0].partitions).toHaveLength(7);
+    expect(broker.metadata.topic(OFFSETS_TOPIC)?.configs['cleanup.policy']).toBe('compact');
+    expect(broker.coordinatorStore.partitionCount).toBe(7);
+  });
+
   it('keeps its segments readable by samsa dump-log', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { broker, dataDir } = await start({ 'offsets.topic.num.partitions': '1' });
     await broker.coordinatorStore.append(0, [commit('g1', 0, 5n)]);
