@@ -12,6 +12,12 @@ import {
   type ConsumerGroupHeartbeatRequest,
   type ConsumerGroupHeartbeatResponse,
   type CreateTopicsResponse,
+  type DeleteGroupsResponse,
+  type DescribeGroupsResponse,
+  type JoinGroupResponse,
+  type ListGroupsResponse,
+  type OffsetCommitResponse,
+  type OffsetFetchResponse,
 } from '../src/protocol/generated/index.js';
 import { silentLogger } from '../src/storage/log.js';
 import { tempDir } from './support/storage.js';
@@ -30,6 +36,7 @@ const GROUP_PROPERTIES = {
   'group.consumer.max.session.timeout.ms': '60000',
   'group.consumer.min.heartbeat.interval.ms': '50',
   'group.consumer.heartbeat.interval.ms': '200',
+  'group.initial.rebalance.delay.ms': '0',
 };
 
 async function startBroker(dataDir: string, properties: Record<string, string> = {}): Promise<Broker> {
@@ -235,5 +242,91 @@ describe('KIP-848 consumer groups over the wire', () => {
     expect(resumed.memberEpoch).toBe(before.groupEpoch);
     await rounds([a, b], 2);
     expect([a, b].map((x) => x.partitions().length)).toEqual([2, 2]);
+  });
+});
+
+async function commit(conn: BrokerConnection, groupId: string, memberId: string, memberEpoch: number, offset: bigint): Promise<number> {
+  const response = await conn.request<OffsetCommitResponse>(ApiKey.OffsetCommit, () => ({
+    groupId,
+    generationIdOrMemberEpoch: memberEpoch,
+    memberId,
+    groupInstanceId: null,
+    retentionTimeMs: -1n,
+    topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: '' }] }],
+  }));
+  return response.topics[0].partitions[0].errorCode;
+}
+
+async function classicJoin(conn: BrokerConnection, groupId: string): Promise<JoinGroupResponse> {
+  return conn.request<JoinGroupResponse>(ApiKey.JoinGroup, () => ({
+    groupId,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 30_000,
+    memberId: '',
+    groupInstanceId: 'classic-instance',
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+    reason: null,
+  }));
+}
+
+describe('consumer groups beside classic groups', () => {
+  it('commits and fetches offsets with member epochs, lists consumer groups with their type, and converts empty groups between types', async () => {
+    const dataDir = tempDir();
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const broker = await startBroker(dataDir);
+    const conn = await connect(broker);
+    await createTopic(conn, 'orders', 2);
+    const a = new ProtocolConsumer(conn, 'mixed', ['orders']);
+    await rounds([a], 2);
+    expect(conn.versionFor(ApiKey.OffsetCommit)).toBe(9);
+
+    // OffsetCommit v9 carries the member epoch: the current one commits, an old one is stale.
+    expect(await commit(conn, 'mixed', a.memberId, a.memberEpoch, 42n)).toBe(0);
+    expect(await commit(conn, 'mixed', a.memberId, a.memberEpoch - 1, 43n)).toBe(113);
+    expect(await commit(conn, 'mixed', 'stranger', a.memberEpoch, 43n)).toBe(25);
+    const fetched = await conn.request<OffsetFetchResponse>(ApiKey.OffsetFetch, () => ({
+      groups: [{ groupId: 'mixed', memberId: a.memberId, memberEpoch: a.memberEpoch, topics: [{ name: 'orders', partitionIndexes: [0] }] }],
+      requireStable: true,
+    }));
+    expect(fetched.groups![0].errorCode).toBe(0);
+    expect(fetched.groups![0].topics[0].partitions[0].committedOffset).toBe(42n);
+    const stale = await conn.request<OffsetFetchResponse>(ApiKey.OffsetFetch, () => ({
+      groups: [{ groupId: 'mixed', memberId: a.memberId, memberEpoch: a.memberEpoch + 5, topics: null }],
+      requireStable: true,
+    }));
+    expect(stale.groups![0].errorCode).toBe(113);
+
+    const listed = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, () => ({ statesFilter: [], typesFilter: ['consumer'] }));
+    expect(listed.groups).toEqual([expect.objectContaining({ groupId: 'mixed', protocolType: 'consumer', groupState: 'Stable', groupType: 'consumer' })]);
+    const described = await conn.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, () => ({ groups: ['mixed'], includeAuthorizedOperations: false }));
+    expect(described.groups[0].groupState).toBe('Dead');
+
+    // A classic member cannot join a consumer group that has members; a non-empty group cannot be deleted.
+    expect((await classicJoin(conn, 'mixed')).errorCode).toBe(23);
+    let deleted = await conn.request<DeleteGroupsResponse>(ApiKey.DeleteGroups, () => ({ groupsNames: ['mixed'] }));
+    expect(deleted.results[0].errorCode).toBe(68);
+
+    // Once empty, the group becomes a classic group when a classic member joins; its offsets stay.
+    expect((await a.heartbeat({ memberEpoch: -1 })).errorCode).toBe(0);
+    const joined = await classicJoin(conn, 'mixed');
+    expect(joined.errorCode).toBe(0);
+    expect((await describeGroup(conn, 'mixed')).errorCode).toBe(69);
+    const classicListed = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, () => ({ statesFilter: [], typesFilter: [] }));
+    expect(classicListed.groups.find((g) => g.groupId === 'mixed')?.groupType).toBe('classic');
+    // ... and a consumer-protocol member cannot take over a classic group with members.
+    const refused = await new ProtocolConsumer(conn, 'mixed', ['orders']).heartbeat();
+    expect(refused.errorCode).toBe(69);
+    expect(refused.errorMessage).toBe('Group mixed is not a consumer group.');
+
+    // An empty classic group (offsets committed from outside, epoch -1) becomes a consumer group.
+    expect(await commit(conn, 'simple', '', -1, 7n)).toBe(0);
+    const b = new ProtocolConsumer(conn, 'simple', ['orders']);
+    expect((await b.heartbeat()).errorCode).toBe(0);
+    expect((await describeGroup(conn, 'simple')).groupState).toBe('Stable');
+    expect((await b.heartbeat({ memberEpoch: -1 })).errorCode).toBe(0);
+    deleted = await conn.request<DeleteGroupsResponse>(ApiKey.DeleteGroups, () => ({ groupsNames: ['simple'] }));
+    expect(deleted.results[0].errorCode).toBe(0);
+    expect((await describeGroup(conn, 'simple')).errorCode).toBe(69);
   });
 });

@@ -39,6 +39,20 @@ import { startConsumerGroups, type ConsumerGroups } from './consumer-groups.js';
 import { consumerGroupHeartbeatHandler } from '../net/handlers/68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from '../net/handlers/69-consumer-group-describe.js';
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
+import { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { MemoryCoordinatorStore } from '../coordinator/coordinator-store.js';
+import { SystemTimer } from '../coordinator/timer.js';
+import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
+import { joinGroupHandler } from '../net/handlers/11-join-group.js';
+import { heartbeatHandler } from '../net/handlers/12-heartbeat.js';
+import { leaveGroupHandler } from '../net/handlers/13-leave-group.js';
+import { syncGroupHandler } from '../net/handlers/14-sync-group.js';
+import { describeGroupsHandler } from '../net/handlers/15-describe-groups.js';
+import { listGroupsHandler } from '../net/handlers/16-list-groups.js';
+import { deleteGroupsHandler } from '../net/handlers/42-delete-groups.js';
+import { offsetCommitHandler } from '../net/handlers/08-offset-commit.js';
+import { offsetFetchHandler } from '../net/handlers/09-offset-fetch.js';
+import { offsetDeleteHandler } from '../net/handlers/47-offset-delete.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -52,7 +66,7 @@ export interface BrokerOptions {
   logger?: LogLogger;
   /** performance.now() at which "ready in N ms" starts counting (the CLI passes 0, the process start); default: this call. */
   readySinceMs?: number;
-  /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
+  /** Time for fetch session eviction and group timestamps (tests advance a ManualClock instead of waiting minutes). */
   clock?: Clock;
 }
 
@@ -72,6 +86,8 @@ export interface BrokerServices {
   readonly self: AdvertisedBroker;
   /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
   readonly configs: ConfigAdmin;
+  /** Consumer groups and committed offsets (FindCoordinator, JoinGroup, OffsetCommit, ...). */
+  readonly groupCoordinator: GroupCoordinator;
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has (those missing). */
   materializeTopic(topic: TopicMetadata): void;
@@ -90,6 +106,7 @@ export class Broker implements BrokerServices {
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
   readonly configs: ConfigAdmin;
   readonly coordinatorStore: OffsetsTopicStore;
+  readonly groupCoordinator: GroupCoordinator;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -112,6 +129,22 @@ export class Broker implements BrokerServices {
       config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
       logger,
       clock,
+    });
+    this.groupCoordinator = new GroupCoordinator({
+      // In memory until the __consumer_offsets store (coordinatorStore) is wired in: groups and offsets do not survive a restart yet.
+      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
+      clock: clock ?? systemClock,
+      timer: new SystemTimer(),
+      logger,
+      config: {
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        maxSize: config.groupMaxSize,
+        offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+        offsetsRetentionMs: config.offsetsRetentionMs,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      },
     });
   }
 
@@ -166,7 +199,7 @@ export class Broker implements BrokerServices {
     dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
     // KIP-848 consumer groups, loaded from __consumer_offsets before clients can connect.
-    broker.consumerGroups = await startConsumerGroups(config, metadata, broker.coordinatorStore, options.clock ?? systemClock, logger).catch(async (err: Error) => {
+    broker.consumerGroups = await startConsumerGroups(config, metadata, broker.coordinatorStore, broker.groupCoordinator, options.clock ?? systemClock, logger).catch(async (err: Error) => {
       await broker.close();
       throw err;
     });
@@ -174,6 +207,19 @@ export class Broker implements BrokerServices {
       dispatcher.register(consumerGroupHeartbeatHandler(broker.consumerGroups.coordinator));
       dispatcher.register(consumerGroupDescribeHandler(broker.consumerGroups.coordinator));
     }
+    dispatcher.register(findCoordinatorHandler(broker));
+    dispatcher.register(joinGroupHandler(broker));
+    dispatcher.register(heartbeatHandler(broker));
+    dispatcher.register(leaveGroupHandler(broker));
+    dispatcher.register(syncGroupHandler(broker));
+    dispatcher.register(describeGroupsHandler(broker));
+    dispatcher.register(listGroupsHandler(broker));
+    dispatcher.register(deleteGroupsHandler(broker));
+    dispatcher.register(offsetCommitHandler(broker));
+    dispatcher.register(offsetFetchHandler(broker));
+    dispatcher.register(offsetDeleteHandler(broker));
+    // Groups load in the background; until their partition is loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
+    void broker.groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
@@ -271,6 +317,7 @@ export class Broker implements BrokerServices {
     this.logger.info('stopping', { nodeId: this.config.nodeId });
     this.fetchWaiters.close();
     this.consumerGroups?.stop();
+    this.groupCoordinator.close();
     if (this.listener) await this.listener.close();
     this.listener = null;
     if (this.metrics) await this.metrics.close();
