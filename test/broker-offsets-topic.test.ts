@@ -88,6 +88,37 @@ describe('__consumer_offsets on a broker', () => {
     expect((await allTopics(client)).map((t) => t.name)).toContain(OFFSETS_TOPIC);
   });
 
+  it('is auto-created by Metadata with its own partition count and configs, as Kafka\'s auto-creation does', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { broker, client } = await start({ 'offsets.topic.num.partitions': '7', 'num.partitions': '2' });
+    const response = await client.request(ApiKey.Metadata, 12, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: OFFSETS_TOPIC }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+    expect(response.topics[0]).toMatchObject({ errorCode: 0, name: OFFSETS_TOPIC, isInternal: true });
+    expect(response.topics[0].partitions).toHaveLength(7);
+    expect(broker.metadata.topic(OFFSETS_TOPIC)?.configs['cleanup.policy']).toBe('compact');
+    expect(broker.coordinatorStore.partitionCount).toBe(7);
+  });
+
+  it('loads the latest value of every key after the log cleaner compacted the partition', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const properties = { 'offsets.topic.num.partitions': '1', 'offsets.topic.segment.bytes': '2048', 'log.cleaner.backoff.ms': '3600000' };
+    const { broker, dataDir } = await start(properties);
+    const store = broker.coordinatorStore;
+    for (let round = 0; round < 100; round++) {
+      await store.append(0, [commit('g1', round % 4, BigInt(round)), commit('g2', 0, BigInt(1000 + round))]);
+    }
+    await store.append(0, [{ type: 'offset', groupId: 'g1', topic: 'orders', partition: 3, value: null }]);
+    const cleaned = await broker.logs.cleaner!.cleanOnce();
+    expect(cleaned?.log.topic).toBe(OFFSETS_TOPIC);
+    expect(cleaned!.recordsKept).toBeLessThan(cleaned!.recordsRead);
+    await broker.close();
+
+    const again = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties });
+    cleanups.push(() => again.close());
+    const latest = new Map<string, bigint | null>();
+    await again.coordinatorStore.load(0, (r) => {
+      if (r.type === 'offset') latest.set(`${r.groupId}/${r.partition}`, r.value?.offset ?? null);
+    });
+    expect(Object.fromEntries(latest)).toEqual({ 'g1/0': 96n, 'g1/1': 97n, 'g1/2': 98n, 'g1/3': null, 'g2/0': 1099n });
+  });
+
   it('keeps its segments readable by samsa dump-log', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { broker, dataDir } = await start({ 'offsets.topic.num.partitions': '1' });
     await broker.coordinatorStore.append(0, [commit('g1', 0, 5n)]);

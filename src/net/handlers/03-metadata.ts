@@ -11,6 +11,7 @@ import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
+import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic-records.js';
 
 
 export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequest, MetadataResponse> {
@@ -44,6 +45,17 @@ export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequ
           }
           if (!allowAutoCreate) {
             topics.push(missing(wanted.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+            continue;
+          }
+          if (wanted.name === OFFSETS_TOPIC) {
+            // Kafka's auto-creation gives the offsets topic its own partition count and configs.
+            try {
+              broker.coordinatorStore.ensureTopic();
+            } catch {
+              // Answered below as not available; the store logged why.
+            }
+            const offsetsTopic = broker.metadata.topic(OFFSETS_TOPIC);
+            topics.push(offsetsTopic ? describe(offsetsTopic, self.nodeId) : missing(wanted.name, ErrorCode.COORDINATOR_NOT_AVAILABLE));
             continue;
           }
           const created = broker.metadata.createTopic(wanted.name, broker.config.numPartitions, 1, {});
