@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
+import { BrokerConnection } from '../src/client/connection.js';
+import { ApiKey, type ConsumerGroupDescribeResponse, type ConsumerGroupHeartbeatResponse } from '../src/protocol/generated/index.js';
 import { silentLogger } from '../src/storage/log.js';
 import { runCli, startCli, type RunningCli } from './support/cli.js';
 import { tempDir } from './support/storage.js';
@@ -319,6 +321,44 @@ describe('samsa consumer-groups and console-consumer --group', { timeout: 300_00
       expect(table(state.stdout)[1]).toEqual(['kjs-group', `127.0.0.1:${broker.port}`, `(${broker.self.nodeId})`, 'RoundRobinAssigner', 'Stable', '1']);
     } finally {
       await consumer.disconnect();
+    }
+  });
+
+  it('describes a KIP-848 consumer group with member and assignment epochs', async () => {
+    await createTopic('modern', 3);
+    const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: broker.port, clientId: 'kip848-member' });
+    try {
+      // One ConsumerGroupHeartbeat with epoch 0 joins; the single member gets every partition at once.
+      const joined = await conn.request<ConsumerGroupHeartbeatResponse>(ApiKey.ConsumerGroupHeartbeat, () => ({
+        groupId: 'modern-group',
+        memberId: '',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: ['modern'],
+        serverAssignor: null,
+        topicPartitions: [],
+      }));
+      expect(joined.errorCode).toBe(0);
+      const described = await conn.request<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, () => ({ groupIds: ['modern-group'], includeAuthorizedOperations: false }));
+      const g = described.groups[0];
+      const m = g.members[0];
+
+      const members = await groups('--describe', '--group', 'modern-group', '--members', '--verbose');
+      expect(table(members.stdout)).toEqual([
+        ['GROUP', 'CONSUMER-ID', 'HOST', 'CLIENT-ID', '#PARTITIONS', 'CURRENT-EPOCH', 'CURRENT-ASSIGNMENT', 'TARGET-EPOCH', 'TARGET-ASSIGNMENT'],
+        ['modern-group', m.memberId, m.clientHost, 'kip848-member', String(m.assignment.topicPartitions[0].partitions.length), String(m.memberEpoch), 'modern:0,1,2', String(g.assignmentEpoch), 'modern:0,1,2'],
+      ]);
+      const state = await groups('--describe', '--group', 'modern-group', '--state', '--verbose');
+      expect(table(state.stdout)).toEqual([
+        ['GROUP', 'COORDINATOR', '(ID)', 'ASSIGNMENT-STRATEGY', 'STATE', 'GROUP-EPOCH', 'TARGET-ASSIGNMENT-EPOCH', '#MEMBERS'],
+        ['modern-group', `127.0.0.1:${broker.port}`, `(${broker.self.nodeId})`, g.assignorName, g.groupState, String(g.groupEpoch), String(g.assignmentEpoch), '1'],
+      ]);
+      const list = await groups('--list', '--type');
+      expect(list.stdout).toContain(`${'modern-group'.padEnd(25)} ${'Consumer'.padEnd(20)}\n`);
+    } finally {
+      conn.close();
     }
   });
 });
