@@ -27,6 +27,8 @@ import {
 } from './classic-group.js';
 import { CoordinatorStoreError, type ClassicGroupSnapshot, type CoordinatorRecord, type CoordinatorStore, type OffsetAndMetadata } from './coordinator-store.js';
 import type { CoordinatorTimer } from './timer.js';
+import type { ClassicGroupRegistry } from './consumer-group-coordinator.js';
+import { classicExpirationBase, consumerGroupExpirationBase, findExpiredOffsets } from './offsets-retention.js';
 
 export type GroupType = 'classic' | 'consumer';
 
@@ -67,6 +69,23 @@ export interface DescribedGroup {
   protocolType: string;
   protocolData: string;
   members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer }>;
+}
+
+/**
+ * What the registry needs of the KIP-848 coordinator (ConsumerGroupCoordinator),
+ * which keeps its own groups: offsets, ListGroups, DescribeGroups and
+ * DeleteGroups route to it by group id, as Kafka routes by group type.
+ */
+export interface ConsumerGroupsView {
+  hasGroup(groupId: string): boolean;
+  isEmptyGroup(groupId: string): boolean;
+  listGroups(): ReadonlyArray<{ groupId: string; groupState: string }>;
+  group(groupId: string): { subscribedTopics: ReadonlyMap<string, unknown> } | undefined;
+  validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number, apiVersion: number): { errorCode: number } | null;
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): { errorCode: number } | null;
+  setClassicGroups(registry: ClassicGroupRegistry | null): void;
+  /** Removes an empty consumer group; returns the records that delete it (absent: deletion is refused). */
+  deleteEmptyGroup?(groupId: string): CoordinatorRecord[];
 }
 
 export interface GroupCoordinatorConfig extends ClassicGroupConfig {
@@ -193,7 +212,7 @@ function storeErrorCode(err: unknown): number {
 
 type PartitionLoadState = 'loading' | 'loaded' | 'failed';
 
-export class GroupCoordinator {
+export class GroupCoordinator implements ClassicGroupRegistry {
   private readonly groups = new Map<string, CoordinatorGroup>();
   /** group -> topic -> partition -> committed offset */
   private readonly offsets = new Map<string, Map<string, Map<number, OffsetAndMetadata>>>();
@@ -205,6 +224,7 @@ export class GroupCoordinator {
   private readonly logger: GroupCoordinatorLogger;
   private readonly classicContext: ClassicGroupContext;
   private closed = false;
+  private consumerGroups: ConsumerGroupsView | null = null;
 
   constructor(options: GroupCoordinatorOptions) {
     this.store = options.store;
@@ -243,6 +263,7 @@ export class GroupCoordinator {
     this.logger.info(`group coordinator loaded ${this.groups.size} group(s) with ${members} member(s) in ${Math.round(performance.now() - startMs)} ms`, {
       groups: this.groups.size,
     });
+    this.scheduleRetentionCheck();
   }
 
   private async loadPartition(partition: number): Promise<void> {
@@ -307,6 +328,8 @@ export class GroupCoordinator {
     if (request.sessionTimeoutMs < this.config.minSessionTimeoutMs || request.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId);
     }
+    // Classic members joining a KIP-848 group (Kafka's online upgrade path) are not supported: no common protocol.
+    if (this.consumerGroupOf(request.groupId) !== null) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
     let group = this.groups.get(request.groupId);
     if (group === undefined) {
       if (request.memberId !== '') return joinError(ErrorCode.UNKNOWN_MEMBER_ID, request.memberId);
@@ -366,6 +389,8 @@ export class GroupCoordinator {
     if (request.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
     const unavailable = this.availability(request.groupId);
     if (unavailable !== ErrorCode.NONE) return all(unavailable);
+    const consumer = this.consumerGroupOf(request.groupId);
+    if (consumer !== null) return this.commitConsumerGroupOffsets(consumer, request, all);
     let group = this.groups.get(request.groupId);
     let created = false;
     if (group === undefined) {
@@ -380,6 +405,24 @@ export class GroupCoordinator {
       if (created) this.groups.delete(request.groupId);
       return all(invalid);
     }
+    const results = await this.writeOffsets(request, () => this.groups.get(request.groupId) === group);
+    // A simple group created for a commit that failed entirely is not kept.
+    if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
+    return results;
+  }
+
+  private async commitConsumerGroupOffsets(consumer: ConsumerGroupsView, request: OffsetCommitRequestData, all: (errorCode: number) => TopicResults[]): Promise<TopicResults[]> {
+    const invalid = consumer.validateOffsetCommit(request.groupId, request.memberId, request.generationIdOrMemberEpoch, request.apiVersion);
+    if (invalid !== null) return all(invalid.errorCode);
+    return this.writeOffsets(request, () => consumer.hasGroup(request.groupId));
+  }
+
+  /**
+   * Appends one offset record per valid partition as one batch, then applies
+   * them unless `stillCurrent` says the group was deleted meanwhile (its
+   * tombstones then follow these records in the log).
+   */
+  private async writeOffsets(request: OffsetCommitRequestData, stillCurrent: () => boolean): Promise<TopicResults[]> {
     const nowMs = this.clock.nowMs();
     const expireTimestampMs = request.retentionTimeMs >= 0 ? nowMs + request.retentionTimeMs : null;
     const records: Array<Extract<CoordinatorRecord, { type: 'offset' }>> = [];
@@ -399,14 +442,10 @@ export class GroupCoordinator {
     } catch (err) {
       const errorCode = offsetAppendErrorToResponse(storeErrorCode(err));
       this.logger.warn(`group ${request.groupId}: storing ${records.length} offset(s) failed: ${(err as Error).message}`);
-      if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
       for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
       return results;
     }
-    // A group deleted while the append was in flight wrote its tombstones after these records: they are gone.
-    if (this.groups.get(request.groupId) === group) {
-      for (const r of records) this.putOffset(r.groupId, r.topic, r.partition, r.value!);
-    }
+    if (stillCurrent()) for (const r of records) this.putOffset(r.groupId, r.topic, r.partition, r.value!);
     return results;
   }
 
@@ -418,6 +457,11 @@ export class GroupCoordinator {
     if (group !== undefined) {
       const invalid = group.validateOffsetFetch(memberId, memberEpoch);
       if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+    }
+    const consumer = group === undefined ? this.consumerGroupOf(groupId) : null;
+    if (consumer !== null) {
+      const invalid = consumer.validateOffsetFetch(groupId, memberId, memberEpoch);
+      if (invalid !== null) return { errorCode: invalid.errorCode, topics: [] };
     }
     const committed = this.offsets.get(groupId);
     const toFetched = (partitionIndex: number, o: OffsetAndMetadata | undefined): FetchedOffset =>
@@ -443,13 +487,22 @@ export class GroupCoordinator {
     const unavailable = this.availability(groupId);
     if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, topics: [] };
     const group = this.groups.get(groupId);
-    if (group === undefined) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
-    const invalid = group.validateOffsetDelete();
-    if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+    const consumer = group === undefined ? this.consumerGroupOf(groupId) : null;
+    let isSubscribedToTopic: (topic: string) => boolean;
+    if (group !== undefined) {
+      const invalid = group.validateOffsetDelete();
+      if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+      isSubscribedToTopic = (topic) => group.isSubscribedToTopic(topic);
+    } else if (consumer !== null) {
+      // A consumer group knows its subscribed topics: its other offsets may go while it has members.
+      isSubscribedToTopic = (topic) => consumer.group(groupId)?.subscribedTopics.has(topic) ?? false;
+    } else {
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    }
     const committed = this.offsets.get(groupId);
     const records: CoordinatorRecord[] = [];
     const results: TopicResults[] = topics.map((t) => {
-      const subscribed = group.isSubscribedToTopic(t.name);
+      const subscribed = isSubscribedToTopic(t.name);
       return {
         name: t.name,
         partitions: t.partitions.map((p) => {
@@ -502,6 +555,11 @@ export class GroupCoordinator {
       if (types.size > 0 && !types.has(g.type)) continue;
       groups.push({ groupId: g.groupId, protocolType: g.listedProtocolType(), groupState: state, groupType: g.type });
     }
+    for (const g of this.consumerGroups?.listGroups() ?? []) {
+      if (states.size > 0 && !states.has(g.groupState.toLowerCase())) continue;
+      if (types.size > 0 && !types.has('consumer')) continue;
+      groups.push({ groupId: g.groupId, protocolType: 'consumer', groupState: g.groupState, groupType: 'consumer' });
+    }
     return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 
@@ -522,7 +580,10 @@ export class GroupCoordinator {
       const unavailable = this.availability(groupId);
       if (unavailable !== ErrorCode.NONE) return unavailable;
       const group = this.groups.get(groupId);
-      if (group === undefined) return ErrorCode.GROUP_ID_NOT_FOUND;
+      if (group === undefined) {
+        const consumer = this.consumerGroupOf(groupId);
+        return consumer === null ? ErrorCode.GROUP_ID_NOT_FOUND : this.deleteConsumerGroup(consumer, groupId);
+      }
       const invalid = group.validateDeleteGroup();
       if (invalid !== ErrorCode.NONE) return invalid;
       return this.deleteGroup(group);
@@ -554,15 +615,120 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
+  private async deleteConsumerGroup(consumer: ConsumerGroupsView, groupId: string): Promise<number> {
+    if (!consumer.isEmptyGroup(groupId) || consumer.deleteEmptyGroup === undefined) return ErrorCode.NON_EMPTY_GROUP;
+    const records: CoordinatorRecord[] = [];
+    for (const [topic, partitions] of this.offsets.get(groupId) ?? []) for (const partition of partitions.keys()) records.push({ type: 'offset', groupId, topic, partition, value: null });
+    records.push(...consumer.deleteEmptyGroup(groupId));
+    this.offsets.delete(groupId);
+    try {
+      await this.store.append(this.store.partitionFor(groupId), records);
+    } catch (err) {
+      return groupAppendErrorToResponse(storeErrorCode(err));
+    }
+    return ErrorCode.NONE;
+  }
+
+  // ---- KIP-848 consumer groups ---------------------------------------------
+
+  /** Routes offsets and the admin APIs of KIP-848 groups to their coordinator; group ids have one type. */
+  attachConsumerGroups(consumerGroups: ConsumerGroupsView | null): void {
+    this.consumerGroups?.setClassicGroups(null);
+    this.consumerGroups = consumerGroups;
+    consumerGroups?.setClassicGroups(this);
+  }
+
+  private consumerGroupOf(groupId: string): ConsumerGroupsView | null {
+    return this.consumerGroups !== null && this.consumerGroups.hasGroup(groupId) ? this.consumerGroups : null;
+  }
+
+  classicGroupState(groupId: string): 'none' | 'empty' | 'non-empty' {
+    const group = this.groups.get(groupId);
+    if (!(group instanceof ClassicGroup)) return 'none';
+    return group.isInState('Empty') ? 'empty' : 'non-empty';
+  }
+
+  /** An Empty classic group becomes a KIP-848 group (its offsets stay): the classic group is removed and tombstoned. */
+  convertEmptyClassicGroup(groupId: string): CoordinatorRecord[] {
+    const group = this.groups.get(groupId);
+    if (!(group instanceof ClassicGroup) || !group.isInState('Empty')) throw new Error(`group ${groupId} is not an empty classic group`);
+    this.groups.delete(groupId);
+    group.markDead();
+    return group.tombstoneRecords();
+  }
+
+  // ---- Offset retention ------------------------------------------------------
+
+  private retentionCheckRunning = false;
+
+  private scheduleRetentionCheck(): void {
+    if (this.closed) return;
+    this.timer.schedule('offsets-retention', this.config.offsetsRetentionCheckIntervalMs, () => {
+      this.scheduleRetentionCheck();
+      // One check at a time: a slow store must not pile them up.
+      if (this.retentionCheckRunning) return;
+      this.retentionCheckRunning = true;
+      this.expireOffsets()
+        .catch((err: unknown) => this.logger.warn(`offsets retention check failed: ${(err as Error).message}`))
+        .finally(() => (this.retentionCheckRunning = false));
+    });
+  }
+
+  /**
+   * Deletes offsets past offsets.retention.minutes (offsets-retention.ts has
+   * Kafka's rules) with tombstones; an Empty classic group left without
+   * offsets is deleted too. Returns how many offsets expired.
+   */
+  async expireOffsets(): Promise<number> {
+    const nowMs = this.clock.nowMs();
+    const writes: Array<Promise<number>> = [];
+    for (const [groupId, byTopic] of this.offsets) {
+      if (this.availability(groupId) !== ErrorCode.NONE) continue;
+      const group = this.groups.get(groupId);
+      const consumer = group === undefined ? this.consumerGroupOf(groupId) : null;
+      let base;
+      let isSubscribedToTopic: (topic: string) => boolean;
+      if (group instanceof ClassicGroup) {
+        const subscribed = group.isInState('Stable') ? group.subscribedTopics() : null;
+        base = classicExpirationBase({ protocolType: group.protocolType, state: group.stateName(), currentStateTimestampMs: group.currentStateTimestampMs, knowsSubscribedTopics: subscribed !== null && group.protocolType === 'consumer' });
+        isSubscribedToTopic = (topic) => subscribed?.has(topic) ?? false;
+      } else if (consumer !== null) {
+        base = consumerGroupExpirationBase();
+        isSubscribedToTopic = (topic) => consumer.group(groupId)?.subscribedTopics.has(topic) ?? false;
+      } else {
+        continue;
+      }
+      const { expired, allExpired } = findExpiredOffsets(byTopic, base, isSubscribedToTopic, nowMs, this.config.offsetsRetentionMs);
+      if (expired.length === 0) continue;
+      const records: CoordinatorRecord[] = expired.map((e) => ({ type: 'offset', groupId, topic: e.topic, partition: e.partition, value: null }));
+      const deleteGroup = allExpired && group instanceof ClassicGroup && group.isInState('Empty');
+      if (deleteGroup) records.push(...group.tombstoneRecords());
+      writes.push(
+        this.store.append(this.store.partitionFor(groupId), records).then(
+          () => {
+            for (const e of expired) this.removeOffset(groupId, e.topic, e.partition);
+            if (deleteGroup && this.groups.get(groupId) === group && group.isInState('Empty')) {
+              this.groups.delete(groupId);
+              group.markDead();
+            }
+            this.logger.info(`group ${groupId}: ${expired.length} offset(s) expired${deleteGroup ? '; group deleted' : ''}`);
+            return expired.length;
+          },
+          (err: unknown) => {
+            this.logger.warn(`group ${groupId}: writing expired offsets failed: ${(err as Error).message}`);
+            return 0;
+          },
+        ),
+      );
+    }
+    const counts = await Promise.all(writes);
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   // ---- Introspection (tests, CLI) -------------------------------------------
 
   group(groupId: string): CoordinatorGroup | undefined {
     return this.groups.get(groupId);
-  }
-
-  /** Registers a group of another type (KIP-848) under its id. */
-  putGroup(group: CoordinatorGroup): void {
-    this.groups.set(group.groupId, group);
   }
 
   committedOffset(groupId: string, topic: string, partition: number): OffsetAndMetadata | undefined {
