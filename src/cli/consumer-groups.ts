@@ -336,9 +336,9 @@ class GroupCommand {
       host: m.host,
       clientId: m.clientId,
       assignment: m.assignment,
-      targetAssignment: [],
-      memberEpoch: null,
-      targetEpoch: null,
+      targetAssignment: m.targetAssignment,
+      memberEpoch: m.memberEpoch,
+      targetEpoch: g.targetAssignmentEpoch,
     }));
     const sized = this.shouldPrint(g.groupId, g.state, rows.length);
     // Kafka prints the header even when the group has no members (or does not exist).
@@ -357,8 +357,8 @@ class GroupCommand {
           assignmentStrategy: g.assignor,
           state: g.state,
           members: g.members.length,
-          groupEpoch: null,
-          targetAssignmentEpoch: null,
+          groupEpoch: g.groupEpoch,
+          targetAssignmentEpoch: g.targetAssignmentEpoch,
         },
         verbose,
       ),

@@ -213,7 +213,8 @@ export class GroupConsumer {
     this.closing = true;
     this.stopHeartbeats();
     try {
-      if (this.options.autoCommit && !this.needsJoin) await this.commit();
+      // A rebalance may be under way: the coordinator still takes commits from the current generation then.
+      if (this.options.autoCommit) await this.commit();
       if (this.memberId !== '' && this.coordinatorConn && !this.coordinatorConn.closed) await this.leave();
     } catch (err) {
       if (!(err instanceof ConnectionError) && !(err instanceof KafkaResponseError)) throw err;

@@ -11,6 +11,8 @@
 import { Reader, Writer } from '../protocol/codec.js';
 import {
   ApiKey,
+  type ConsumerGroupDescribeRequest,
+  type ConsumerGroupDescribeResponse,
   decodeConsumerProtocolAssignment,
   decodeConsumerProtocolSubscription,
   encodeConsumerProtocolAssignment,
@@ -186,6 +188,9 @@ export interface GroupMember {
   clientId: string;
   host: string;
   assignment: TopicPartition[];
+  /** KIP-848 members only: the partitions the group is moving the member to, and its epoch. */
+  targetAssignment: TopicPartition[];
+  memberEpoch: number | null;
 }
 
 export interface GroupDescription {
@@ -198,6 +203,11 @@ export interface GroupDescription {
   assignor: string;
   members: GroupMember[];
   coordinator: BrokerNode;
+  /** 'consumer' for a KIP-848 group (described by ConsumerGroupDescribe), else 'classic'. */
+  type: 'classic' | 'consumer';
+  /** KIP-848 groups only. */
+  groupEpoch: number | null;
+  targetAssignmentEpoch: number | null;
 }
 
 export interface CommittedOffset {
@@ -318,31 +328,19 @@ export class GroupAdmin {
     return out;
   }
 
+  /**
+   * Describes a group as Kafka 4.0's Admin does: ConsumerGroupDescribe first
+   * when the coordinator has it (KIP-848 groups), DescribeGroups when that
+   * says the group is not a consumer group (a classic group, or none).
+   */
   async describeGroup(groupId: string): Promise<GroupDescription> {
     const { value } = await this.onCoordinator(groupId, async (conn, node) => {
-      const response = await conn.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, (): DescribeGroupsRequest => ({
-        groups: [groupId],
-        includeAuthorizedOperations: false,
-      }));
-      const g = response.groups.find((x) => x.groupId === groupId) ?? response.groups[0];
-      if (!g) throw new KafkaResponseError(-1, `the coordinator did not describe group ${groupId}`);
-      const description: GroupDescription = {
-        groupId,
-        errorCode: g.errorCode,
-        state: g.groupState,
-        protocolType: g.protocolType,
-        assignor: g.protocolData,
-        coordinator: node,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId ?? null,
-          clientId: m.clientId,
-          host: m.clientHost,
-          // Only the consumer protocol's assignments can be read; other protocols show none, as Kafka's Admin does.
-          assignment: g.protocolType === CONSUMER_PROTOCOL_TYPE ? (decodeAssignment(m.memberAssignment) ?? []) : [],
-        })),
-      };
-      return { errorCode: g.errorCode, value: description };
+      if (conn.supports(ApiKey.ConsumerGroupDescribe)) {
+        const modern = await describeConsumerGroup(conn, node, groupId);
+        if (modern.errorCode !== ErrorCodes.GROUP_ID_NOT_FOUND) return { errorCode: modern.errorCode, value: modern };
+      }
+      const classic = await describeClassicGroup(conn, node, groupId);
+      return { errorCode: classic.errorCode, value: classic };
     });
     return value;
   }
@@ -445,6 +443,67 @@ export class GroupAdmin {
     }
     return out;
   }
+}
+
+async function describeConsumerGroup(conn: BrokerConnection, node: BrokerNode, groupId: string): Promise<GroupDescription> {
+  const response = await conn.request<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, (): ConsumerGroupDescribeRequest => ({
+    groupIds: [groupId],
+    includeAuthorizedOperations: false,
+  }));
+  const g = response.groups.find((x) => x.groupId === groupId) ?? response.groups[0];
+  if (!g) throw new KafkaResponseError(-1, `the coordinator did not describe group ${groupId}`);
+  const partitions = (a: ConsumerGroupDescribeResponse.Assignment) =>
+    a.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition })));
+  return {
+    groupId,
+    errorCode: g.errorCode,
+    state: g.groupState,
+    protocolType: CONSUMER_PROTOCOL_TYPE,
+    assignor: g.assignorName,
+    coordinator: node,
+    type: 'consumer',
+    groupEpoch: g.groupEpoch,
+    targetAssignmentEpoch: g.assignmentEpoch,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.instanceId,
+      clientId: m.clientId,
+      host: m.clientHost,
+      assignment: partitions(m.assignment),
+      targetAssignment: partitions(m.targetAssignment),
+      memberEpoch: m.memberEpoch,
+    })),
+  };
+}
+
+async function describeClassicGroup(conn: BrokerConnection, node: BrokerNode, groupId: string): Promise<GroupDescription> {
+  const response = await conn.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, (): DescribeGroupsRequest => ({
+    groups: [groupId],
+    includeAuthorizedOperations: false,
+  }));
+  const g = response.groups.find((x) => x.groupId === groupId) ?? response.groups[0];
+  if (!g) throw new KafkaResponseError(-1, `the coordinator did not describe group ${groupId}`);
+  return {
+    groupId,
+    errorCode: g.errorCode,
+    state: g.groupState,
+    protocolType: g.protocolType,
+    assignor: g.protocolData,
+    coordinator: node,
+    type: 'classic',
+    groupEpoch: null,
+    targetAssignmentEpoch: null,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId ?? null,
+      clientId: m.clientId,
+      host: m.clientHost,
+      // Only the consumer protocol's assignments can be read; other protocols show none, as Kafka's Admin does.
+      assignment: g.protocolType === CONSUMER_PROTOCOL_TYPE ? (decodeAssignment(m.memberAssignment) ?? []) : [],
+      targetAssignment: [],
+      memberEpoch: null,
+    })),
+  };
 }
 
 export interface Committer {
