@@ -702,7 +702,7 @@ describe('GroupCoordinator offset retention', () => {
   });
 });
 
-describe('GroupCoordinator with KIP-848 consumer groups attached', () => {
+describe('GroupCoordinator with KIP-848 consumer groups in its registry', () => {
   it('routes offsets, ListGroups, DescribeGroups and the classic-to-consumer conversion by group type', async () => {
     const { coordinator, store, clock } = await setup();
     const topics = {
@@ -711,7 +711,7 @@ describe('GroupCoordinator with KIP-848 consumer groups attached', () => {
       topicName: (id: string) => (id === '00000000-0000-0000-0000-000000000001' ? 't' : undefined),
     };
     const consumerGroups = new ConsumerGroupCoordinator({ heartbeatIntervalMs: 5000, sessionTimeoutMs: 45_000, maxSize: 100, assignors: [uniformAssignor] }, store, topics, clock, { info() {}, warn() {} });
-    coordinator.attachConsumerGroups(consumerGroups);
+    consumerGroups.setRegistry(coordinator);
     // An empty classic group (offsets only) becomes a consumer group on the first heartbeat.
     await coordinator.commitOffsets({
       groupId: 'cg',
@@ -727,7 +727,7 @@ describe('GroupCoordinator with KIP-848 consumer groups attached', () => {
       { clientId: 'c', clientHost: '/127.0.0.1' },
     );
     expect(joined.errorCode).toBe(ErrorCode.NONE);
-    expect(coordinator.group('cg')).toBeUndefined();
+    expect(coordinator.group('cg')?.type).toBe('consumer');
     expect(coordinator.committedOffset('cg', 't', 0)?.offset).toBe(5n);
     expect(coordinator.listGroups([], ['consumer']).groups).toEqual([{ groupId: 'cg', protocolType: 'consumer', groupState: expect.any(String), groupType: 'consumer' }]);
     expect(coordinator.describeGroup('cg').group.groupState).toBe('Dead');

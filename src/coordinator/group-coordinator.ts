@@ -27,7 +27,6 @@ import {
 } from './classic-group.js';
 import { CoordinatorStoreError, type ClassicGroupSnapshot, type CoordinatorRecord, type CoordinatorStore, type OffsetAndMetadata } from './coordinator-store.js';
 import type { CoordinatorTimer } from './timer.js';
-import type { ClassicGroupRegistry } from './consumer-group-coordinator.js';
 import { classicExpirationBase, consumerGroupExpirationBase, findExpiredOffsets } from './offsets-retention.js';
 
 export type GroupType = 'classic' | 'consumer';
@@ -69,23 +68,6 @@ export interface DescribedGroup {
   protocolType: string;
   protocolData: string;
   members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer }>;
-}
-
-/**
- * What the registry needs of the KIP-848 coordinator (ConsumerGroupCoordinator),
- * which keeps its own groups: offsets, ListGroups, DescribeGroups and
- * DeleteGroups route to it by group id, as Kafka routes by group type.
- */
-export interface ConsumerGroupsView {
-  hasGroup(groupId: string): boolean;
-  isEmptyGroup(groupId: string): boolean;
-  listGroups(): ReadonlyArray<{ groupId: string; groupState: string }>;
-  group(groupId: string): { subscribedTopics: ReadonlyMap<string, unknown> } | undefined;
-  validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number, apiVersion: number): { errorCode: number } | null;
-  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): { errorCode: number } | null;
-  setClassicGroups(registry: ClassicGroupRegistry | null): void;
-  /** Removes an empty consumer group; returns the records that delete it (absent: deletion is refused). */
-  deleteEmptyGroup?(groupId: string): CoordinatorRecord[];
 }
 
 export interface GroupCoordinatorConfig extends ClassicGroupConfig {
@@ -212,7 +194,7 @@ function storeErrorCode(err: unknown): number {
 
 type PartitionLoadState = 'loading' | 'loaded' | 'failed';
 
-export class GroupCoordinator implements ClassicGroupRegistry {
+export class GroupCoordinator {
   private readonly groups = new Map<string, CoordinatorGroup>();
   /** group -> topic -> partition -> committed offset */
   private readonly offsets = new Map<string, Map<string, Map<number, OffsetAndMetadata>>>();
@@ -224,7 +206,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
   private readonly logger: GroupCoordinatorLogger;
   private readonly classicContext: ClassicGroupContext;
   private closed = false;
-  private consumerGroups: ConsumerGroupsView | null = null;
 
   constructor(options: GroupCoordinatorOptions) {
     this.store = options.store;
@@ -329,8 +310,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
     if (request.sessionTimeoutMs < this.config.minSessionTimeoutMs || request.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId);
     }
-    // Classic members joining a KIP-848 group (Kafka's online upgrade path) are not supported: no common protocol.
-    if (this.consumerGroupOf(request.groupId) !== null) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
     let group = this.groups.get(request.groupId);
     // An empty KIP-848 consumer group becomes a classic group when a classic member joins
     // (Kafka's offline conversion; its committed offsets stay).
@@ -397,8 +376,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
     if (request.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
     const unavailable = this.availability(request.groupId);
     if (unavailable !== ErrorCode.NONE) return all(unavailable);
-    const consumer = this.consumerGroupOf(request.groupId);
-    if (consumer !== null) return this.commitConsumerGroupOffsets(consumer, request, all);
     let group = this.groups.get(request.groupId);
     let created = false;
     if (group === undefined) {
@@ -417,12 +394,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
     // A simple group created for a commit that failed entirely is not kept.
     if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
     return results;
-  }
-
-  private async commitConsumerGroupOffsets(consumer: ConsumerGroupsView, request: OffsetCommitRequestData, all: (errorCode: number) => TopicResults[]): Promise<TopicResults[]> {
-    const invalid = consumer.validateOffsetCommit(request.groupId, request.memberId, request.generationIdOrMemberEpoch, request.apiVersion);
-    if (invalid !== null) return all(invalid.errorCode);
-    return this.writeOffsets(request, () => consumer.hasGroup(request.groupId));
   }
 
   /**
@@ -466,11 +437,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
       const invalid = group.validateOffsetFetch(memberId, memberEpoch);
       if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
     }
-    const consumer = group === undefined ? this.consumerGroupOf(groupId) : null;
-    if (consumer !== null) {
-      const invalid = consumer.validateOffsetFetch(groupId, memberId, memberEpoch);
-      if (invalid !== null) return { errorCode: invalid.errorCode, topics: [] };
-    }
     const committed = this.offsets.get(groupId);
     const toFetched = (partitionIndex: number, o: OffsetAndMetadata | undefined): FetchedOffset =>
       o === undefined
@@ -495,18 +461,10 @@ export class GroupCoordinator implements ClassicGroupRegistry {
     const unavailable = this.availability(groupId);
     if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, topics: [] };
     const group = this.groups.get(groupId);
-    const consumer = group === undefined ? this.consumerGroupOf(groupId) : null;
-    let isSubscribedToTopic: (topic: string) => boolean;
-    if (group !== undefined) {
-      const invalid = group.validateOffsetDelete();
-      if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
-      isSubscribedToTopic = (topic) => group.isSubscribedToTopic(topic);
-    } else if (consumer !== null) {
-      // A consumer group knows its subscribed topics: its other offsets may go while it has members.
-      isSubscribedToTopic = (topic) => consumer.group(groupId)?.subscribedTopics.has(topic) ?? false;
-    } else {
-      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
-    }
+    if (group === undefined) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    const invalid = group.validateOffsetDelete();
+    if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+    const isSubscribedToTopic = (topic: string) => group.isSubscribedToTopic(topic);
     const committed = this.offsets.get(groupId);
     const records: CoordinatorRecord[] = [];
     const results: TopicResults[] = topics.map((t) => {
@@ -563,11 +521,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
       if (types.size > 0 && !types.has(g.type)) continue;
       groups.push({ groupId: g.groupId, protocolType: g.listedProtocolType(), groupState: state, groupType: g.type });
     }
-    for (const g of this.consumerGroups?.listGroups() ?? []) {
-      if (states.size > 0 && !states.has(g.groupState.toLowerCase())) continue;
-      if (types.size > 0 && !types.has('consumer')) continue;
-      groups.push({ groupId: g.groupId, protocolType: 'consumer', groupState: g.groupState, groupType: 'consumer' });
-    }
     return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 
@@ -588,10 +541,7 @@ export class GroupCoordinator implements ClassicGroupRegistry {
       const unavailable = this.availability(groupId);
       if (unavailable !== ErrorCode.NONE) return unavailable;
       const group = this.groups.get(groupId);
-      if (group === undefined) {
-        const consumer = this.consumerGroupOf(groupId);
-        return consumer === null ? ErrorCode.GROUP_ID_NOT_FOUND : this.deleteConsumerGroup(consumer, groupId);
-      }
+      if (group === undefined) return ErrorCode.GROUP_ID_NOT_FOUND;
       const invalid = group.validateDeleteGroup();
       if (invalid !== ErrorCode.NONE) return invalid;
       return this.deleteGroup(group);
@@ -637,48 +587,6 @@ export class GroupCoordinator implements ClassicGroupRegistry {
     return ErrorCode.NONE;
   }
 
-  private async deleteConsumerGroup(consumer: ConsumerGroupsView, groupId: string): Promise<number> {
-    if (!consumer.isEmptyGroup(groupId) || consumer.deleteEmptyGroup === undefined) return ErrorCode.NON_EMPTY_GROUP;
-    const records: CoordinatorRecord[] = [];
-    for (const [topic, partitions] of this.offsets.get(groupId) ?? []) for (const partition of partitions.keys()) records.push({ type: 'offset', groupId, topic, partition, value: null });
-    records.push(...consumer.deleteEmptyGroup(groupId));
-    this.offsets.delete(groupId);
-    try {
-      await this.store.append(this.store.partitionFor(groupId), records);
-    } catch (err) {
-      return groupAppendErrorToResponse(storeErrorCode(err));
-    }
-    return ErrorCode.NONE;
-  }
-
-  // ---- KIP-848 consumer groups ---------------------------------------------
-
-  /** Routes offsets and the admin APIs of KIP-848 groups to their coordinator; group ids have one type. */
-  attachConsumerGroups(consumerGroups: ConsumerGroupsView | null): void {
-    this.consumerGroups?.setClassicGroups(null);
-    this.consumerGroups = consumerGroups;
-    consumerGroups?.setClassicGroups(this);
-  }
-
-  private consumerGroupOf(groupId: string): ConsumerGroupsView | null {
-    return this.consumerGroups !== null && this.consumerGroups.hasGroup(groupId) ? this.consumerGroups : null;
-  }
-
-  classicGroupState(groupId: string): 'none' | 'empty' | 'non-empty' {
-    const group = this.groups.get(groupId);
-    if (!(group instanceof ClassicGroup)) return 'none';
-    return group.isInState('Empty') ? 'empty' : 'non-empty';
-  }
-
-  /** An Empty classic group becomes a KIP-848 group (its offsets stay): the classic group is removed and tombstoned. */
-  convertEmptyClassicGroup(groupId: string): CoordinatorRecord[] {
-    const group = this.groups.get(groupId);
-    if (!(group instanceof ClassicGroup) || !group.isInState('Empty')) throw new Error(`group ${groupId} is not an empty classic group`);
-    this.groups.delete(groupId);
-    group.markDead();
-    return group.tombstoneRecords();
-  }
-
   // ---- Offset retention ------------------------------------------------------
 
   private retentionCheckRunning = false;
@@ -707,18 +615,16 @@ export class GroupCoordinator implements ClassicGroupRegistry {
     for (const [groupId, byTopic] of this.offsets) {
       if (this.availability(groupId) !== ErrorCode.NONE) continue;
       const group = this.groups.get(groupId);
-      const consumer = group === undefined ? this.consumerGroupOf(groupId) : null;
+      if (group === undefined) continue;
       let base;
       let isSubscribedToTopic: (topic: string) => boolean;
       if (group instanceof ClassicGroup) {
         const subscribed = group.isInState('Stable') ? group.subscribedTopics() : null;
         base = classicExpirationBase({ protocolType: group.protocolType, state: group.stateName(), currentStateTimestampMs: group.currentStateTimestampMs, knowsSubscribedTopics: subscribed !== null && group.protocolType === 'consumer' });
         isSubscribedToTopic = (topic) => subscribed?.has(topic) ?? false;
-      } else if (consumer !== null) {
-        base = consumerGroupExpirationBase();
-        isSubscribedToTopic = (topic) => consumer.group(groupId)?.subscribedTopics.has(topic) ?? false;
       } else {
-        continue;
+        base = consumerGroupExpirationBase();
+        isSubscribedToTopic = (topic) => group.isSubscribedToTopic(topic);
       }
       const { expired, allExpired } = findExpiredOffsets(byTopic, base, isSubscribedToTopic, nowMs, this.config.offsetsRetentionMs);
       if (expired.length === 0) continue;
@@ -751,6 +657,11 @@ export class GroupCoordinator implements ClassicGroupRegistry {
 
   group(groupId: string): CoordinatorGroup | undefined {
     return this.groups.get(groupId);
+  }
+
+  /** Registers a group of another type (KIP-848) under its id. */
+  putGroup(group: CoordinatorGroup): void {
+    this.groups.set(group.groupId, group);
   }
 
   committedOffset(groupId: string, topic: string, partition: number): OffsetAndMetadata | undefined {
