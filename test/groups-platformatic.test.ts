@@ -1,15 +1,20 @@
-// Consumer groups with @platformatic/kafka 1.x (classic protocol; the
-// client's other group protocol is KIP-848's 'consumer', not a classic
-// cooperative assignor):
+// Consumer groups with @platformatic/kafka 1.x. Its classic protocol has
+// eager assignors only; its incremental protocol is KIP-848's 'consumer'
+// (ConsumerGroupHeartbeat, the broker assigns):
 //  - one member consumes a 6-partition topic from the start, committing each
 //    message before counting it; a second member joins, the group rebalances
 //    to 3 partitions each, and the second member starts from the first one's
 //    commits: every record exactly once, committed offsets at the log end;
 //  - keyed records with headers in every codec the client has, consumed by a
-//    group of two with autocommit: every record in partition order.
+//    group of two with autocommit: every record in partition order;
+//  - groupProtocol 'consumer' (skipped while the broker does not advertise
+//    ConsumerGroupHeartbeat): a second member joins and the first gives up
+//    only the partitions that move; nothing is lost.
 import zlib from 'node:zlib';
 import { Consumer, Producer, stringDeserializers, stringSerializers, type CompressionAlgorithmValue, type Message, type MessagesStream } from '@platformatic/kafka';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ApiKey } from '../src/protocol/generated/index.js';
+import { WireClient } from './support/kafka-wire.js';
 import { codecsInLog, GroupLedger, groupMessage, startGroupBroker, waitFor, type Cleanups } from './support/groups.js';
 
 const PARTITIONS = 6;
@@ -144,5 +149,60 @@ describe('consumer groups with @platformatic/kafka', () => {
       const offsets = await members[0].consumer.listCommittedOffsets({ topics: [{ topic, partitions: [0, 1, 2, 3, 4, 5] }] });
       return offsets.get(topic)!.map(Number).reduce((a, b) => a + b, 0) === RECORDS;
     }, 30_000);
+  });
+
+  it('KIP-848 (groupProtocol consumer): a joining member takes only the partitions that move, nothing is lost', { timeout: 120_000 }, async ({ skip }) => {
+    const topic = 'pf-kip848';
+    const groupId = 'pf-kip848';
+    const HALF = 3000;
+    const { broker, base, produce } = await setup(topic);
+    const wire = await WireClient.connect(broker.port);
+    const versions = await wire.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'probe', clientSoftwareVersion: '1' });
+    wire.close();
+    if (!versions.apiKeys.some((k: { apiKey: number }) => k.apiKey === ApiKey.ConsumerGroupHeartbeat)) skip('the broker does not advertise ConsumerGroupHeartbeat yet');
+
+    const ledger = new GroupLedger();
+    const join = async (name: string): Promise<Member> => {
+      const consumer = new Consumer({ ...base, groupId, groupProtocol: 'consumer', deserializers: stringDeserializers, rebalanceTimeout: 10_000, maxWaitTime: 100 });
+      cleanups.push(() => consumer.close(true));
+      const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      // Assignments arrive in heartbeat responses; the latest is sampled as it changes.
+      const timer = setInterval(() => {
+        const now = partitionsOf(consumer, topic);
+        if (now.join() !== member.assignments.at(-1)?.join()) member.assignments.push(now);
+      }, 20);
+      cleanups.push(() => clearInterval(timer));
+      member.stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+      void (async () => {
+        for await (const m of member.stream as AsyncIterable<StringMessage>) {
+          try {
+            await m.commit();
+          } catch (err) {
+            member.errors.push(err as Error);
+            continue;
+          }
+          ledger.add(name, m.partition, [{ offset: Number(m.offset), key: m.key, value: m.value, headers: Object.fromEntries(m.headers) }]);
+        }
+      })().catch((err: Error) => member.errors.push(err));
+      return member;
+    };
+
+    const first = await join('first');
+    await waitFor('the first member on every partition', () => first.assignments.at(-1)?.length === PARTITIONS, 30_000, () => first.assignments);
+    await produce(0, HALF);
+    await waitFor('the first half consumed', () => ledger.total >= HALF, 60_000, () => ledger.total);
+    const second = await join('second');
+    await waitFor('3 partitions each', () => first.assignments.at(-1)?.length === 3 && second.assignments.at(-1)?.length === 3, 30_000, () => [first.assignments, second.assignments]);
+    // Incremental: the first member went from 6 partitions to the 3 it keeps, never through an empty assignment.
+    const kept = first.assignments.at(-1)!;
+    const sinceAll = first.assignments.slice(first.assignments.findIndex((a) => a.length === PARTITIONS));
+    for (const a of sinceAll) expect(kept.every((p) => a.includes(p)), JSON.stringify(first.assignments)).toBe(true);
+    expect([...first.assignments.at(-1)!, ...second.assignments.at(-1)!].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+
+    await produce(HALF, 2 * HALF);
+    await waitFor('the second half consumed', () => ledger.distinct() >= 2 * HALF, 60_000, () => ledger.total);
+    // What a revoked partition had buffered may be delivered and committed once more by its old owner (at least once).
+    expect(ledger.problems(PARTITIONS, 2 * HALF, () => true)).toEqual([]);
+    expect(ledger.countOf('second')).toBeGreaterThan(0);
   });
 });

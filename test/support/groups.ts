@@ -83,6 +83,13 @@ export class GroupLedger {
     this.total += records.length;
   }
 
+  /** Records consumed, counting a partition's offset once however often it was delivered. */
+  distinct(): number {
+    const seen = new Set<string>();
+    for (const [key, list] of this.seen) for (const r of list) seen.add(`${key.slice(key.lastIndexOf('/') + 1)}@${r.offset}`);
+    return seen.size;
+  }
+
   countOf(member: string): number {
     let n = 0;
     for (const [key, list] of this.seen) if (key.startsWith(`${member}/`)) n += list.length;
