@@ -165,6 +165,8 @@ def cooperative():
         a.poll()
         b.poll()
     report["committed"] = committed_offsets(b)
+    # Closing revokes what each member holds: the events up to here are the rebalances.
+    report["events_before_close"] = {m.name: list(m.view["events"]) for m in (a, b)}
     a.close()
     b.close()
 
@@ -196,7 +198,8 @@ def static():
     report["b_rebalances_after_restart"] = b.rebalance_cnt
 
     c = Member("c", {"group.instance.id": "static-b"})
-    poll_until([a2, b, c], lambda: any(e["fatal"] for e in b.view["errors"]), 15, "b fenced")
+    # librdkafka reports a fatal error to error_cb as _FATAL, naming the underlying error.
+    poll_until([a2, b, c], lambda: any(e["fatal"] or e["name"] == "_FATAL" for e in b.view["errors"]), 15, "b fenced")
     deadline = time.time() + 1
     while time.time() < deadline:
         a2.poll()

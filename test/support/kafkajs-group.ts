@@ -43,7 +43,7 @@ export async function startKafkajsMember(kafka: Kafka, options: MemberOptions, e
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, commitOffsetsIfNecessary, isRunning }) => {
+    eachBatch: async ({ batch, commitOffsetsIfNecessary, resolveOffset, isRunning }) => {
       if (batch.isEmpty() || !isRunning()) return;
       const records: ConsumedRecord[] = batch.messages.map((m) => ({
         offset: Number(m.offset),
@@ -56,6 +56,8 @@ export async function startKafkajsMember(kafka: Kafka, options: MemberOptions, e
       events.committing(batch.partition, first, last);
       // Throws on a failed commit (e.g. ILLEGAL_GENERATION after a rebalance): kafkajs rejoins and fetches from the committed offset again.
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(last + 1) }] }] });
+      // The next fetch starts after the last resolved offset (without it kafkajs fetches this batch again).
+      resolveOffset(String(last));
       events.consumed(batch.partition, records);
     },
   });
