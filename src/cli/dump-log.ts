@@ -1,4 +1,4 @@
-// `samsa dump-log --files <paths> [--print-data-log]`: prints segment and index
+// `samsa dump-log --files <paths> [--print-data-log] [--offsets-decoder]`: prints segment and index
 // files the way Kafka's kafka-dump-log (DumpLogSegments) does, so operators can
 // read a partition directory with the output format they know.
 import fs from 'node:fs';
@@ -6,10 +6,13 @@ import path from 'node:path';
 import { decodeBatchRecords, readBatchHeader, verifyBatchCrc, type BatchHeader } from '../record/record-batch.js';
 import { OffsetIndex, TimeIndex } from '../storage/index-file.js';
 import { decrementSequence, readProducerSnapshot } from '../storage/producer-state.js';
+import { formatOffsetsRecord } from '../coordinator/offsets-topic-records.js';
 
 export interface DumpOptions {
   files: string[];
   printDataLog: boolean;
+  /** --offsets-decoder: keys and values of __consumer_offsets as Kafka's OffsetsMessageParser prints them (implies printDataLog). */
+  offsetsDecoder?: boolean;
   out: (line: string) => void;
 }
 
@@ -67,7 +70,7 @@ function dumpLog(file: string, options: DumpOptions): void {
       readFully(fd, batch, position);
       const header = readBatchHeader(batch, 0);
       options.out(batchLine(header, position, verifyBatchCrc(batch, 0)));
-      if (options.printDataLog) {
+      if (options.printDataLog || options.offsetsDecoder) {
         for (const r of decodeBatchRecords(batch, 0)) {
           const ts = header.timestampType === 'log-append' ? header.maxTimestamp : r.timestamp;
           const sequence = header.baseSequence < 0 ? -1 : header.baseSequence + (r.offset - header.baseOffset);
@@ -81,8 +84,14 @@ function dumpLog(file: string, options: DumpOptions): void {
             `sequence: ${sequence}`,
             `headerKeys: [${r.headers.map((h) => h.key).join(',')}]`,
           ];
-          if (r.key) parts.push(`key: ${r.key.toString('utf8')}`);
-          if (r.value) parts.push(`payload: ${r.value.toString('utf8')}`);
+          if (options.offsetsDecoder && !header.isControl) {
+            const formatted = formatOffsetsRecord(r.offset, r.key, r.value);
+            parts.push(`key: ${formatted.key}`);
+            if (formatted.payload !== null) parts.push(`payload: ${formatted.payload}`);
+          } else {
+            if (r.key) parts.push(`key: ${r.key.toString('utf8')}`);
+            if (r.value) parts.push(`payload: ${r.value.toString('utf8')}`);
+          }
           options.out(parts.join(' '));
         }
       }

@@ -4,6 +4,7 @@ import { ConnectionError } from '../client/errors.js';
 import { brokerApiVersionsCommand } from './broker-api-versions.js';
 import { consoleConsumerCommand } from './console-consumer.js';
 import { consoleProducerCommand } from './console-producer.js';
+import { consumerGroupsCommand } from './consumer-groups.js';
 import { dumpFiles } from './dump-log.js';
 import { processIo, printLine, type CliIo } from './io.js';
 import { serverStart } from './server-start.js';
@@ -24,16 +25,27 @@ Commands:
          [--compression-codec gzip|snappy|lz4|zstd] [--batch-size BYTES]
       Send stdin lines as records (kafka-console-producer).
   console-consumer --bootstrap-server H:P --topic T [--from-beginning]
-         [--partition N [--offset earliest|latest|N]] [--max-messages N]
-         [--timeout-ms N] [--property print.key=true ...]
-      Print records (kafka-console-consumer); reads all partitions directly,
-      without a consumer group.
+         [--group G | --partition N [--offset earliest|latest|N]]
+         [--max-messages N] [--timeout-ms N] [--property print.key=true ...]
+         [--consumer-property auto.offset.reset=earliest ...]
+      Print records (kafka-console-consumer). With --group it joins the
+      consumer group, reads the partitions assigned to it from the group's
+      committed offsets and commits what it printed; without, it reads all
+      partitions (or --partition) directly.
+  consumer-groups --bootstrap-server H:P --list [--state [S,...]]
+         | --describe --group G|--all-groups [--members [--verbose]|--state]
+         | --reset-offsets --group G --topic T[:P,...]|--all-topics
+             --to-earliest|--to-latest|--to-offset N|--shift-by N|--to-current
+             |--to-datetime T|--by-duration D [--dry-run|--execute]
+         | --delete --group G | --delete-offsets --group G --topic T
+      List, describe, reset or delete consumer groups (kafka-consumer-groups).
   broker-api-versions --bootstrap-server H:P
       Print the API versions of every broker (kafka-broker-api-versions).
-  dump-log --files <file1,file2,...> [--print-data-log]
+  dump-log --files <file1,file2,...> [--print-data-log] [--offsets-decoder]
       Print the batches of .log segment files, the entries of .index /
       .timeindex files and the producers in .snapshot files, in the format
-      of Kafka's kafka-dump-log.
+      of Kafka's kafka-dump-log; --offsets-decoder decodes the records of
+      __consumer_offsets.
 
 Run a command with --help for its options. SAMSA_CONNECT_TIMEOUT_MS bounds
 connecting to a broker (default 10000).
@@ -45,6 +57,7 @@ const COMMANDS: Record<string, Command> = {
   topics: topicsCommand,
   'console-producer': consoleProducerCommand,
   'console-consumer': consoleConsumerCommand,
+  'consumer-groups': consumerGroupsCommand,
   'broker-api-versions': brokerApiVersionsCommand,
 };
 
@@ -75,7 +88,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return 1;
     }
     const files = rest[filesAt + 1].split(',').filter((f) => f.length > 0);
-    return dumpFiles({ files, printDataLog: rest.includes('--print-data-log'), out }) === 0 ? 0 : 1;
+    return dumpFiles({ files, printDataLog: rest.includes('--print-data-log'), offsetsDecoder: rest.includes('--offsets-decoder'), out }) === 0 ? 0 : 1;
   }
   const run = COMMANDS[command];
   if (!run) {

@@ -30,6 +30,8 @@ export interface ConsumerOptions {
   /** Partitions to read; null for all of them. */
   partitions: number[] | null;
   start: OffsetSpec;
+  /** Per-partition starts (a group member's committed offsets), overriding `start`. */
+  starts?: ReadonlyMap<number, OffsetSpec>;
   /** Where to go after OFFSET_OUT_OF_RANGE (auto.offset.reset). */
   resetTo: 'earliest' | 'latest';
   isolationLevel: 0 | 1;
@@ -64,6 +66,8 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export class TopicConsumer {
   private readonly states = new Map<number, PartitionState>();
+  /** Where each partition's position was last set from a start spec or a reset; a group member commits these before it has consumed anything. */
+  readonly resolvedStarts = new Map<number, number>();
   private topicId = ZERO_UUID;
   private metadataStale = true;
 
@@ -90,7 +94,7 @@ export class TopicConsumer {
           partition: index,
           leader: p.leaderId,
           position: -1,
-          pendingStart: this.options.start,
+          pendingStart: this.options.starts?.get(index) ?? this.options.start,
           maxBytes: this.options.partitionMaxBytes,
         });
       }
@@ -224,6 +228,7 @@ export class TopicConsumer {
       if (s.position >= 0) continue;
       if (typeof s.pendingStart === 'number') {
         s.position = s.pendingStart;
+        this.resolvedStarts.set(s.partition, s.position);
         continue;
       }
       const list = byLeader.get(s.leader);
@@ -259,6 +264,7 @@ export class TopicConsumer {
           const offset = p.offset !== undefined && p.offset >= 0n ? p.offset : (p.oldStyleOffsets?.[0] ?? -1n);
           if (offset < 0n) throw new KafkaResponseError(p.errorCode, `no ${String(state.pendingStart)} offset for partition ${p.partitionIndex}: ${errorMessage(p.errorCode)}`);
           state.position = Number(offset);
+          this.resolvedStarts.set(state.partition, state.position);
         }
       }
     }

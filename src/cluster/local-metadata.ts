@@ -70,6 +70,16 @@ export const PARTITIONS_PER_TOPIC_MAX = 100_000;
 /** Brokers in a cluster of one: replication factors above this cannot be met. */
 const BROKER_COUNT = 1;
 
+/**
+ * Kafka's internal topics (Topic.isInternal): Metadata marks them, Produce
+ * refuses clients' appends to them, and this broker refuses to delete them.
+ */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
+
+export function isInternalTopic(name: string): boolean {
+  return INTERNAL_TOPICS.has(name);
+}
+
 /** Kafka's random Uuid string (16 random bytes, url-safe base64 without padding). */
 export function randomKafkaUuid(): string {
   for (;;) {

@@ -32,6 +32,23 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms: JoinGroup's accepted session timeouts. */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members before its first generation. */
+  groupInitialRebalanceDelayMs: number;
+  /** group.max.size: members per classic group. */
+  groupMaxSize: number;
+  /** offset.metadata.max.bytes: longest metadata string of a committed offset. */
+  offsetMetadataMaxBytes: number;
+  /** offsets.topic.replication.factor: at most 1 here (Kafka's default, 3, needs three brokers). */
+  offsetsTopicReplicationFactor: number;
+  /** offsets.topic.segment.bytes: segment.bytes of `__consumer_offsets` when it is created. */
+  offsetsTopicSegmentBytes: number;
+  /** offsets.retention.minutes, in ms: how long offsets of an empty group are kept. */
+  offsetsRetentionMs: number;
+  /** offsets.retention.check.interval.ms */
+  offsetsRetentionCheckIntervalMs: number;
   /** metrics.port (Samsa's own): the Prometheus /metrics endpoint; 0 turns it off. */
   metricsPort: number;
   /** metrics.host (Samsa's own): where /metrics listens; defaults to the first listener's host. */
@@ -52,6 +69,8 @@ export interface BrokerConfig {
    * sendfile when the addon is loaded, else copy; copy is for comparison (bench:e2e).
    */
   socketSenderMode: SocketSenderMode;
+  /** The log cleaner (compaction of cleanup.policy=compact topics). */
+  cleaner: CleanerConfig;
   /** Properties this broker does not read; logged at start-up, kept for DescribeConfigs. */
   unknown: Map<string, string>;
   /** Everything as given, for DescribeConfigs. */
@@ -59,6 +78,31 @@ export interface BrokerConfig {
 }
 
 const INT32_MAX = 2 ** 31 - 1;
+
+/** Kafka's log.cleaner.* broker settings, with Kafka's defaults. */
+export interface CleanerConfig {
+  /** log.cleaner.enable (default true). */
+  enable: boolean;
+  /** log.cleaner.threads (default 1): logs cleaned at once. */
+  threads: number;
+  /** log.cleaner.backoff.ms (default 15000): sleep when no log needs cleaning. */
+  backoffMs: number;
+  /** log.cleaner.dedupe.buffer.size (default 128 MiB): memory of the key -> offset maps, shared by the threads. */
+  dedupeBufferSize: number;
+  /** log.cleaner.io.buffer.size (default 512 KiB): read and write buffers, shared by the threads. */
+  ioBufferSize: number;
+  /** log.cleaner.io.buffer.load.factor (default 0.9): how full a key -> offset map may get. */
+  ioBufferLoadFactor: number;
+}
+
+export const CLEANER_DEFAULTS: Readonly<CleanerConfig> = Object.freeze({
+  enable: true,
+  threads: 1,
+  backoffMs: 15_000,
+  dedupeBufferSize: 128 * 1024 * 1024,
+  ioBufferSize: 512 * 1024,
+  ioBufferLoadFactor: 0.9,
+});
 
 export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
 const SOCKET_SENDER_MODES: readonly SocketSenderMode[] = ['auto', 'zero-copy', 'copy'];
@@ -81,6 +125,15 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'group.min.session.timeout.ms',
+  'group.max.session.timeout.ms',
+  'group.initial.rebalance.delay.ms',
+  'group.max.size',
+  'offset.metadata.max.bytes',
+  'offsets.topic.replication.factor',
+  'offsets.topic.segment.bytes',
+  'offsets.retention.minutes',
+  'offsets.retention.check.interval.ms',
   'producer.id.expiration.ms',
   'producer.id.expiration.check.interval.ms',
   'transactional.id.expiration.ms',
@@ -107,6 +160,17 @@ const KNOWN = new Set([
   'metrics.port',
   'metrics.host',
   'socket.sender.mode',
+  'log.cleanup.policy',
+  'log.cleaner.enable',
+  'log.cleaner.threads',
+  'log.cleaner.backoff.ms',
+  'log.cleaner.dedupe.buffer.size',
+  'log.cleaner.io.buffer.size',
+  'log.cleaner.io.buffer.load.factor',
+  'log.cleaner.delete.retention.ms',
+  'log.cleaner.min.compaction.lag.ms',
+  'log.cleaner.max.compaction.lag.ms',
+  'log.cleaner.min.cleanable.ratio',
 ]);
 
 // Kafka broker properties that Samsa accepts and ignores (its own server.properties
@@ -122,14 +186,10 @@ export const KAFKA_PROPERTIES_IGNORED = new Set([
   'socket.send.buffer.bytes',
   'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir',
-  'offsets.topic.replication.factor',
   'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr',
   'share.coordinator.state.topic.replication.factor',
   'share.coordinator.state.topic.min.isr',
-  'group.initial.rebalance.delay.ms',
-  'log.cleaner.enable',
-  'log.cleaner.threads',
   'num.replica.fetchers',
   'replica.lag.time.max.ms',
   'min.insync.replicas',
@@ -183,6 +243,16 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    groupMinSessionTimeoutMs: intIn('group.min.session.timeout.ms', get('group.min.session.timeout.ms') ?? '6000', 0, INT32_MAX),
+    groupMaxSessionTimeoutMs: intIn('group.max.session.timeout.ms', get('group.max.session.timeout.ms') ?? '1800000', 0, INT32_MAX),
+    groupInitialRebalanceDelayMs: intIn('group.initial.rebalance.delay.ms', get('group.initial.rebalance.delay.ms') ?? '3000', 0, INT32_MAX),
+    groupMaxSize: intIn('group.max.size', get('group.max.size') ?? String(INT32_MAX), 1, INT32_MAX),
+    offsetMetadataMaxBytes: intIn('offset.metadata.max.bytes', get('offset.metadata.max.bytes') ?? '4096', 0, INT32_MAX),
+    // Kafka's default is 3; a broker alone holds one replica, so 1 is the default and larger values are capped (with a warning at start-up).
+    offsetsTopicReplicationFactor: intIn('offsets.topic.replication.factor', get('offsets.topic.replication.factor') ?? '1', 1, 32767),
+    offsetsTopicSegmentBytes: intIn('offsets.topic.segment.bytes', get('offsets.topic.segment.bytes') ?? '104857600', 1, INT32_MAX),
+    offsetsRetentionMs: intIn('offsets.retention.minutes', get('offsets.retention.minutes') ?? '10080', 1, INT32_MAX) * 60_000,
+    offsetsRetentionCheckIntervalMs: intIn('offsets.retention.check.interval.ms', get('offsets.retention.check.interval.ms') ?? '600000', 1, Number.MAX_SAFE_INTEGER),
     metricsPort: intIn('metrics.port', get('metrics.port') || '0', 0, 65535),
     metricsHost: get('metrics.host') || listeners[0].host,
     producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
@@ -195,8 +265,24 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     transactionalIdExpirationMs: intIn('transactional.id.expiration.ms', get('transactional.id.expiration.ms') ?? '604800000', 1, INT32_MAX),
     maxIncrementalFetchSessionCacheSlots: intIn('max.incremental.fetch.session.cache.slots', get('max.incremental.fetch.session.cache.slots') ?? '1000', 0, INT32_MAX),
     socketSenderMode: oneOf('socket.sender.mode', get('socket.sender.mode') ?? 'auto', SOCKET_SENDER_MODES),
+    cleaner: cleanerConfig(get),
     unknown,
     raw,
+  };
+}
+
+function cleanerConfig(get: (name: string) => string | undefined): CleanerConfig {
+  const d = CLEANER_DEFAULTS;
+  const loadFactor = Number(get('log.cleaner.io.buffer.load.factor') ?? String(d.ioBufferLoadFactor));
+  if (!(loadFactor > 0 && loadFactor <= 1)) throw new ConfigError('log.cleaner.io.buffer.load.factor', `must be in (0, 1], got ${loadFactor}`);
+  return {
+    enable: bool('log.cleaner.enable', get('log.cleaner.enable') ?? String(d.enable)),
+    threads: intIn('log.cleaner.threads', get('log.cleaner.threads') ?? String(d.threads), 1, 64),
+    backoffMs: intIn('log.cleaner.backoff.ms', get('log.cleaner.backoff.ms') ?? String(d.backoffMs), 0, Number.MAX_SAFE_INTEGER),
+    // Kafka's minimum is 512 KiB; tests go lower to force several passes, so only "holds one entry" is required.
+    dedupeBufferSize: intIn('log.cleaner.dedupe.buffer.size', get('log.cleaner.dedupe.buffer.size') ?? String(d.dedupeBufferSize), 1024, Number.MAX_SAFE_INTEGER),
+    ioBufferSize: intIn('log.cleaner.io.buffer.size', get('log.cleaner.io.buffer.size') ?? String(d.ioBufferSize), 1024, INT32_MAX),
+    ioBufferLoadFactor: loadFactor,
   };
 }
 

@@ -92,7 +92,7 @@ function topic(name: string, type: ConfigTypeName, defaultValue: string, doc: st
 
 /** Kafka 4.0's topic configs (LogConfig), sorted by name. */
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
-  topic('cleanup.policy', 'LIST', 'delete', 'Retention policy for old segments: "delete" drops them after retention, "compact" keeps the latest record per key (compaction is not performed by this broker).', [syn('log.cleanup.policy')], listOf('compact', 'delete')),
+  topic('cleanup.policy', 'LIST', 'delete', 'Retention policy for old segments: "delete" drops them after retention, "compact" keeps the latest record per key.', [syn('log.cleanup.policy')], listOf('compact', 'delete')),
   topic('compression.gzip.level', 'INT', '-1', 'Compression level when compression.type is gzip.', [syn('compression.gzip.level')], (v) => ((v as number) === -1 || ((v as number) >= 1 && (v as number) <= 9) ? null : 'Value must be between 1 and 9, or -1')),
   topic('compression.lz4.level', 'INT', '9', 'Compression level when compression.type is lz4.', [syn('compression.lz4.level')], between(1, 17)),
   topic('compression.type', 'STRING', 'producer', 'Final compression of the topic\'s batches; "producer" keeps what the producer sent.', [syn('compression.type')], oneOf('uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer')),
@@ -191,11 +191,26 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
     brokerOnly('max.connections', 'INT', String(INT32_MAX), 'Most connections the broker accepts at once.', atLeast(0)),
     brokerOnly('connections.max.idle.ms', 'LONG', '600000', 'Idle connections are closed after this long.'),
     brokerOnly('log.retention.check.interval.ms', 'LONG', '300000', 'How often retention is applied.', atLeast(1)),
+    brokerOnly('group.min.session.timeout.ms', 'INT', '6000', 'Shortest session timeout a classic group member may ask for.'),
+    brokerOnly('group.max.session.timeout.ms', 'INT', '1800000', 'Longest session timeout a classic group member may ask for.'),
+    brokerOnly('group.initial.rebalance.delay.ms', 'INT', '3000', 'How long a new classic group waits for more members before its first rebalance completes.'),
+    brokerOnly('group.max.size', 'INT', String(INT32_MAX), 'Most members a classic group may have.', atLeast(1)),
+    brokerOnly('offset.metadata.max.bytes', 'INT', '4096', 'Longest metadata string of a committed offset.'),
     brokerOnly('offsets.topic.num.partitions', 'INT', '50', 'Partitions of the consumer offsets topic.', atLeast(1)),
+    brokerOnly('offsets.topic.replication.factor', 'SHORT', '1', 'Replication factor of the consumer offsets topic (Kafka\'s default is 3; a broker alone holds 1 replica and caps larger values).', atLeast(1)),
+    brokerOnly('offsets.topic.segment.bytes', 'INT', '104857600', 'segment.bytes of the consumer offsets topic, kept small for fast loads and compaction.', atLeast(1)),
+    brokerOnly('offsets.retention.minutes', 'INT', '10080', 'Committed offsets of a group that has been empty this long are deleted.', atLeast(1)),
+    brokerOnly('offsets.retention.check.interval.ms', 'LONG', '600000', 'How often expired offsets are looked for.', atLeast(1)),
     brokerOnly('producer.id.expiration.ms', 'INT', '86400000', 'Partitions forget an idempotent producer idle this long.', atLeast(1)),
     brokerOnly('producer.id.expiration.check.interval.ms', 'INT', '600000', 'How often idle producers are looked for.', atLeast(1)),
     brokerOnly('transactional.id.expiration.ms', 'INT', '604800000', 'Accepted for compatibility; no transaction coordinator uses it yet.', atLeast(1)),
     brokerOnly('max.incremental.fetch.session.cache.slots', 'INT', '1000', 'Incremental fetch sessions (KIP-227) kept at once.', atLeast(0)),
+    brokerOnly('log.cleaner.enable', 'BOOLEAN', 'true', 'Run the log cleaner, which compacts topics whose cleanup.policy contains compact.'),
+    brokerOnly('log.cleaner.threads', 'INT', '1', 'Logs cleaned at once.', atLeast(1)),
+    brokerOnly('log.cleaner.backoff.ms', 'LONG', '15000', 'How long the cleaner sleeps when no log needs cleaning.', atLeast(0)),
+    brokerOnly('log.cleaner.dedupe.buffer.size', 'LONG', '134217728', 'Memory for the cleaner\'s key -> offset maps, across all cleaner threads.'),
+    brokerOnly('log.cleaner.io.buffer.size', 'INT', '524288', 'Memory for the cleaner\'s read and write buffers, across all cleaner threads.', atLeast(0)),
+    brokerOnly('log.cleaner.io.buffer.load.factor', 'DOUBLE', '0.9', 'How full the cleaner\'s key -> offset map may get.'),
     brokerOnly('log.segment.append.mode', 'STRING', 'write', 'Samsa: how the active segment is written (write or mmap).', oneOf('write', 'mmap')),
   );
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -39,6 +39,18 @@ export interface LogConfig {
   messageTimestampAfterMaxMs: number;
   /** log.segment.append.mode (Samsa's own): how the active segment is written. */
   appendMode: AppendMode;
+  /** cleanup.policy contains "compact": the log cleaner keeps the latest record per key. */
+  compact: boolean;
+  /** cleanup.policy contains "delete": retention.ms and retention.bytes delete old segments. */
+  delete: boolean;
+  /** delete.retention.ms: how long the cleaner keeps a tombstone (null value) after it first cleaned it. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: a segment whose newest record is younger than this is not cleaned. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a log whose oldest dirty record is older than this is cleaned whatever its dirty ratio. */
+  maxCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: the dirty share of a log above which the cleaner picks it. */
+  minCleanableDirtyRatio: number;
 }
 
 /** Kafka's Long.MAX_VALUE, kept as a JS number: "never" for flush.messages/flush.ms. */
@@ -65,6 +77,12 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   // Unbounded for a bare Log; a broker's config gets Kafka's one hour (BROKER_TIMESTAMP_AFTER_MAX_MS).
   messageTimestampAfterMaxMs: LONG_MAX,
   appendMode: DEFAULT_APPEND_MODE,
+  compact: false,
+  delete: true,
+  deleteRetentionMs: 86_400_000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: LONG_MAX,
+  minCleanableDirtyRatio: 0.5,
 });
 
 // Smallest values Kafka's validators accept; below them a roll or index would misbehave.
@@ -95,6 +113,26 @@ function parseLong(props: Props, name: string): number | undefined {
   if (value > LONG_MAX) return LONG_MAX;
   if (value < -LONG_MAX) throw new ConfigError(name, `out of range: ${JSON.stringify(raw)}`);
   return value;
+}
+
+function parseDouble(props: Props, name: string): number | undefined {
+  const raw = props[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw.trim());
+  if (!Number.isFinite(value)) throw new ConfigError(name, `not a number: ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** cleanup.policy: a comma-separated list of "compact" and "delete" (Kafka 4.0 refuses an empty list). */
+function cleanupPolicy(name: string, raw: string | undefined, c: LogConfig): void {
+  if (raw === undefined) return;
+  const items = raw.split(',').map((i) => i.trim()).filter((i) => i !== '');
+  if (items.length === 0) throw new ConfigError(name, 'empty list is not allowed; valid values: [compact, delete]');
+  for (const item of items) {
+    if (item !== 'compact' && item !== 'delete') throw new ConfigError(name, `must be compact or delete, got ${JSON.stringify(item)}`);
+  }
+  c.compact = items.includes('compact');
+  c.delete = items.includes('delete');
 }
 
 function atLeast(name: string, value: number, min: number): number {
@@ -151,6 +189,9 @@ export function logConfigFromBrokerProperties(props: Props): LogConfig {
     ['log.flush.interval.ms', 'flushMs'],
     ['log.message.timestamp.before.max.ms', 'messageTimestampBeforeMaxMs'],
     ['log.message.timestamp.after.max.ms', 'messageTimestampAfterMaxMs'],
+    ['log.cleaner.delete.retention.ms', 'deleteRetentionMs'],
+    ['log.cleaner.min.compaction.lag.ms', 'minCompactionLagMs'],
+    ['log.cleaner.max.compaction.lag.ms', 'maxCompactionLagMs'],
   ];
   for (const [name, key] of map) {
     const v = parseLong(props, name);
@@ -158,6 +199,8 @@ export function logConfigFromBrokerProperties(props: Props): LogConfig {
   }
   c.messageTimestampType = timestampType('log.message.timestamp.type', props['log.message.timestamp.type']) ?? c.messageTimestampType;
   c.appendMode = appendMode('log.segment.append.mode', props['log.segment.append.mode']) ?? c.appendMode;
+  cleanupPolicy('log.cleanup.policy', props['log.cleanup.policy'], c);
+  c.minCleanableDirtyRatio = parseDouble(props, 'log.cleaner.min.cleanable.ratio') ?? c.minCleanableDirtyRatio;
   return validateLogConfig(c);
 }
 
@@ -178,6 +221,9 @@ export function withTopicOverrides(base: LogConfig, props: Props): LogConfig {
     ['flush.ms', 'flushMs'],
     ['message.timestamp.before.max.ms', 'messageTimestampBeforeMaxMs'],
     ['message.timestamp.after.max.ms', 'messageTimestampAfterMaxMs'],
+    ['delete.retention.ms', 'deleteRetentionMs'],
+    ['min.compaction.lag.ms', 'minCompactionLagMs'],
+    ['max.compaction.lag.ms', 'maxCompactionLagMs'],
   ];
   for (const [name, key] of map) {
     const v = parseLong(props, name);
@@ -185,6 +231,8 @@ export function withTopicOverrides(base: LogConfig, props: Props): LogConfig {
   }
   c.messageTimestampType = timestampType('message.timestamp.type', props['message.timestamp.type']) ?? c.messageTimestampType;
   c.appendMode = appendMode('segment.append.mode', props['segment.append.mode']) ?? c.appendMode;
+  cleanupPolicy('cleanup.policy', props['cleanup.policy'], c);
+  c.minCleanableDirtyRatio = parseDouble(props, 'min.cleanable.dirty.ratio') ?? c.minCleanableDirtyRatio;
   return validateLogConfig(c);
 }
 
@@ -206,5 +254,10 @@ export function validateLogConfig(c: LogConfig): LogConfig {
   atLeast('flush.ms', c.flushMs, 0);
   atLeast('message.timestamp.before.max.ms', c.messageTimestampBeforeMaxMs, 0);
   atLeast('message.timestamp.after.max.ms', c.messageTimestampAfterMaxMs, 0);
+  atLeast('delete.retention.ms', c.deleteRetentionMs, 0);
+  atLeast('min.compaction.lag.ms', c.minCompactionLagMs, 0);
+  atLeast('max.compaction.lag.ms', c.maxCompactionLagMs, 1);
+  atLeast('min.cleanable.dirty.ratio', c.minCleanableDirtyRatio, 0);
+  atMost('min.cleanable.dirty.ratio', c.minCleanableDirtyRatio, 1);
   return c;
 }

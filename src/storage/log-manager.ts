@@ -23,6 +23,7 @@ import { systemClock } from './clock.js';
 import type { IndexImpl } from './index-file.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { Log, consoleLogger, type LogLogger } from './log.js';
+import { LogCleaner, type LogCleanerOptions } from './log-cleaner.js';
 
 // Kafka's legal topic names: [a-zA-Z0-9._-], at most 249 characters.
 const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -57,6 +58,8 @@ export interface LogManagerOptions {
   producerIdExpirationCheckIntervalMs?: number;
   /** Start the retention and flush timers (off for tests that drive them by hand). */
   schedule?: boolean;
+  /** The log cleaner (log.cleaner.*); absent or enable false: no compaction. Its threads start with the schedulers. */
+  cleaner?: Omit<LogCleanerOptions, 'clock' | 'logger' | 'impl'> & { enable: boolean };
 }
 
 interface LogDirState {
@@ -83,6 +86,8 @@ export class LogManager {
   private readonly detached = new Map<string, { log: Log; timer: NodeJS.Timeout }>();
   /** Directory removals in progress (off the event loop), awaited by close(). */
   private readonly removals = new Set<Promise<void>>();
+  /** Compacts cleanup.policy=compact logs; null when log.cleaner.enable is false. */
+  cleaner: LogCleaner | null = null;
 
   private constructor(private readonly options: LogManagerOptions) {
     this.config = options.config ?? DEFAULT_LOG_CONFIG;
@@ -102,7 +107,20 @@ export class LogManager {
       manager.checkpointRecoveryPoints();
       manager.checkpointLogStartOffsets();
     }
-    if (options.schedule ?? true) manager.startSchedulers();
+    if (options.cleaner?.enable) {
+      manager.cleaner = new LogCleaner(
+        {
+          logs: () => manager.logs.values(),
+          logDirOf: (log) => manager.logDirOf.get(topicPartitionKey(log.topic, log.partition)),
+          logDirs: () => manager.dirs.map((d) => d.dir),
+        },
+        { ...options.cleaner, clock: manager.clock, logger: manager.logger, impl: options.impl },
+      );
+    }
+    if (options.schedule ?? true) {
+      manager.startSchedulers();
+      manager.cleaner?.start();
+    }
     return manager;
   }
 
@@ -250,6 +268,7 @@ export class LogManager {
       const parent = this.logDirOf.get(key)!;
       this.logs.delete(key);
       this.logDirOf.delete(key);
+      this.cleaner?.forgetLog(log, parent);
       const dir = `${log.dir}.${randomUUID().replace(/-/g, '')}${suffix}`;
       fs.renameSync(log.dir, dir);
       parents.add(parent);
@@ -385,6 +404,8 @@ export class LogManager {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // A clean in progress is abandoned (its .cleaned files removed) before the logs close.
+    await this.cleaner?.close();
     // Detached logs still waiting out file.delete.delay.ms are closed now; their
     // directories stay until the next start removes them.
     for (const { log, timer } of this.detached.values()) {

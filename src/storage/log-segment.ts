@@ -258,6 +258,17 @@ export class LogSegment {
     return nowMs - this.createdMs;
   }
 
+  /**
+   * Kafka's getFirstBatchTimestamp: the first batch's max timestamp, or
+   * Long.MAX (here MAX_SAFE_INTEGER) when the segment is empty or has none.
+   * max.compaction.lag.ms counts from it.
+   */
+  firstBatchTimestamp(): number {
+    if (this.rollingBasedTimestamp === null && this.size > 0) this.loadRollingBasedTimestamp();
+    const ts = this.rollingBasedTimestamp;
+    return ts !== null && ts >= 0 ? ts : Number.MAX_SAFE_INTEGER;
+  }
+
   private loadRollingBasedTimestamp(): void {
     const first = this.file.findBatch(0, 'offset', -1);
     this.rollingBasedTimestamp = first === null ? null : first.maxTimestamp;

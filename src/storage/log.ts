@@ -17,6 +17,7 @@ import { LogIoError, OffsetOutOfRangeError, StorageError, StorageErrorCode, errn
 import type { IndexImpl } from './index-file.js';
 import type { LogConfig } from './log-config.js';
 import { checkCreateTimestamps } from './timestamp-check.js';
+import { checkCompactedKeys } from './key-check.js';
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -25,10 +26,13 @@ import {
   LogSegment,
   NO_TIMESTAMP,
   SWAP_FILE_SUFFIX,
+  segmentFileName,
   TIME_INDEX_FILE_SUFFIX,
   type TimestampAndOffset,
 } from './log-segment.js';
 import { CorruptIndexError } from './index-file.js';
+import { openSegmentFile } from './segment-file.js';
+import { fsyncDir as fsyncDirectory } from './checkpoint.js';
 import {
   newProducerBatch,
   PRODUCER_SNAPSHOT_SUFFIX,
@@ -275,23 +279,9 @@ export class Log {
    * operations the way Kafka does; logs and ignores files that are not ours.
    */
   private scanDirectory(): number[] {
-    const names = fs.readdirSync(this.dir);
+    this.completeInterruptedSwaps();
     const logs = new Set<number>();
     const indexes: string[] = [];
-    for (const name of names) {
-      const full = path.join(this.dir, name);
-      if (name.endsWith(DELETED_FILE_SUFFIX) || name.endsWith(CLEANED_FILE_SUFFIX)) {
-        // A delete or clean that did not finish: the originals are intact (or already gone).
-        fs.rmSync(full, { force: true });
-        continue;
-      }
-      if (name.endsWith(SWAP_FILE_SUFFIX)) {
-        // A swap is renamed into place only after it was complete, so finishing the rename is safe.
-        const target = full.slice(0, -SWAP_FILE_SUFFIX.length);
-        fs.renameSync(full, target);
-        continue;
-      }
-    }
     for (const name of fs.readdirSync(this.dir)) {
       const match = /^(\d{20})(\.log|\.index|\.timeindex)$/.exec(name);
       if (!match) {
@@ -316,6 +306,78 @@ export class Log {
       }
     }
     return [...logs].sort((a, b) => a - b);
+  }
+
+  /**
+   * Kafka's LogLoader start: .deleted and .cleaned files are leftovers of a
+   * delete or a clean that did not finish, and go (the originals are intact or
+   * already gone). A .swap file was complete before it was renamed to .swap
+   * (the cleaner fsyncs first), so the swap is finished: the segments it
+   * replaces, those with base offsets in [lowest swap base, highest swap end),
+   * are deleted and the .swap files renamed into place. A .swap at or above a
+   * .cleaned file of the same interrupted rename is not trusted (KAFKA-6264).
+   */
+  private completeInterruptedSwaps(): void {
+    const names = fs.readdirSync(this.dir);
+    let minCleanedBase = Number.POSITIVE_INFINITY;
+    for (const name of names) {
+      if (name.endsWith(CLEANED_FILE_SUFFIX)) minCleanedBase = Math.min(minCleanedBase, segmentBaseOfFile(name));
+    }
+    const swaps: string[] = [];
+    for (const name of names) {
+      const full = path.join(this.dir, name);
+      if (name.endsWith(DELETED_FILE_SUFFIX) || name.endsWith(CLEANED_FILE_SUFFIX)) {
+        fs.rmSync(full, { force: true });
+      } else if (name.endsWith(SWAP_FILE_SUFFIX)) {
+        if (segmentBaseOfFile(name) >= minCleanedBase) {
+          this.logger.warn(`${this.name}: deleting ${name}: its clean did not finish renaming`);
+          fs.rmSync(full, { force: true });
+        } else {
+          swaps.push(name);
+        }
+      }
+    }
+    if (swaps.length === 0) return;
+    let minSwapBase = Number.POSITIVE_INFINITY;
+    let maxSwapEnd = Number.NEGATIVE_INFINITY;
+    for (const name of swaps) {
+      if (!name.endsWith(LOG_FILE_SUFFIX + SWAP_FILE_SUFFIX)) continue;
+      const baseOffset = segmentBaseOfFile(name);
+      minSwapBase = Math.min(minSwapBase, baseOffset);
+      maxSwapEnd = Math.max(maxSwapEnd, this.nextOffsetOfFile(path.join(this.dir, name), baseOffset));
+    }
+    for (const name of fs.readdirSync(this.dir)) {
+      if (name.endsWith(SWAP_FILE_SUFFIX)) continue;
+      const match = /^(\d{20})(\.log|\.index|\.timeindex)$/.exec(name);
+      if (!match) continue;
+      const baseOffset = Number(match[1]);
+      if (baseOffset >= minSwapBase && baseOffset < maxSwapEnd) {
+        this.logger.info(`${this.name}: deleting ${name}, replaced by a cleaned segment before the last stop`);
+        fs.rmSync(path.join(this.dir, name), { force: true });
+      }
+    }
+    for (const name of swaps) {
+      this.logger.info(`${this.name}: completing the interrupted swap of ${name}`);
+      fs.renameSync(path.join(this.dir, name), path.join(this.dir, name.slice(0, -SWAP_FILE_SUFFIX.length)));
+    }
+    fsyncDirectory(this.dir);
+  }
+
+  /** The offset after the last whole batch of a segment data file (its base offset when empty). */
+  private nextOffsetOfFile(file: string, baseOffset: number): number {
+    const data = openSegmentFile(file, { mode: 'readonly', capacityBytes: 0, knownSize: -1, impl: this.impl });
+    try {
+      let next = baseOffset;
+      let position = 0;
+      for (;;) {
+        const batch = data.findBatch(position, 'offset', -1);
+        if (batch === null) return next;
+        next = batch.lastOffset + 1;
+        position = batch.position + batch.batchBytes;
+      }
+    } finally {
+      data.close();
+    }
   }
 
   private recoverSegments(recoveryPoint: number): void {
@@ -460,6 +522,7 @@ export class Log {
     const info = this.batchInfo;
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.clock.nowMs() : -1;
     const leaderEpoch = options.leaderEpoch ?? -1;
+    if (this.config.compact) checkCompactedKeys(buf, start, end, this.name);
     checkCreateTimestamps(buf, start, end, this.config, this.clock.nowMs());
     const status = validateBatches(buf, start, end, this.nextOffset, leaderEpoch, logAppendTimeMs, this.config.maxMessageBytes, info);
     if (status <= 0) throw this.batchError(status, buf, start, end);
@@ -822,6 +885,68 @@ export class Log {
     return true;
   }
 
+  // ---- for the log cleaner (log-cleaner.ts) ----
+
+  /** The segments, oldest first, the last being the active one (a copy: the cleaner walks it across slices). */
+  segmentsSnapshot(): LogSegment[] {
+    this.assertOpen();
+    return [...this.segments];
+  }
+
+  /** Whether `segment` is still one of this log's inactive segments. */
+  holdsInactiveSegment(segment: LogSegment): boolean {
+    return !this.closed && segment !== this.activeSegment() && this.segments.includes(segment);
+  }
+
+  /**
+   * Kafka's lastRecordsOfActiveProducers: per producer, the last offset of its
+   * last batch. The cleaner keeps that batch (empty if need be) so the
+   * producer's last sequence survives compaction.
+   */
+  lastDataOffsetsOfProducers(): Map<bigint, number> {
+    const out = new Map<bigint, number>();
+    for (const entry of this.producerState.activeProducers()) {
+      const last = entry.batches[entry.batches.length - 1];
+      if (last !== undefined) out.set(entry.producerId, last.lastOffset);
+    }
+    return out;
+  }
+
+  /** Segment options for a segment written beside the log (the cleaner's output). */
+  get segmentOpenOptions() {
+    return this.segmentOptions();
+  }
+
+  /**
+   * Kafka's replaceSegments: swaps the cleaned segment (files
+   * `<base>.log.cleaned`, `.index.cleaned`, `.timeindex.cleaned`, complete and
+   * fsynced) in for `oldSegments`, which must still be consecutive inactive
+   * segments of this log starting at `baseOffset`. Renames the cleaned files to
+   * .swap, the old segments to .deleted (unlinked after file.delete.delay.ms,
+   * so fetches already sending from them finish), then the .swap files into
+   * place; a crash anywhere in between is finished by the next load
+   * (completeInterruptedSwaps). Synchronous: no read sees a half-swapped list.
+   */
+  replaceSegments(baseOffset: number, cleanedBytes: number, oldSegments: readonly LogSegment[]): LogSegment {
+    this.assertOpen();
+    const first = this.segments.indexOf(oldSegments[0]);
+    const consecutive = first >= 0 && oldSegments.every((s, i) => this.segments[first + i] === s);
+    if (!consecutive || oldSegments[0].baseOffset !== baseOffset || first + oldSegments.length >= this.segments.length) {
+      throw new CleaningAbortedError(`${this.name}: segments changed while cleaning from offset ${baseOffset}`);
+    }
+    const suffixes = [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX];
+    const finalPaths = suffixes.map((suffix) => path.join(this.dir, segmentFileName(baseOffset, suffix)));
+    for (const p of finalPaths) fs.renameSync(p + CLEANED_FILE_SUFFIX, p + SWAP_FILE_SUFFIX);
+    fsyncDirectory(this.dir);
+    this.segments.splice(first, oldSegments.length);
+    for (const segment of oldSegments) this.scheduleDelete(segment);
+    for (const p of finalPaths) fs.renameSync(p + SWAP_FILE_SUFFIX, p);
+    fsyncDirectory(this.dir);
+    const cleaned = LogSegment.open(this.dir, baseOffset, this.segmentOptions(), false, cleanedBytes);
+    this.segments.splice(first, 0, cleaned);
+    return cleaned;
+  }
+
   /**
    * Retention: deletes whole old segments breaching retention.ms (by their newest
    * record's timestamp), retention.bytes, or the log start offset; never the
@@ -832,10 +957,12 @@ export class Log {
     this.assertOpen();
     let deleted = 0;
     const nowMs = this.clock.nowMs();
-    if (this.config.retentionMs >= 0) {
+    // Kafka: retention by time and size applies only when cleanup.policy contains "delete";
+    // segments below the log start offset (DeleteRecords) go under either policy.
+    if (this.config.delete && this.config.retentionMs >= 0) {
       deleted += this.deleteSegmentsWhile((s) => nowMs - s.largestTimestamp() > this.config.retentionMs);
     }
-    if (this.config.retentionBytes >= 0) {
+    if (this.config.delete && this.config.retentionBytes >= 0) {
       let excess = this.size - this.config.retentionBytes;
       deleted += this.deleteSegmentsWhile((s) => {
         if (excess - s.size < 0) return false;
@@ -938,6 +1065,17 @@ export class Log {
     await this.close({ flush: false, snapshot: false });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The base offset in a segment file name (`00000000000000000042.log.swap` -> 42). */
+function segmentBaseOfFile(name: string): number {
+  const base = Number(name.slice(0, 20));
+  return /^\d{20}\./.test(name) && Number.isSafeInteger(base) ? base : Number.POSITIVE_INFINITY;
+}
+
+/** The cleaner found the log changed under it (segments deleted, truncated, closed): its work is dropped. */
+export class CleaningAbortedError extends Error {
+  override name = 'CleaningAbortedError';
 }
 
 export { INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX };

@@ -35,3 +35,36 @@ export function runCli(args: string[], options: { input?: string | Buffer; env?:
     child.stdin.end(options.input ?? '');
   });
 }
+
+export interface RunningCli {
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Sends `signal` (default SIGINT, Ctrl-C) and resolves with the result once the process exits. */
+  stop(signal?: NodeJS.Signals): Promise<CliResult>;
+  readonly exited: Promise<CliResult>;
+}
+
+/** Starts `node bin/samsa.js ...` and leaves it running (a console consumer in a group, say). */
+export function startCli(args: string[], options: { env?: Record<string, string> } = {}): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  const stdout = () => Buffer.concat(out).toString('utf8');
+  const stderr = () => Buffer.concat(err).toString('utf8');
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: stdout(), stderr: stderr() }));
+  });
+  return {
+    stdout,
+    stderr,
+    exited,
+    stop(signal: NodeJS.Signals = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

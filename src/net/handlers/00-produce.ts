@@ -10,13 +10,15 @@
 // log: a retried batch gets its original base offset and is not appended
 // again; sequence gaps and stale epochs get OUT_OF_ORDER_SEQUENCE_NUMBER /
 // INVALID_PRODUCER_EPOCH; transactional batches get INVALID_TXN_STATE (no
-// transaction coordinator yet).
+// transaction coordinator yet). Internal topics (__consumer_offsets) refuse
+// clients' appends with INVALID_TOPIC_EXCEPTION, as Kafka's ReplicaManager does.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
 import { RecordValidationError, StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
 import { produceRecordsProblem } from '../produce-records.js';
+import { isInternalTopic } from '../../cluster/local-metadata.js';
 
 
 // A broker running alone: every partition's ISR is itself.
@@ -52,6 +54,8 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
             const problem = produceRecordsProblem(p.records, context.apiVersion);
             if (problem) return result(problem.errorCode, problem.message);
             if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
+            // Only the group coordinator writes __consumer_offsets (Kafka: ReplicaManager, no custom message).
+            if (isInternalTopic(topic.name)) return result(ErrorCode.INVALID_TOPIC_EXCEPTION);
             if (minIsr > ISR_SIZE) {
               return result(
                 ErrorCode.NOT_ENOUGH_REPLICAS,

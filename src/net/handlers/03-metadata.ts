@@ -6,11 +6,12 @@
 // topics may be asked for by id (name null).
 import { CLUSTER_AUTHORIZED_OPERATIONS, OPERATIONS_OMITTED, TOPIC_AUTHORIZED_OPERATIONS } from '../../protocol/authorized-operations.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { kafkaUuidToCanonical, canonicalUuidToKafka, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
+import { kafkaUuidToCanonical, canonicalUuidToKafka, isInternalTopic, topicNameError, type TopicMetadata } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ApiKey, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
+import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic-records.js';
 
 
 export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequest, MetadataResponse> {
@@ -46,6 +47,17 @@ export function metadataHandler(broker: BrokerServices): ApiHandler<MetadataRequ
             topics.push(missing(wanted.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
             continue;
           }
+          if (wanted.name === OFFSETS_TOPIC) {
+            // Kafka's auto-creation gives the offsets topic its own partition count and configs.
+            try {
+              broker.coordinatorStore.ensureTopic();
+            } catch {
+              // Answered below as not available; the store logged why.
+            }
+            const offsetsTopic = broker.metadata.topic(OFFSETS_TOPIC);
+            topics.push(offsetsTopic ? describe(offsetsTopic, self.nodeId) : missing(wanted.name, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+            continue;
+          }
           const created = broker.metadata.createTopic(wanted.name, broker.config.numPartitions, 1, {});
           if (created.ok) {
             broker.materializeTopic(created.value);
@@ -78,7 +90,7 @@ function describe(topic: TopicMetadata, nodeId: number): MetadataResponse.Metada
     errorCode: 0,
     name: topic.name,
     topicId: kafkaUuidToCanonical(topic.topicId),
-    isInternal: false,
+    isInternal: isInternalTopic(topic.name),
     partitions,
     topicAuthorizedOperations: OPERATIONS_OMITTED,
   };

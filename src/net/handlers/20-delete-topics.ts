@@ -8,7 +8,8 @@
 // unknown ids UNKNOWN_TOPIC_ID; a timeout of 0 or less has expired before the
 // work starts (REQUEST_TIMED_OUT for every topic, nothing deleted). Answered
 // once the topics are out of metadata and their directories renamed.
-import { canonicalUuidToKafka, kafkaUuidToCanonical } from '../../cluster/local-metadata.js';
+// Internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION.
+import { canonicalUuidToKafka, isInternalTopic, kafkaUuidToCanonical } from '../../cluster/local-metadata.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../../protocol/generated/index.js';
@@ -100,6 +101,11 @@ export function deleteTopicsHandler(broker: BrokerServices): ApiHandler<DeleteTo
       // Each deletion's metadata change and renames happen when it is called;
       // closing the old logs is what is awaited.
       const deletions = [...toDelete].map(async ([id, name]): Promise<Result> => {
+        // Kafka 4.0's controller would delete it (only its TopicCommand refuses); here the
+        // group coordinator holds its logs open, so the broker refuses, in TopicCommand's words.
+        if (isInternalTopic(name)) {
+          return result(name, id, ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic ${name} is a kafka internal topic and is not allowed to be marked for deletion.`);
+        }
         try {
           const deleted = await broker.deleteTopic(name);
           if (deleted.ok) return result(name, id, ErrorCode.NONE);
