@@ -163,7 +163,7 @@ describe('consumer groups with @platformatic/kafka', () => {
 
     const ledger = new GroupLedger();
     const join = async (name: string): Promise<Member> => {
-      const consumer = new Consumer({ ...base, groupId, groupProtocol: 'consumer', deserializers: stringDeserializers, rebalanceTimeout: 10_000, maxWaitTime: 100 });
+      const consumer = new Consumer({ ...base, groupId, groupProtocol: 'consumer', deserializers: stringDeserializers, maxWaitTime: 100 });
       cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
       // Assignments arrive in heartbeat responses; the latest is sampled as it changes.

@@ -1,7 +1,9 @@
 // A kafkajs group member in its own process, for tests that SIGKILL it:
 //   node --import tsx test/support/kafkajs-group-child.ts <bootstrap> <groupId> <topic> <sessionTimeoutMs> <heartbeatIntervalMs>
-// Prints one JSON object a line: {joined: [partitions]}, {committing: [partition, first, last]},
-// {consumed: partition, records: [...]} (see kafkajs-group.ts), and {ready: true} once it runs.
+// Prints one JSON object a line: {joined: [partitions]}, {committing: partition,
+// records: [...]} before a commit and {consumed: [partition, first, last]} after
+// it (see kafkajs-group.ts; the second line is short, so a SIGKILL cannot cut
+// it in half), and {ready: true} once it runs.
 import { Kafka, logLevel } from 'kafkajs';
 import { startKafkajsMember } from './kafkajs-group.js';
 
@@ -14,8 +16,8 @@ await startKafkajsMember(
   { groupId, topic, sessionTimeoutMs: Number(sessionTimeoutMs), heartbeatIntervalMs: Number(heartbeatIntervalMs) },
   {
     joined: (partitions, memberId) => say({ joined: partitions, memberId }),
-    committing: (partition, first, last) => say({ committing: [partition, first, last] }),
-    consumed: (partition, records) => say({ consumed: partition, records }),
+    committing: (partition, records) => say({ committing: partition, records }),
+    consumed: (partition, records) => say({ consumed: [partition, records[0].offset, records[records.length - 1].offset] }),
   },
 );
 say({ ready: true });

@@ -16,8 +16,8 @@ export interface MemberOptions {
 export interface MemberEvents {
   /** A generation's assignment: partitions of `topic`. */
   joined(partitions: number[], memberId: string): void;
-  /** About to commit `lastOffset + 1` for records already fetched (a crash here leaves them uncommitted). */
-  committing(partition: number, firstOffset: number, lastOffset: number): void;
+  /** About to commit the offset after `records` (a crash from here on may or may not leave them committed). */
+  committing(partition: number, records: ConsumedRecord[]): void;
   /** The records are committed. */
   consumed(partition: number, records: ConsumedRecord[]): void;
 }
@@ -51,9 +51,8 @@ export async function startKafkajsMember(kafka: Kafka, options: MemberOptions, e
         value: m.value?.toString() ?? '',
         headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
       }));
-      const first = records[0].offset;
       const last = records[records.length - 1].offset;
-      events.committing(batch.partition, first, last);
+      events.committing(batch.partition, records);
       // Throws on a failed commit (e.g. ILLEGAL_GENERATION after a rebalance): kafkajs rejoins and fetches from the committed offset again.
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(last + 1) }] }] });
       // The next fetch starts after the last resolved offset (without it kafkajs fetches this batch again).
