@@ -18,7 +18,8 @@ let topicId: string;
 
 beforeAll(async () => {
   dataDir = tempDir();
-  broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger });
+  // No initial rebalance delay: JoinGroup samples complete at once.
+  broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties: { 'group.initial.rebalance.delay.ms': '0' } });
   const created = broker.metadata.createTopic('t', 1, 1, {});
   if (!created.ok) throw new Error(created.message);
   broker.materializeTopic(created.value);
@@ -28,8 +29,54 @@ beforeAll(async () => {
     if (!extra.ok) throw new Error(extra.message);
     broker.materializeTopic(extra.value);
   }
+  member = await stableMember('members');
+  for (let v = 0; v <= 5; v++) leavers.push((await stableMember(`leave-v${v}`)).memberId);
+  for (const groupId of ['del-v1', 'del-v2', 'del-offsets']) {
+    await broker.groupCoordinator.commitOffsets({
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      apiVersion: 8,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+  }
   broker.logs.getLog('t', 0)!.append(buildRecordBatch(Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(200) }))));
 });
+
+let member: { memberId: string; generationId: number };
+const leavers: string[] = [];
+
+/** A one-member group, joined and synced through the coordinator, for the APIs that need a live member. */
+async function stableMember(groupId: string): Promise<{ memberId: string; generationId: number }> {
+  const joined = await broker.groupCoordinator.joinGroup({
+    groupId,
+    memberId: '',
+    groupInstanceId: null,
+    clientId: 'v',
+    clientHost: '/127.0.0.1',
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 30_000,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+    requireKnownMemberId: false,
+    supportsSkippingAssignment: false,
+    reason: null,
+  });
+  if (joined.errorCode !== 0) throw new Error(`join ${groupId}: ${joined.errorCode}`);
+  const synced = await broker.groupCoordinator.syncGroup({
+    groupId,
+    generationId: joined.generationId,
+    memberId: joined.memberId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [{ memberId: joined.memberId, assignment: Buffer.from([1]) }],
+  });
+  if (synced.errorCode !== 0) throw new Error(`sync ${groupId}: ${synced.errorCode}`);
+  return { memberId: joined.memberId, generationId: joined.generationId };
+}
 
 afterAll(async () => {
   await broker.close();
@@ -80,6 +127,47 @@ function body(apiKey: number, version: number): unknown {
       return { includeClusterAuthorizedOperations: true, endpointType: 1 };
     case ApiKey.InitProducerId:
       return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
+    case ApiKey.FindCoordinator:
+      return version >= 4 ? { keyType: 0, coordinatorKeys: ['g1', 'g2'] } : { key: 'g', keyType: 0 };
+    case ApiKey.JoinGroup:
+      // v4 answers a new dynamic member MEMBER_ID_REQUIRED (checked below); v5+ join as a static member in one step.
+      return {
+        groupId: `join-v${version}`,
+        sessionTimeoutMs: 30_000,
+        rebalanceTimeoutMs: 30_000,
+        memberId: '',
+        groupInstanceId: version >= 5 ? 'instance' : null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+        reason: 'test',
+      };
+    case ApiKey.Heartbeat:
+      return { groupId: 'members', generationId: member.generationId, memberId: member.memberId, groupInstanceId: null };
+    case ApiKey.SyncGroup:
+      return { groupId: 'members', generationId: member.generationId, memberId: member.memberId, groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [] };
+    case ApiKey.LeaveGroup:
+      return version >= 3 ? { groupId: `leave-v${version}`, members: [{ memberId: leavers[version], groupInstanceId: null, reason: 'test' }] } : { groupId: `leave-v${version}`, memberId: leavers[version] };
+    case ApiKey.DescribeGroups:
+      return { groups: ['members'], ...(version >= 3 ? { includeAuthorizedOperations: true } : {}) };
+    case ApiKey.ListGroups:
+      return { ...(version >= 4 ? { statesFilter: ['stable'] } : {}), ...(version >= 5 ? { typesFilter: ['classic'] } : {}) };
+    case ApiKey.DeleteGroups:
+      return { groupsNames: [`del-v${version}`] };
+    case ApiKey.OffsetCommit:
+      return {
+        groupId: 'members',
+        generationIdOrMemberEpoch: member.generationId,
+        memberId: member.memberId,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: BigInt(version), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: `v${version}` }] }],
+      };
+    case ApiKey.OffsetFetch:
+      return version >= 8
+        ? { groups: [{ groupId: 'members', memberId: null, memberEpoch: -1, topics: null }, { groupId: 'none', topics: [{ name: 't', partitionIndexes: [0] }] }], requireStable: true }
+        : { groupId: 'members', topics: version >= 2 ? null : [{ name: 't', partitionIndexes: [0] }], ...(version >= 7 ? { requireStable: true } : {}) };
+    case ApiKey.OffsetDelete:
+      return { groupId: 'del-offsets', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] };
     default:
       throw new Error(`no sample for ${apiKey}`);
   }
@@ -132,6 +220,17 @@ for (const [apiKey, min, max] of [
   [ApiKey.AlterConfigs, 0, 2],
   [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.InitProducerId, 0, 5],
+  [ApiKey.OffsetCommit, 2, 9],
+  [ApiKey.OffsetFetch, 1, 9],
+  [ApiKey.FindCoordinator, 1, 5],
+  [ApiKey.JoinGroup, 2, 9],
+  [ApiKey.Heartbeat, 0, 4],
+  [ApiKey.LeaveGroup, 0, 5],
+  [ApiKey.SyncGroup, 0, 5],
+  [ApiKey.DescribeGroups, 0, 5],
+  [ApiKey.ListGroups, 0, 5],
+  [ApiKey.DeleteGroups, 1, 2],
+  [ApiKey.OffsetDelete, 0, 0],
 ]) {
   for (let v = min; v <= max; v++) cases.push([API_REGISTRY.get(apiKey)!.name, apiKey, v]);
 }
@@ -141,7 +240,9 @@ describe('every advertised API version', () => {
     const { correlationId, ok, response } = await roundTrip(apiKey, version);
     expect(correlationId).toBe(version + 1000);
     expect(ok).toBe(true);
-    expect(errorCodes(response), JSON.stringify(response, (_k, x) => (typeof x === 'bigint' ? String(x) : x))).toEqual([]);
+    // JoinGroup v4: a new dynamic member must first learn its member id (KIP-394).
+    const expected = apiKey === ApiKey.JoinGroup && version === 4 ? [79] : [];
+    expect(errorCodes(response), JSON.stringify(response, (_k, x) => (typeof x === 'bigint' ? String(x) : x))).toEqual(expected);
   });
 
   it('answers a version Kafka 4.0 dropped (DeleteTopics v0) by closing the connection, as for any unsupported version', async () => {
@@ -157,6 +258,16 @@ describe('every advertised API version', () => {
       [1, 4, 16],
       [2, 1, 8],
       [3, 0, 12],
+      // Kafka 4.0 dropped OffsetCommit v0-1, OffsetFetch v0, FindCoordinator v0, JoinGroup v0-1, DeleteGroups v0 (KIP-896).
+      [8, 2, 9],
+      [9, 1, 9],
+      [10, 1, 5],
+      [11, 2, 9],
+      [12, 0, 4],
+      [13, 0, 5],
+      [14, 0, 5],
+      [15, 0, 5],
+      [16, 0, 5],
       [18, 0, 3],
       [19, 0, 7],
       [20, 1, 6],
@@ -165,7 +276,9 @@ describe('every advertised API version', () => {
       [32, 1, 4],
       [33, 0, 2],
       [37, 0, 3],
+      [42, 1, 2],
       [44, 0, 1],
+      [47, 0, 0],
       [60, 0, 1],
     ]);
   });

@@ -34,8 +34,22 @@ import { deleteRecordsHandler } from '../net/handlers/21-delete-records.js';
 import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
 import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
-import type { Clock } from '../storage/clock.js';
+import { systemClock, type Clock } from '../storage/clock.js';
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
+import { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { MemoryCoordinatorStore } from '../coordinator/coordinator-store.js';
+import { SystemTimer } from '../coordinator/timer.js';
+import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
+import { joinGroupHandler } from '../net/handlers/11-join-group.js';
+import { heartbeatHandler } from '../net/handlers/12-heartbeat.js';
+import { leaveGroupHandler } from '../net/handlers/13-leave-group.js';
+import { syncGroupHandler } from '../net/handlers/14-sync-group.js';
+import { describeGroupsHandler } from '../net/handlers/15-describe-groups.js';
+import { listGroupsHandler } from '../net/handlers/16-list-groups.js';
+import { deleteGroupsHandler } from '../net/handlers/42-delete-groups.js';
+import { offsetCommitHandler } from '../net/handlers/08-offset-commit.js';
+import { offsetFetchHandler } from '../net/handlers/09-offset-fetch.js';
+import { offsetDeleteHandler } from '../net/handlers/47-offset-delete.js';
 
 export interface BrokerOptions {
   /** Overrides the port of the first listener (0 picks a free one). */
@@ -49,7 +63,7 @@ export interface BrokerOptions {
   logger?: LogLogger;
   /** performance.now() at which "ready in N ms" starts counting (the CLI passes 0, the process start); default: this call. */
   readySinceMs?: number;
-  /** Time for fetch session eviction (tests advance a ManualClock instead of waiting minutes). */
+  /** Time for fetch session eviction and group timestamps (tests advance a ManualClock instead of waiting minutes). */
   clock?: Clock;
 }
 
@@ -69,6 +83,8 @@ export interface BrokerServices {
   readonly self: AdvertisedBroker;
   /** Describe/alter topic and broker configs (the configs APIs, CreateTopics validation). */
   readonly configs: ConfigAdmin;
+  /** Consumer groups and committed offsets (FindCoordinator, JoinGroup, OffsetCommit, ...). */
+  readonly groupCoordinator: GroupCoordinator;
   topicLogConfig(topic: string): LogConfig;
   /** Creates the partition logs of a topic that metadata already has (those missing). */
   materializeTopic(topic: TopicMetadata): void;
@@ -85,6 +101,7 @@ export class Broker implements BrokerServices {
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
   readonly configs: ConfigAdmin;
   readonly coordinatorStore: OffsetsTopicStore;
+  readonly groupCoordinator: GroupCoordinator;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -107,6 +124,22 @@ export class Broker implements BrokerServices {
       config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
       logger,
       clock,
+    });
+    this.groupCoordinator = new GroupCoordinator({
+      // In memory until the __consumer_offsets store (coordinatorStore) is wired in: groups and offsets do not survive a restart yet.
+      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
+      clock: clock ?? systemClock,
+      timer: new SystemTimer(),
+      logger,
+      config: {
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        maxSize: config.groupMaxSize,
+        offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+        offsetsRetentionMs: config.offsetsRetentionMs,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      },
     });
   }
 
@@ -160,6 +193,19 @@ export class Broker implements BrokerServices {
     dispatcher.register(alterConfigsHandler(broker));
     dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
+    dispatcher.register(findCoordinatorHandler(broker));
+    dispatcher.register(joinGroupHandler(broker));
+    dispatcher.register(heartbeatHandler(broker));
+    dispatcher.register(leaveGroupHandler(broker));
+    dispatcher.register(syncGroupHandler(broker));
+    dispatcher.register(describeGroupsHandler(broker));
+    dispatcher.register(listGroupsHandler(broker));
+    dispatcher.register(deleteGroupsHandler(broker));
+    dispatcher.register(offsetCommitHandler(broker));
+    dispatcher.register(offsetFetchHandler(broker));
+    dispatcher.register(offsetDeleteHandler(broker));
+    // Groups load in the background; until their partition is loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
+    void broker.groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
@@ -256,6 +302,7 @@ export class Broker implements BrokerServices {
     const startMs = performance.now();
     this.logger.info('stopping', { nodeId: this.config.nodeId });
     this.fetchWaiters.close();
+    this.groupCoordinator.close();
     if (this.listener) await this.listener.close();
     this.listener = null;
     if (this.metrics) await this.metrics.close();

@@ -32,6 +32,15 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   logRetentionCheckIntervalMs: number;
   offsetsTopicNumPartitions: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms: JoinGroup's accepted session timeouts. */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members before its first generation. */
+  groupInitialRebalanceDelayMs: number;
+  /** group.max.size: members per classic group. */
+  groupMaxSize: number;
+  /** offset.metadata.max.bytes: longest metadata string of a committed offset. */
+  offsetMetadataMaxBytes: number;
   /** offsets.topic.replication.factor: at most 1 here (Kafka's default, 3, needs three brokers). */
   offsetsTopicReplicationFactor: number;
   /** offsets.topic.segment.bytes: segment.bytes of `__consumer_offsets` when it is created. */
@@ -116,6 +125,11 @@ const KNOWN = new Set([
   'connections.max.idle.ms',
   'log.retention.check.interval.ms',
   'offsets.topic.num.partitions',
+  'group.min.session.timeout.ms',
+  'group.max.session.timeout.ms',
+  'group.initial.rebalance.delay.ms',
+  'group.max.size',
+  'offset.metadata.max.bytes',
   'offsets.topic.replication.factor',
   'offsets.topic.segment.bytes',
   'offsets.retention.minutes',
@@ -176,7 +190,6 @@ export const KAFKA_PROPERTIES_IGNORED = new Set([
   'transaction.state.log.min.isr',
   'share.coordinator.state.topic.replication.factor',
   'share.coordinator.state.topic.min.isr',
-  'group.initial.rebalance.delay.ms',
   'num.replica.fetchers',
   'replica.lag.time.max.ms',
   'min.insync.replicas',
@@ -230,6 +243,11 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     connectionsMaxIdleMs: intIn('connections.max.idle.ms', get('connections.max.idle.ms') ?? '600000', -1, Number.MAX_SAFE_INTEGER),
     logRetentionCheckIntervalMs: intIn('log.retention.check.interval.ms', get('log.retention.check.interval.ms') ?? '300000', 1, Number.MAX_SAFE_INTEGER),
     offsetsTopicNumPartitions: intIn('offsets.topic.num.partitions', get('offsets.topic.num.partitions') ?? '50', 1, INT32_MAX),
+    groupMinSessionTimeoutMs: intIn('group.min.session.timeout.ms', get('group.min.session.timeout.ms') ?? '6000', 0, INT32_MAX),
+    groupMaxSessionTimeoutMs: intIn('group.max.session.timeout.ms', get('group.max.session.timeout.ms') ?? '1800000', 0, INT32_MAX),
+    groupInitialRebalanceDelayMs: intIn('group.initial.rebalance.delay.ms', get('group.initial.rebalance.delay.ms') ?? '3000', 0, INT32_MAX),
+    groupMaxSize: intIn('group.max.size', get('group.max.size') ?? String(INT32_MAX), 1, INT32_MAX),
+    offsetMetadataMaxBytes: intIn('offset.metadata.max.bytes', get('offset.metadata.max.bytes') ?? '4096', 0, INT32_MAX),
     // Kafka's default is 3; a broker alone holds one replica, so 1 is the default and larger values are capped (with a warning at start-up).
     offsetsTopicReplicationFactor: intIn('offsets.topic.replication.factor', get('offsets.topic.replication.factor') ?? '1', 1, 32767),
     offsetsTopicSegmentBytes: intIn('offsets.topic.segment.bytes', get('offsets.topic.segment.bytes') ?? '104857600', 1, INT32_MAX),

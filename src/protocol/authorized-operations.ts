@@ -16,3 +16,8 @@ const bits = (codes: readonly number[]) => codes.reduce((field, code) => field |
 export const TOPIC_AUTHORIZED_OPERATIONS = bits(TOPIC_OPERATION_CODES);
 /** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE (8096). */
 export const CLUSTER_AUTHORIZED_OPERATIONS = bits(CLUSTER_OPERATION_CODES);
+
+// READ 3, DELETE 6, DESCRIBE 8: what AclEntry.supportedOperations lists for GROUP.
+const GROUP_OPERATION_CODES = [3, 6, 8];
+/** READ, DELETE, DESCRIBE (328). */
+export const GROUP_AUTHORIZED_OPERATIONS = bits(GROUP_OPERATION_CODES);

@@ -1,0 +1,39 @@
+// FindCoordinator (key 10), versions 1-5 (Kafka 4.0 removed v0, KIP-896).
+// v1: key type and error message. v2: same. v3: flexible. v4: batched
+// coordinator keys (KIP-699), one result per key. v5: same as v4 (the
+// transaction coordinator may answer TRANSACTION_ABORTABLE).
+//
+// One broker holds every partition of the offsets topic, so the group
+// coordinator is always this broker (`broker.self`). Transactional ids need a
+// transaction coordinator this broker does not have: COORDINATOR_NOT_AVAILABLE,
+// the retriable answer, as Kafka gives while none can serve the key.
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/index.js';
+import type { BrokerServices } from '../../broker/broker.js';
+import type { ApiHandler } from '../dispatcher.js';
+
+const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
+
+type Answer = Omit<FindCoordinatorResponse.Coordinator, 'key'>;
+
+export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
+  const answer = (keyType: number): Answer => {
+    const failed = (errorCode: number, errorMessage: string): Answer => ({ nodeId: -1, host: '', port: -1, errorCode, errorMessage });
+    if (keyType === KEY_TYPE_GROUP) return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    if (keyType === KEY_TYPE_TRANSACTION) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+    return failed(ErrorCode.INVALID_REQUEST, `Unknown coordinator type: ${keyType}`);
+  };
+  return {
+    apiKey: ApiKey.FindCoordinator,
+    minVersion: 1,
+    maxVersion: 5,
+    handle(request, context) {
+      const keyType = request.keyType ?? KEY_TYPE_GROUP;
+      if (context.apiVersion >= 4) {
+        return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType) })) };
+      }
+      return { throttleTimeMs: 0, ...answer(keyType) };
+    },
+  };
+}
