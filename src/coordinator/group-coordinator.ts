@@ -27,6 +27,7 @@ import {
 } from './classic-group.js';
 import { CoordinatorStoreError, type ClassicGroupSnapshot, type CoordinatorRecord, type CoordinatorStore, type OffsetAndMetadata } from './coordinator-store.js';
 import type { CoordinatorTimer } from './timer.js';
+import { classicExpirationBase, consumerGroupExpirationBase, findExpiredOffsets, type ExpirationBase } from './offsets-retention.js';
 
 export type GroupType = 'classic' | 'consumer';
 
@@ -193,6 +194,19 @@ function storeErrorCode(err: unknown): number {
 
 type PartitionLoadState = 'loading' | 'loaded' | 'failed';
 
+const OFFSETS_RETENTION_TIMER_KEY = 'offsets-retention';
+
+/** Where retention counts from for a group's offsets (offsets-retention.ts), by group type. */
+function expirationBaseOf(group: CoordinatorGroup): ExpirationBase {
+  if (!(group instanceof ClassicGroup)) return consumerGroupExpirationBase();
+  return classicExpirationBase({
+    protocolType: group.protocolType,
+    state: group.stateName(),
+    currentStateTimestampMs: group.currentStateTimestampMs,
+    knowsSubscribedTopics: group.subscribedTopics() !== null,
+  });
+}
+
 export class GroupCoordinator {
   private readonly groups = new Map<string, CoordinatorGroup>();
   /** group -> topic -> partition -> committed offset */
@@ -243,6 +257,7 @@ export class GroupCoordinator {
     this.logger.info(`group coordinator loaded ${this.groups.size} group(s) with ${members} member(s) in ${Math.round(performance.now() - startMs)} ms`, {
       groups: this.groups.size,
     });
+    this.scheduleOffsetsRetention();
   }
 
   private async loadPartition(partition: number): Promise<void> {
@@ -552,6 +567,94 @@ export class GroupCoordinator {
     }
     this.logger.info(`group ${groupId} deleted with ${records.length - 1} offset(s)`);
     return ErrorCode.NONE;
+  }
+
+  // ---- Retention and topic deletion ----------------------------------------
+
+  private scheduleOffsetsRetention(): void {
+    if (this.closed) return;
+    this.timer.schedule(OFFSETS_RETENTION_TIMER_KEY, this.config.offsetsRetentionCheckIntervalMs, () => {
+      void this.cleanupGroupMetadata()
+        .catch((err: Error) => this.logger.warn(`group coordinator: offsets retention check failed: ${err.message}`))
+        .finally(() => this.scheduleOffsetsRetention());
+    });
+  }
+
+  /**
+   * offsets.retention.minutes (Kafka's GroupCoordinatorShard.cleanupGroupMetadata):
+   * tombstones the expired offsets of every loaded group (offsets-retention.ts
+   * decides which), and deletes an Empty group left without offsets. Memory
+   * changes at once, as DeleteGroups does, so nothing commits to what is being
+   * removed; a failed append puts it back.
+   */
+  async cleanupGroupMetadata(): Promise<{ offsetsExpired: number; groupsDeleted: number }> {
+    const nowMs = this.clock.nowMs();
+    let offsetsExpired = 0;
+    let groupsDeleted = 0;
+    const appends: Promise<void>[] = [];
+    for (const group of [...this.groups.values()]) {
+      const groupId = group.groupId;
+      if (this.closed || this.availability(groupId) !== ErrorCode.NONE) continue;
+      const byTopic = this.offsets.get(groupId) ?? new Map<string, Map<number, OffsetAndMetadata>>();
+      const { expired, allExpired } = findExpiredOffsets(byTopic, expirationBaseOf(group), (topic) => group.isSubscribedToTopic(topic), nowMs, this.config.offsetsRetentionMs);
+      const deleteGroup = allExpired && group.isEmpty();
+      if (expired.length === 0 && !deleteGroup) continue;
+      const records: CoordinatorRecord[] = [];
+      const removed: Array<[string, number, OffsetAndMetadata]> = [];
+      for (const { topic, partition } of expired) {
+        removed.push([topic, partition, byTopic.get(topic)!.get(partition)!]);
+        records.push({ type: 'offset', groupId, topic, partition, value: null });
+        this.removeOffset(groupId, topic, partition);
+      }
+      if (deleteGroup) {
+        records.push(...group.tombstoneRecords());
+        this.groups.delete(groupId);
+        group.markDead();
+      }
+      offsetsExpired += expired.length;
+      if (deleteGroup) groupsDeleted++;
+      appends.push(
+        this.store.append(this.store.partitionFor(groupId), records).catch((err: Error) => {
+          this.logger.warn(`group ${groupId}: writing ${records.length} retention tombstone(s) failed: ${err.message}`);
+          // Not removed after all, unless something new took the places meanwhile.
+          for (const [topic, partition, value] of removed) if (this.committedOffset(groupId, topic, partition) === undefined) this.putOffset(groupId, topic, partition, value);
+          if (deleteGroup && !this.groups.has(groupId) && group instanceof ClassicGroup) {
+            this.groups.set(groupId, ClassicGroup.fromSnapshot(group.snapshot(null), this.classicContext));
+          }
+        }),
+      );
+    }
+    await Promise.all(appends);
+    if (offsetsExpired > 0 || groupsDeleted > 0) {
+      this.logger.info(`removed ${offsetsExpired} expired offset(s) and ${groupsDeleted} empty group(s)`, { offsetsExpired, groupsDeleted });
+    }
+    return { offsetsExpired, groupsDeleted };
+  }
+
+  /**
+   * A deleted topic takes its committed offsets with it (Kafka's
+   * OffsetMetadataManager.onPartitionsDeleted): tombstones for every group's
+   * offsets of the topic; the groups stay.
+   */
+  async onTopicDeleted(topic: string): Promise<number> {
+    const appends: Promise<void>[] = [];
+    let removed = 0;
+    for (const [groupId, byTopic] of [...this.offsets]) {
+      const partitions = byTopic.get(topic);
+      if (partitions === undefined) continue;
+      const records: CoordinatorRecord[] = [...partitions.keys()].map((partition) => ({ type: 'offset', groupId, topic, partition, value: null }));
+      for (const partition of [...partitions.keys()]) this.removeOffset(groupId, topic, partition);
+      removed += records.length;
+      appends.push(
+        this.store.append(this.store.partitionFor(groupId), records).catch((err: Error) => {
+          // Gone from memory either way: the topic no longer exists. A restart would bring the offsets back until they expire.
+          this.logger.warn(`group ${groupId}: writing tombstones for the offsets of deleted topic ${topic} failed: ${err.message}`);
+        }),
+      );
+    }
+    await Promise.all(appends);
+    if (removed > 0) this.logger.info(`removed ${removed} committed offset(s) of deleted topic ${topic}`, { topic, offsets: removed });
+    return removed;
   }
 
   // ---- Introspection (tests, CLI) -------------------------------------------
