@@ -127,6 +127,10 @@ function body(apiKey: number, version: number): unknown {
       return { includeClusterAuthorizedOperations: true, endpointType: 1 };
     case ApiKey.InitProducerId:
       return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 };
+    case ApiKey.ConsumerGroupHeartbeat:
+      return { groupId: 'versions', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['t'], serverAssignor: null, topicPartitions: [] };
+    case ApiKey.ConsumerGroupDescribe:
+      return { groupIds: [], includeAuthorizedOperations: false };
     case ApiKey.FindCoordinator:
       return version >= 4 ? { keyType: 0, coordinatorKeys: ['g1', 'g2'] } : { key: 'g', keyType: 0 };
     case ApiKey.JoinGroup:
@@ -220,6 +224,8 @@ for (const [apiKey, min, max] of [
   [ApiKey.AlterConfigs, 0, 2],
   [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.InitProducerId, 0, 5],
+  [ApiKey.ConsumerGroupHeartbeat, 0, 0],
+  [ApiKey.ConsumerGroupDescribe, 0, 0],
   [ApiKey.OffsetCommit, 2, 9],
   [ApiKey.OffsetFetch, 1, 9],
   [ApiKey.FindCoordinator, 1, 5],
@@ -280,6 +286,8 @@ describe('every advertised API version', () => {
       [44, 0, 1],
       [47, 0, 0],
       [60, 0, 1],
+      [68, 0, 0],
+      [69, 0, 0],
     ]);
   });
 });

@@ -35,6 +35,9 @@ import { deleteTopicsHandler } from '../net/handlers/20-delete-topics.js';
 import { describeClusterHandler } from '../net/handlers/60-describe-cluster.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { systemClock, type Clock } from '../storage/clock.js';
+import { startConsumerGroups, type ConsumerGroups } from './consumer-groups.js';
+import { consumerGroupHeartbeatHandler } from '../net/handlers/68-consumer-group-heartbeat.js';
+import { consumerGroupDescribeHandler } from '../net/handlers/69-consumer-group-describe.js';
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { SystemTimer } from '../coordinator/timer.js';
@@ -97,6 +100,8 @@ export class Broker implements BrokerServices {
   private listener: Listener | null = null;
   private metrics: BrokerMetrics | null = null;
   private closing: Promise<void> | null = null;
+  /** KIP-848 consumer groups (ConsumerGroupHeartbeat); set during start. */
+  consumerGroups: ConsumerGroups | null = null;
   self: AdvertisedBroker = { nodeId: 0, host: '', port: 0 };
   readonly configs: ConfigAdmin;
   readonly coordinatorStore: OffsetsTopicStore;
@@ -191,6 +196,15 @@ export class Broker implements BrokerServices {
     dispatcher.register(alterConfigsHandler(broker));
     dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
+    // KIP-848 consumer groups, loaded from __consumer_offsets before clients can connect.
+    broker.consumerGroups = await startConsumerGroups(config, metadata, broker.coordinatorStore, broker.groupCoordinator, options.clock ?? systemClock, logger).catch(async (err: Error) => {
+      await broker.close();
+      throw err;
+    });
+    if (config.groupCoordinatorRebalanceProtocols.includes('consumer')) {
+      dispatcher.register(consumerGroupHeartbeatHandler(broker.consumerGroups.coordinator));
+      dispatcher.register(consumerGroupDescribeHandler(broker.consumerGroups.coordinator));
+    }
     dispatcher.register(findCoordinatorHandler(broker));
     dispatcher.register(joinGroupHandler(broker));
     dispatcher.register(heartbeatHandler(broker));
@@ -304,6 +318,7 @@ export class Broker implements BrokerServices {
     const startMs = performance.now();
     this.logger.info('stopping', { nodeId: this.config.nodeId });
     this.fetchWaiters.close();
+    this.consumerGroups?.stop();
     this.groupCoordinator.close();
     if (this.listener) await this.listener.close();
     this.listener = null;

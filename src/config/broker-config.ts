@@ -49,6 +49,10 @@ export interface BrokerConfig {
   offsetsRetentionMs: number;
   /** offsets.retention.check.interval.ms */
   offsetsRetentionCheckIntervalMs: number;
+  /** group.coordinator.rebalance.protocols: `consumer` enables KIP-848 groups (ConsumerGroupHeartbeat). */
+  groupCoordinatorRebalanceProtocols: string[];
+  /** group.consumer.* (KIP-848 consumer groups), checked against each other as Kafka's GroupCoordinatorConfig does. */
+  groupConsumer: GroupConsumerConfig;
   /** metrics.port (Samsa's own): the Prometheus /metrics endpoint; 0 turns it off. */
   metricsPort: number;
   /** metrics.host (Samsa's own): where /metrics listens; defaults to the first listener's host. */
@@ -79,6 +83,26 @@ export interface BrokerConfig {
 
 const INT32_MAX = 2 ** 31 - 1;
 
+export interface GroupConsumerConfig {
+  /** group.consumer.heartbeat.interval.ms */
+  heartbeatIntervalMs: number;
+  /** group.consumer.session.timeout.ms */
+  sessionTimeoutMs: number;
+  /** group.consumer.max.size */
+  maxSize: number;
+  /** group.consumer.assignors, as short names (`uniform`, `range`), first = default. */
+  assignors: string[];
+  /** group.consumer.migration.policy: disabled, downgrade, upgrade or bidirectional. */
+  migrationPolicy: string;
+}
+
+/** Kafka's server assignors by the names group.consumer.assignors accepts (class name or short name). */
+const CONSUMER_ASSIGNOR_NAMES: Record<string, string> = {
+  uniform: 'uniform',
+  range: 'range',
+  'org.apache.kafka.coordinator.group.assignor.UniformAssignor': 'uniform',
+  'org.apache.kafka.coordinator.group.assignor.RangeAssignor': 'range',
+};
 /** Kafka's log.cleaner.* broker settings, with Kafka's defaults. */
 export interface CleanerConfig {
   /** log.cleaner.enable (default true). */
@@ -160,6 +184,16 @@ const KNOWN = new Set([
   'metrics.port',
   'metrics.host',
   'socket.sender.mode',
+  'group.coordinator.rebalance.protocols',
+  'group.consumer.heartbeat.interval.ms',
+  'group.consumer.min.heartbeat.interval.ms',
+  'group.consumer.max.heartbeat.interval.ms',
+  'group.consumer.session.timeout.ms',
+  'group.consumer.min.session.timeout.ms',
+  'group.consumer.max.session.timeout.ms',
+  'group.consumer.max.size',
+  'group.consumer.assignors',
+  'group.consumer.migration.policy',
   'log.cleanup.policy',
   'log.cleaner.enable',
   'log.cleaner.threads',
@@ -253,6 +287,8 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
     offsetsTopicSegmentBytes: intIn('offsets.topic.segment.bytes', get('offsets.topic.segment.bytes') ?? '104857600', 1, INT32_MAX),
     offsetsRetentionMs: intIn('offsets.retention.minutes', get('offsets.retention.minutes') ?? '10080', 1, INT32_MAX) * 60_000,
     offsetsRetentionCheckIntervalMs: intIn('offsets.retention.check.interval.ms', get('offsets.retention.check.interval.ms') ?? '600000', 1, Number.MAX_SAFE_INTEGER),
+    groupCoordinatorRebalanceProtocols: groupRebalanceProtocols(get('group.coordinator.rebalance.protocols') ?? 'classic,consumer'),
+    groupConsumer: groupConsumerConfig(get),
     metricsPort: intIn('metrics.port', get('metrics.port') || '0', 0, 65535),
     metricsHost: get('metrics.host') || listeners[0].host,
     producerIdExpirationMs: intIn('producer.id.expiration.ms', get('producer.id.expiration.ms') ?? '86400000', 1, INT32_MAX),
@@ -296,6 +332,52 @@ export function loadBrokerConfig(file: string | null, overrides: Record<string, 
   }
   for (const [k, v] of Object.entries(overrides)) merged.set(k, v);
   return brokerConfigFromProperties(merged);
+}
+
+function groupRebalanceProtocols(raw: string): string[] {
+  const protocols = raw.split(',').map((p) => p.trim().toLowerCase()).filter((p) => p.length > 0);
+  for (const p of protocols) {
+    if (!['classic', 'consumer', 'share', 'streams'].includes(p)) throw new ConfigError('group.coordinator.rebalance.protocols', `unknown protocol ${JSON.stringify(p)}`);
+  }
+  if (!protocols.includes('classic')) throw new ConfigError('group.coordinator.rebalance.protocols', 'must contain classic');
+  return protocols;
+}
+
+/** Kafka's defaults and the checks GroupCoordinatorConfig makes between them. */
+function groupConsumerConfig(get: (name: string) => string | undefined): GroupConsumerConfig {
+  const int = (name: string, fallback: string, min = 1) => intIn(name, get(name) ?? fallback, min, INT32_MAX);
+  const sessionMin = int('group.consumer.min.session.timeout.ms', '45000');
+  const sessionMax = int('group.consumer.max.session.timeout.ms', '60000');
+  const heartbeatMin = int('group.consumer.min.heartbeat.interval.ms', '5000');
+  const heartbeatMax = int('group.consumer.max.heartbeat.interval.ms', '15000');
+  const sessionTimeoutMs = int('group.consumer.session.timeout.ms', '45000');
+  const heartbeatIntervalMs = int('group.consumer.heartbeat.interval.ms', '5000');
+  const within = (name: string, value: number, min: number, max: number, minName: string, maxName: string) => {
+    if (value < min) throw new ConfigError(name, `must be greater than or equal to ${minName} (${min})`);
+    if (value > max) throw new ConfigError(name, `must be less than or equal to ${maxName} (${max})`);
+  };
+  if (sessionMax < sessionMin) throw new ConfigError('group.consumer.max.session.timeout.ms', 'must be greater than or equal to group.consumer.min.session.timeout.ms');
+  if (heartbeatMax < heartbeatMin) throw new ConfigError('group.consumer.max.heartbeat.interval.ms', 'must be greater than or equal to group.consumer.min.heartbeat.interval.ms');
+  within('group.consumer.session.timeout.ms', sessionTimeoutMs, sessionMin, sessionMax, 'group.consumer.min.session.timeout.ms', 'group.consumer.max.session.timeout.ms');
+  within('group.consumer.heartbeat.interval.ms', heartbeatIntervalMs, heartbeatMin, heartbeatMax, 'group.consumer.min.heartbeat.interval.ms', 'group.consumer.max.heartbeat.interval.ms');
+  if (heartbeatIntervalMs >= sessionTimeoutMs) throw new ConfigError('group.consumer.heartbeat.interval.ms', 'must be less than group.consumer.session.timeout.ms');
+  const assignors = (get('group.consumer.assignors') ?? 'uniform,range')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0)
+    .map((a) => {
+      const name = CONSUMER_ASSIGNOR_NAMES[a];
+      if (name === undefined) throw new ConfigError('group.consumer.assignors', `unknown assignor ${JSON.stringify(a)} (uniform and range are available)`);
+      return name;
+    });
+  if (assignors.length === 0) throw new ConfigError('group.consumer.assignors', 'no assignor given');
+  return {
+    heartbeatIntervalMs,
+    sessionTimeoutMs,
+    maxSize: int('group.consumer.max.size', String(INT32_MAX)),
+    assignors: [...new Set(assignors)],
+    migrationPolicy: oneOf('group.consumer.migration.policy', get('group.consumer.migration.policy') ?? 'bidirectional', ['disabled', 'downgrade', 'upgrade', 'bidirectional']),
+  };
 }
 
 // Decimal digits only: Number() would also take '', '0x10', '1e3' and ' 7 '.

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../storage/clock.js';
 import type { CoordinatorRecord, CoordinatorStore } from './coordinator-store.js';
 import { CoordinatorStoreError } from './coordinator-store.js';
+import type { CoordinatorGroup, DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
 import { PartitionAssignorError, type AssignmentMember, type PartitionAssignor, type TopicPartitions } from './assignors/assignor.js';
 import { decodeRecord, encodeRecord, isConsumerGroupKey, type ConsumerGroupRecord, type MemberSubscription, type SubscribedTopic } from './consumer-group-records.js';
 import {
@@ -82,14 +83,15 @@ export interface TopicsImage {
 }
 
 /**
- * The classic group registry, as far as consumer groups need it: a group id
- * has one type, and an empty classic group may become a consumer group.
+ * The group registry shared with classic groups (GroupCoordinator): a group
+ * id has one type. Consumer groups are registered there (as
+ * ConsumerGroupEntry) so ListGroups, DescribeGroups, DeleteGroups and the
+ * offset APIs see them; an empty classic group becomes a consumer group when
+ * a member joins with ConsumerGroupHeartbeat (Kafka's offline conversion).
  */
-export interface ClassicGroupRegistry {
-  /** 'none' when no classic group has this id. */
-  classicGroupState(groupId: string): 'none' | 'empty' | 'non-empty';
-  /** Drops an empty classic group that becomes a consumer group; returns the records that delete it. */
-  convertEmptyClassicGroup(groupId: string): CoordinatorRecord[];
+export interface GroupRegistry {
+  group(groupId: string): CoordinatorGroup | undefined;
+  putGroup(group: CoordinatorGroup): void;
 }
 
 export interface ConsumerGroupLogger {
@@ -156,7 +158,7 @@ export class ConsumerGroupCoordinator {
   private readonly sessionDeadlines = new Map<string, Map<string, number>>();
   /** groupId → memberId → when a member revoking partitions at `epoch` is fenced. */
   private readonly rebalanceDeadlines = new Map<string, Map<string, { epoch: number; deadlineMs: number }>>();
-  private classic: ClassicGroupRegistry | null = null;
+  private registry: GroupRegistry | null = null;
 
   constructor(
     private readonly config: ConsumerGroupConfig,
@@ -168,9 +170,43 @@ export class ConsumerGroupCoordinator {
     if (config.assignors.length === 0) throw new Error('group.consumer.assignors is empty');
   }
 
-  /** Wires in the classic group registry (group ids have one type). */
-  setClassicGroups(classic: ClassicGroupRegistry | null): void {
-    this.classic = classic;
+  /** Wires in the shared group registry and registers the consumer groups already loaded. */
+  setRegistry(registry: GroupRegistry | null): void {
+    this.registry = registry;
+    if (registry) for (const group of this.groups.values()) registry.putGroup(new ConsumerGroupEntry(this, group));
+  }
+
+  /** A classic group under this id: 'none', or whether it has members. */
+  private classicGroupState(groupId: string): 'none' | 'empty' | 'non-empty' {
+    const g = this.registry?.group(groupId);
+    if (!g || g.type !== 'classic') return 'none';
+    return g.isEmpty() ? 'empty' : 'non-empty';
+  }
+
+  /** DeleteGroups, or a classic member taking over the empty group: forget it. */
+  dropGroup(groupId: string): void {
+    this.groups.delete(groupId);
+    this.sessionDeadlines.delete(groupId);
+    this.rebalanceDeadlines.delete(groupId);
+  }
+
+  /** The records that delete an empty consumer group (Kafka's createGroupTombstoneRecords). */
+  tombstoneRecords(group: ConsumerGroup): CoordinatorRecord[] {
+    const out: CoordinatorRecord[] = [];
+    const encode = (record: ConsumerGroupRecord) => {
+      const { key, value } = encodeRecord(record);
+      out.push({ type: 'raw', key, value });
+    };
+    const groupId = group.groupId;
+    for (const memberId of group.members.keys()) {
+      encode({ kind: 'current-member-assignment', groupId, memberId, value: null });
+      encode({ kind: 'target-assignment-member', groupId, memberId, partitions: null });
+      encode({ kind: 'member-metadata', groupId, memberId, value: null });
+    }
+    encode({ kind: 'target-assignment-metadata', groupId, assignmentEpoch: null });
+    encode({ kind: 'partition-metadata', groupId, topics: null });
+    encode({ kind: 'group-metadata', groupId, epoch: null });
+    return out;
   }
 
   hasGroup(groupId: string): boolean {
@@ -277,7 +313,10 @@ export class ConsumerGroupCoordinator {
     const created = !this.groups.has(groupId);
     const group = this.consumerGroupForJoin(groupId, memberEpoch === 0, out);
     try {
-      return this.heartbeatInGroup(group, request, client, nowMs, out);
+      const response = this.heartbeatInGroup(group, request, client, nowMs, out);
+      // Registered once it has a member, so a failed first join leaves no trace in ListGroups.
+      if (created) this.registry?.putGroup(new ConsumerGroupEntry(this, group));
+      return response;
     } catch (err) {
       // Nothing was written for a group this failed request would have created.
       if (created && out.length === 0) this.groups.delete(groupId);
@@ -288,13 +327,15 @@ export class ConsumerGroupCoordinator {
   private consumerGroupForJoin(groupId: string, createIfMissing: boolean, out: CoordinatorRecord[]): ConsumerGroup {
     const existing = this.groups.get(groupId);
     if (existing) return existing;
-    const classicState = this.classic?.classicGroupState(groupId) ?? 'none';
+    const classicState = this.classicGroupState(groupId);
     // A non-empty classic group keeps its type: Kafka answers as for a missing consumer group
     // (online upgrade of a classic group is not implemented here).
     if (classicState === 'non-empty') throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
     if (!createIfMissing) throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
     if (classicState === 'empty') {
-      out.push(...this.classic!.convertEmptyClassicGroup(groupId));
+      const classic = this.registry!.group(groupId)!;
+      out.push(...classic.tombstoneRecords());
+      classic.markDead();
       this.logger.info(`converted empty classic group ${groupId} to a consumer group`, { groupId });
     }
     const group = new ConsumerGroup(groupId);
@@ -619,7 +660,7 @@ export class ConsumerGroupCoordinator {
     if (groupId === '') return { errorCode: GroupErrorCode.INVALID_GROUP_ID, errorMessage: 'The group id must not be empty.', groupId };
     const group = this.groups.get(groupId);
     if (!group) {
-      const classic = this.classic?.classicGroupState(groupId) ?? 'none';
+      const classic = this.classicGroupState(groupId);
       const message = classic === 'none' ? `Group ${groupId} not found.` : `Group ${groupId} is not a consumer group.`;
       return { errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND, errorMessage: message, groupId };
     }
@@ -761,3 +802,66 @@ export function compileTopicRegex(source: string): RegExp | null {
     return null;
   }
 }
+
+/** A consumer group as the shared registry sees it (ListGroups, DescribeGroups, DeleteGroups, offsets). */
+export class ConsumerGroupEntry implements CoordinatorGroup {
+  readonly type = 'consumer' as const;
+  readonly groupId: string;
+
+  constructor(
+    private readonly coordinator: ConsumerGroupCoordinator,
+    private readonly group: ConsumerGroup,
+  ) {
+    this.groupId = group.groupId;
+  }
+
+  stateName(): string {
+    return this.coordinator.group(this.groupId) === this.group ? this.group.state() : 'Dead';
+  }
+
+  listedProtocolType(): string {
+    return 'consumer';
+  }
+
+  validateOffsetCommit(memberId: string, _groupInstanceId: string | null, memberEpoch: number, apiVersion: number): number {
+    return this.coordinator.validateOffsetCommit(this.groupId, memberId, memberEpoch, apiVersion)?.errorCode ?? GroupErrorCode.NONE;
+  }
+
+  validateOffsetFetch(memberId: string | null, memberEpoch: number): number {
+    return this.coordinator.validateOffsetFetch(this.groupId, memberId, memberEpoch)?.errorCode ?? GroupErrorCode.NONE;
+  }
+
+  validateDeleteGroup(): number {
+    // Kafka's ConsumerGroup.validateDeleteGroup: only an empty group may be deleted.
+    return this.group.members.size === 0 ? GroupErrorCode.NONE : NON_EMPTY_GROUP;
+  }
+
+  validateOffsetDelete(): number {
+    // Kafka lets offsets of a consumer group be deleted at any time, except those of subscribed topics.
+    return GroupErrorCode.NONE;
+  }
+
+  isSubscribedToTopic(topic: string): boolean {
+    return this.group.subscribedTopics.has(topic);
+  }
+
+  isEmpty(): boolean {
+    return this.group.members.size === 0;
+  }
+
+  markDead(): void {
+    if (this.coordinator.group(this.groupId) === this.group) this.coordinator.dropGroup(this.groupId);
+  }
+
+  tombstoneRecords(): CoordinatorRecord[] {
+    return this.coordinator.tombstoneRecords(this.group);
+  }
+
+  /** DescribeGroups (v0-v5) describes a group of another type as Dead, as Kafka does. */
+  describe(): ClassicDescribedGroup | null {
+    return null;
+  }
+}
+
+/** Kafka's NON_EMPTY_GROUP. */
+const NON_EMPTY_GROUP = 68;

@@ -290,8 +290,9 @@ export class GroupCoordinator {
     }
     for (const [groupId, snapshot] of loadedGroups) {
       if (snapshot !== null) continue;
-      // A deleted group: its offset tombstones came with it; offsets committed after the deletion recreate a simple group.
-      if (this.offsets.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, this.classicContext));
+      // A deleted group: its offset tombstones came with it; offsets committed after the deletion recreate a simple group
+      // (unless the id now belongs to a KIP-848 consumer group, registered before this load).
+      if (this.offsets.has(groupId) && !this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, this.classicContext));
     }
     for (const [groupId] of loadedGroups) {
       const g = this.groups.get(groupId);
@@ -323,6 +324,13 @@ export class GroupCoordinator {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId);
     }
     let group = this.groups.get(request.groupId);
+    // An empty KIP-848 consumer group becomes a classic group when a classic member joins
+    // (Kafka's offline conversion; its committed offsets stay).
+    if (group !== undefined && group.type === 'consumer' && group.isEmpty() && request.memberId === '') {
+      const converted = await this.removeGroupRecords(group);
+      if (converted !== ErrorCode.NONE) return joinError(converted, request.memberId);
+      group = undefined;
+    }
     if (group === undefined) {
       if (request.memberId !== '') return joinError(ErrorCode.UNKNOWN_MEMBER_ID, request.memberId);
       group = new ClassicGroup(request.groupId, this.classicContext);
@@ -543,6 +551,20 @@ export class GroupCoordinator {
       return this.deleteGroup(group);
     });
     return Promise.all(outcomes);
+  }
+
+  /** Writes the tombstones of a group (not its offsets) and drops it from the registry. */
+  private async removeGroupRecords(group: CoordinatorGroup): Promise<number> {
+    const records = group.tombstoneRecords();
+    this.groups.delete(group.groupId);
+    group.markDead();
+    try {
+      await this.store.append(this.store.partitionFor(group.groupId), records);
+    } catch (err) {
+      return groupAppendErrorToResponse(storeErrorCode(err));
+    }
+    this.logger.info(`group ${group.groupId}: converted from ${group.type} to classic`);
+    return ErrorCode.NONE;
   }
 
   private async deleteGroup(group: CoordinatorGroup): Promise<number> {

@@ -1,0 +1,85 @@
+// Wires the KIP-848 consumer group coordinator into a broker: topic metadata
+// as the coordinator sees it (wire topic ids), topic changes, the timer that
+// fires session and rebalance timeouts, and loading the groups from
+// `__consumer_offsets` before the listener opens, into the group registry it
+// shares with classic groups (GroupCoordinator).
+import { kafkaUuidToCanonical, type LocalMetadata } from '../cluster/local-metadata.js';
+import type { BrokerConfig } from '../config/broker-config.js';
+import { rangeAssignor } from '../coordinator/assignors/range.js';
+import { uniformAssignor } from '../coordinator/assignors/uniform.js';
+import type { PartitionAssignor } from '../coordinator/assignors/assignor.js';
+import type { CoordinatorStore } from '../coordinator/coordinator-store.js';
+import { ConsumerGroupCoordinator, type GroupRegistry, type TopicsImage } from '../coordinator/consumer-group-coordinator.js';
+import type { Clock } from '../storage/clock.js';
+import type { LogLogger } from '../storage/log.js';
+
+const ASSIGNORS: Record<string, PartitionAssignor> = { uniform: uniformAssignor, range: rangeAssignor };
+/** Timeouts fire at most this late; a tenth of Kafka's smallest session timeout bound (45 s) would be coarse for tests with short ones. */
+const TIMER_TICK_MS_MAX = 1000;
+
+export interface ConsumerGroups {
+  readonly coordinator: ConsumerGroupCoordinator;
+  stop(): void;
+}
+
+/** Internal topics are left out of regex subscriptions. */
+function isInternalTopic(name: string): boolean {
+  return name === '__consumer_offsets' || name === '__transaction_state' || name === '__share_group_state';
+}
+
+export function topicsImage(metadata: LocalMetadata): TopicsImage {
+  return {
+    topic(name) {
+      const t = metadata.topic(name);
+      return t ? { topicId: kafkaUuidToCanonical(t.topicId), partitionCount: t.partitionCount } : undefined;
+    },
+    topicNames() {
+      return metadata
+        .topics()
+        .map((t) => t.name)
+        .filter((n) => !isInternalTopic(n));
+    },
+    topicName(topicId) {
+      for (const t of metadata.topics()) if (kafkaUuidToCanonical(t.topicId) === topicId) return t.name;
+      return undefined;
+    },
+  };
+}
+
+/**
+ * Loads the consumer groups and registers them in the shared group registry;
+ * call before the classic coordinator loads, so it does not mistake a
+ * consumer group's offsets for those of a "simple" classic group.
+ */
+export async function startConsumerGroups(
+  config: BrokerConfig,
+  metadata: LocalMetadata,
+  store: CoordinatorStore,
+  registry: GroupRegistry,
+  clock: Clock,
+  logger: LogLogger,
+): Promise<ConsumerGroups> {
+  const g = config.groupConsumer;
+  const coordinator = new ConsumerGroupCoordinator(
+    { heartbeatIntervalMs: g.heartbeatIntervalMs, sessionTimeoutMs: g.sessionTimeoutMs, maxSize: g.maxSize, assignors: g.assignors.map((name) => ASSIGNORS[name]) },
+    store,
+    topicsImage(metadata),
+    clock,
+    logger,
+  );
+  await coordinator.load();
+  coordinator.setRegistry(registry);
+  const unsubscribe = metadata.onTopicChange((change) => coordinator.onTopicChange(change.topic.name));
+  const tickMs = Math.max(1, Math.min(TIMER_TICK_MS_MAX, Math.floor(g.sessionTimeoutMs / 10)));
+  const timer = setInterval(() => {
+    coordinator.tick().catch((err: Error) => logger.warn(`consumer group timers: ${err.message}`));
+  }, tickMs);
+  timer.unref();
+  return {
+    coordinator,
+    stop() {
+      clearInterval(timer);
+      unsubscribe();
+    },
+  };
+}
