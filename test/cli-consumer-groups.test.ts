@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
+import { BrokerConnection } from '../src/client/connection.js';
+import { ApiKey, type ConsumerGroupDescribeResponse, type ConsumerGroupHeartbeatResponse } from '../src/protocol/generated/index.js';
 import { silentLogger } from '../src/storage/log.js';
 import { runCli, startCli, type RunningCli } from './support/cli.js';
 import { tempDir } from './support/storage.js';
@@ -272,5 +274,91 @@ describe('samsa consumer-groups and console-consumer --group', { timeout: 300_00
     for (const p of partitionsOf(rb.stdout)) expect(pa.has(p)).toBe(false);
     // Both committed on the way out: nothing is left to read.
     expect(await committed('split-group', 'split')).toEqual({ 0: '10', 1: '10', 2: '10', 3: '10' });
+  });
+
+  it('takes over the partitions of a SIGKILLed member once its session expires', async () => {
+    await createTopic('takeover', 2);
+    const a = startConsumer('takeover', 'takeover-group', '--property', 'print.partition=true');
+    await waitForMembers('takeover-group', 1);
+    const b = startConsumer('takeover', 'takeover-group', '--property', 'print.partition=true');
+    await waitForMembers('takeover-group', 2);
+    const killed = await b.stop('SIGKILL');
+    expect(killed.code).toBe(null);
+    // The dead member never left: its session (6 s) has to run out before the group rebalances.
+    await waitFor('the survivor to own both partitions', async () => {
+      const g = await describeGroup('takeover-group');
+      return g.state === 'Stable' && g.members.length === 1 ? g : undefined;
+    });
+    const members = await groups('--describe', '--group', 'takeover-group', '--members', '--verbose');
+    expect(table(members.stdout)[1].slice(4, 7)).toEqual(['2', '-', 'takeover:0,1']);
+    const values = await produce('takeover', 't', 10, 2);
+    await waitFor('the survivor to print every record', async () => (a.stdout().split('\n').length - 1 >= 10 ? true : undefined));
+    const result = await a.stop();
+    expect(result.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[1]).sort()).toEqual([...values].sort());
+  });
+
+  it("shows a kafkajs consumer's members and assignment", async () => {
+    await createTopic('kjs', 3);
+    await produce('kjs', 'k', 6, 3);
+    const consumer = kafka.consumer({ groupId: 'kjs-group', sessionTimeout: 6000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'kjs', fromBeginning: true });
+      let seen = 0;
+      await consumer.run({ eachMessage: async () => void seen++ });
+      await waitFor('kafkajs to read and commit everything', async () => {
+        const c = await committed('kjs-group', 'kjs');
+        return seen >= 6 && Object.values(c).every((o) => o === '2') ? true : undefined;
+      });
+      const g = await describeGroup('kjs-group');
+      const members = await groups('--describe', '--group', 'kjs-group', '--members', '--verbose');
+      expect(table(members.stdout)[1]).toEqual(['kjs-group', g.members[0].memberId, g.members[0].clientHost, 'cli-groups-test', '3', '-', 'kjs:0,1,2', '-', '-']);
+      const offsets = await groups('--describe', '--group', 'kjs-group');
+      expect(table(offsets.stdout).slice(1)).toEqual(
+        [0, 1, 2].map((p) => ['kjs-group', 'kjs', String(p), '2', '2', '0', g.members[0].memberId, g.members[0].clientHost, 'cli-groups-test']),
+      );
+      const state = await groups('--describe', '--group', 'kjs-group', '--state');
+      expect(table(state.stdout)[1]).toEqual(['kjs-group', `127.0.0.1:${broker.port}`, `(${broker.self.nodeId})`, 'RoundRobinAssigner', 'Stable', '1']);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('describes a KIP-848 consumer group with member and assignment epochs', async () => {
+    await createTopic('modern', 3);
+    const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: broker.port, clientId: 'kip848-member' });
+    try {
+      // One ConsumerGroupHeartbeat with epoch 0 joins; the single member gets every partition at once.
+      const joined = await conn.request<ConsumerGroupHeartbeatResponse>(ApiKey.ConsumerGroupHeartbeat, () => ({
+        groupId: 'modern-group',
+        memberId: '',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: ['modern'],
+        serverAssignor: null,
+        topicPartitions: [],
+      }));
+      expect(joined.errorCode).toBe(0);
+      const described = await conn.request<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, () => ({ groupIds: ['modern-group'], includeAuthorizedOperations: false }));
+      const g = described.groups[0];
+      const m = g.members[0];
+
+      const members = await groups('--describe', '--group', 'modern-group', '--members', '--verbose');
+      expect(table(members.stdout)).toEqual([
+        ['GROUP', 'CONSUMER-ID', 'HOST', 'CLIENT-ID', '#PARTITIONS', 'CURRENT-EPOCH', 'CURRENT-ASSIGNMENT', 'TARGET-EPOCH', 'TARGET-ASSIGNMENT'],
+        ['modern-group', m.memberId, m.clientHost, 'kip848-member', String(m.assignment.topicPartitions[0].partitions.length), String(m.memberEpoch), 'modern:0,1,2', String(g.assignmentEpoch), 'modern:0,1,2'],
+      ]);
+      const state = await groups('--describe', '--group', 'modern-group', '--state', '--verbose');
+      expect(table(state.stdout)).toEqual([
+        ['GROUP', 'COORDINATOR', '(ID)', 'ASSIGNMENT-STRATEGY', 'STATE', 'GROUP-EPOCH', 'TARGET-ASSIGNMENT-EPOCH', '#MEMBERS'],
+        ['modern-group', `127.0.0.1:${broker.port}`, `(${broker.self.nodeId})`, g.assignorName, g.groupState, String(g.groupEpoch), String(g.assignmentEpoch), '1'],
+      ]);
+      const list = await groups('--list', '--type');
+      expect(list.stdout).toContain(`${'modern-group'.padEnd(25)} ${'Consumer'.padEnd(20)}\n`);
+    } finally {
+      conn.close();
+    }
   });
 });

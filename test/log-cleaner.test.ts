@@ -357,3 +357,36 @@ describe('LogCleaner crash safety', () => {
     expect(latestByKey(readAll(second.log).records)).toEqual(expected);
   });
 });
+
+describe('cleaner configs', () => {
+  it('reads Kafka\'s names and defaults at broker and topic level', async () => {
+    const { brokerConfigFromProperties } = await import('../src/config/broker-config.js');
+    const { withTopicOverrides, ConfigError } = await import('../src/storage/log-config.js');
+    const defaults = brokerConfigFromProperties({});
+    expect(defaults.cleaner).toEqual({ enable: true, threads: 1, backoffMs: 15_000, dedupeBufferSize: 134_217_728, ioBufferSize: 524_288, ioBufferLoadFactor: 0.9 });
+    expect(defaults.log).toMatchObject({ compact: false, delete: true, deleteRetentionMs: 86_400_000, minCompactionLagMs: 0, minCleanableDirtyRatio: 0.5 });
+    const set = brokerConfigFromProperties({
+      'log.cleaner.enable': 'false',
+      'log.cleaner.threads': '2',
+      'log.cleaner.backoff.ms': '100',
+      'log.cleanup.policy': 'compact,delete',
+      'log.cleaner.min.cleanable.ratio': '0.25',
+      'log.cleaner.delete.retention.ms': '1000',
+      'log.cleaner.min.compaction.lag.ms': '5',
+      'log.cleaner.max.compaction.lag.ms': '50',
+    });
+    expect(set.cleaner).toMatchObject({ enable: false, threads: 2, backoffMs: 100 });
+    expect(set.log).toMatchObject({ compact: true, delete: true, minCleanableDirtyRatio: 0.25, deleteRetentionMs: 1000, minCompactionLagMs: 5, maxCompactionLagMs: 50 });
+    expect(set.unknown.size).toBe(0);
+    const topic = withTopicOverrides(set.log, { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.9', 'delete.retention.ms': '7' });
+    expect(topic).toMatchObject({ compact: true, delete: false, minCleanableDirtyRatio: 0.9, deleteRetentionMs: 7 });
+    expect(() => withTopicOverrides(set.log, { 'cleanup.policy': 'shred' })).toThrow(ConfigError);
+    expect(() => withTopicOverrides(set.log, { 'min.cleanable.dirty.ratio': '1.5' })).toThrow(ConfigError);
+  });
+
+  it('log.cleaner.enable=false: no cleaner', async () => {
+    const manager = await LogManager.open({ logDirs: [newDir()], logger: silentLogger, schedule: false, cleaner: { enable: false, threads: 1, backoffMs: 10, dedupeBufferSize: 4096, ioBufferSize: 4096, ioBufferLoadFactor: 0.9 } });
+    cleanups.push(() => manager.close());
+    expect(manager.cleaner).toBeNull();
+  });
+});

@@ -44,7 +44,7 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { filterBatch, batchKeys, type BatchFilterContext } from './cleaner-batch.js';
 import { OffsetIndex, TimeIndex, type IndexImpl } from './index-file.js';
-import { CleaningAbortedError, type Log, type LogLogger } from './log.js';
+import { CleaningAbortedError, type Log, type LogLogger, type SwapStep } from './log.js';
 import {
   CLEANED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
@@ -77,7 +77,11 @@ export interface LogCleanerOptions {
   clock?: Clock;
   logger?: LogLogger;
   impl?: IndexImpl;
+  /** Crash tests: called at each step of writing and swapping a cleaned segment (the test SIGKILLs its process there). */
+  crashPoint?: (point: CleanerCrashPoint) => void;
 }
+
+export type CleanerCrashPoint = 'cleaned-partly-written' | 'cleaned-written' | SwapStep;
 
 /** Where the LogManager keeps its logs, as the cleaner needs to see them. */
 export interface CleanerLogSource {
@@ -144,6 +148,7 @@ export class LogCleaner {
           logger: this.logger,
           impl: options.impl,
           isAborted: (log) => this.aborted.has(log) || this.closing,
+          crashPoint: options.crashPoint ?? (() => {}),
         }),
       );
     }
@@ -394,6 +399,7 @@ interface CleanerSettings {
   logger: LogLogger;
   impl?: IndexImpl;
   isAborted: (log: Log) => boolean;
+  crashPoint: (point: CleanerCrashPoint) => void;
 }
 
 /** One cleaner "thread": its offset map and buffers, cleaning one log at a time. */
@@ -496,10 +502,13 @@ class Cleaner {
           if (filtered.bytes !== null) writer.append(filtered.bytes, filtered.lastOffset, filtered.maxTimestamp);
           return true;
         });
+        writer.flushPending();
+        if (writer.writtenBytes > 0) this.settings.crashPoint('cleaned-partly-written');
       }
       const cleanedBytes = await writer.finish(group[group.length - 1].lastModifiedMs());
+      this.settings.crashPoint('cleaned-written');
       for (const segment of group) this.checkAborted(log, segment);
-      log.replaceSegments(group[0].baseOffset, cleanedBytes, group);
+      log.replaceSegments(group[0].baseOffset, cleanedBytes, group, this.settings.crashPoint);
       result.bytesWritten += cleanedBytes;
       result.segmentsCleaned += group.length;
     } catch (err) {
@@ -561,7 +570,8 @@ class CleanedSegmentWriter {
   private closed = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private writtenBytes = 0;
+  /** Bytes written to the file so far (buffered ones not counted). */
+  writtenBytes = 0;
 
   constructor(
     dir: string,
@@ -604,7 +614,7 @@ class CleanedSegmentWriter {
     if (this.pendingBytes >= this.writeBytes) this.flushPending();
   }
 
-  private flushPending(): void {
+  flushPending(): void {
     if (this.pendingBytes === 0) return;
     const data = Buffer.concat(this.pending, this.pendingBytes);
     let written = 0;

@@ -927,7 +927,7 @@ export class Log {
    * place; a crash anywhere in between is finished by the next load
    * (completeInterruptedSwaps). Synchronous: no read sees a half-swapped list.
    */
-  replaceSegments(baseOffset: number, cleanedBytes: number, oldSegments: readonly LogSegment[]): LogSegment {
+  replaceSegments(baseOffset: number, cleanedBytes: number, oldSegments: readonly LogSegment[], step: (point: SwapStep) => void = () => {}): LogSegment {
     this.assertOpen();
     const first = this.segments.indexOf(oldSegments[0]);
     const consecutive = first >= 0 && oldSegments.every((s, i) => this.segments[first + i] === s);
@@ -936,11 +936,18 @@ export class Log {
     }
     const suffixes = [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX];
     const finalPaths = suffixes.map((suffix) => path.join(this.dir, segmentFileName(baseOffset, suffix)));
-    for (const p of finalPaths) fs.renameSync(p + CLEANED_FILE_SUFFIX, p + SWAP_FILE_SUFFIX);
+    for (const p of finalPaths) {
+      fs.renameSync(p + CLEANED_FILE_SUFFIX, p + SWAP_FILE_SUFFIX);
+      step('renaming-to-swap');
+    }
     fsyncDirectory(this.dir);
     this.segments.splice(first, oldSegments.length);
     for (const segment of oldSegments) this.scheduleDelete(segment);
-    for (const p of finalPaths) fs.renameSync(p + SWAP_FILE_SUFFIX, p);
+    step('old-segments-deleted');
+    for (const p of finalPaths) {
+      fs.renameSync(p + SWAP_FILE_SUFFIX, p);
+      step('renaming-into-place');
+    }
     fsyncDirectory(this.dir);
     const cleaned = LogSegment.open(this.dir, baseOffset, this.segmentOptions(), false, cleanedBytes);
     this.segments.splice(first, 0, cleaned);
@@ -1072,6 +1079,9 @@ function segmentBaseOfFile(name: string): number {
   const base = Number(name.slice(0, 20));
   return /^\d{20}\./.test(name) && Number.isSafeInteger(base) ? base : Number.POSITIVE_INFINITY;
 }
+
+/** Points inside replaceSegments, for crash tests (each rename of the three files is one step). */
+export type SwapStep = 'renaming-to-swap' | 'old-segments-deleted' | 'renaming-into-place';
 
 /** The cleaner found the log changed under it (segments deleted, truncated, closed): its work is dropped. */
 export class CleaningAbortedError extends Error {
