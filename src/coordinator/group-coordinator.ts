@@ -302,7 +302,7 @@ export class GroupCoordinator {
   }
 
   /** NONE, COORDINATOR_LOAD_IN_PROGRESS while the group's partition loads, or COORDINATOR_NOT_AVAILABLE if it failed to. */
-  private availability(groupId: string): number {
+  availability(groupId: string): number {
     const state = this.partitionStates[this.store.partitionFor(groupId)];
     if (state === 'loaded') return this.closed ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE;
     return state === 'loading' ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.COORDINATOR_NOT_AVAILABLE;
