@@ -27,7 +27,7 @@ import {
 } from './classic-group.js';
 import { CoordinatorStoreError, type ClassicGroupSnapshot, type CoordinatorRecord, type CoordinatorStore, type OffsetAndMetadata } from './coordinator-store.js';
 import type { CoordinatorTimer } from './timer.js';
-import { classicExpirationBase, consumerGroupExpirationBase, findExpiredOffsets, type ExpirationBase } from './offsets-retention.js';
+import { classicExpirationBase, consumerGroupExpirationBase, findExpiredOffsets } from './offsets-retention.js';
 
 export type GroupType = 'classic' | 'consumer';
 
@@ -194,19 +194,6 @@ function storeErrorCode(err: unknown): number {
 
 type PartitionLoadState = 'loading' | 'loaded' | 'failed';
 
-const OFFSETS_RETENTION_TIMER_KEY = 'offsets-retention';
-
-/** Where retention counts from for a group's offsets (offsets-retention.ts), by group type. */
-function expirationBaseOf(group: CoordinatorGroup): ExpirationBase {
-  if (!(group instanceof ClassicGroup)) return consumerGroupExpirationBase();
-  return classicExpirationBase({
-    protocolType: group.protocolType,
-    state: group.stateName(),
-    currentStateTimestampMs: group.currentStateTimestampMs,
-    knowsSubscribedTopics: group.subscribedTopics() !== null,
-  });
-}
-
 export class GroupCoordinator {
   private readonly groups = new Map<string, CoordinatorGroup>();
   /** group -> topic -> partition -> committed offset */
@@ -257,7 +244,7 @@ export class GroupCoordinator {
     this.logger.info(`group coordinator loaded ${this.groups.size} group(s) with ${members} member(s) in ${Math.round(performance.now() - startMs)} ms`, {
       groups: this.groups.size,
     });
-    this.scheduleOffsetsRetention();
+    this.scheduleRetentionCheck();
   }
 
   private async loadPartition(partition: number): Promise<void> {
@@ -403,6 +390,18 @@ export class GroupCoordinator {
       if (created) this.groups.delete(request.groupId);
       return all(invalid);
     }
+    const results = await this.writeOffsets(request, () => this.groups.get(request.groupId) === group);
+    // A simple group created for a commit that failed entirely is not kept.
+    if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
+    return results;
+  }
+
+  /**
+   * Appends one offset record per valid partition as one batch, then applies
+   * them unless `stillCurrent` says the group was deleted meanwhile (its
+   * tombstones then follow these records in the log).
+   */
+  private async writeOffsets(request: OffsetCommitRequestData, stillCurrent: () => boolean): Promise<TopicResults[]> {
     const nowMs = this.clock.nowMs();
     const expireTimestampMs = request.retentionTimeMs >= 0 ? nowMs + request.retentionTimeMs : null;
     const records: Array<Extract<CoordinatorRecord, { type: 'offset' }>> = [];
@@ -422,14 +421,10 @@ export class GroupCoordinator {
     } catch (err) {
       const errorCode = offsetAppendErrorToResponse(storeErrorCode(err));
       this.logger.warn(`group ${request.groupId}: storing ${records.length} offset(s) failed: ${(err as Error).message}`);
-      if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
       for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
       return results;
     }
-    // A group deleted while the append was in flight wrote its tombstones after these records: they are gone.
-    if (this.groups.get(request.groupId) === group) {
-      for (const r of records) this.putOffset(r.groupId, r.topic, r.partition, r.value!);
-    }
+    if (stillCurrent()) for (const r of records) this.putOffset(r.groupId, r.topic, r.partition, r.value!);
     return results;
   }
 
@@ -469,10 +464,11 @@ export class GroupCoordinator {
     if (group === undefined) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     const invalid = group.validateOffsetDelete();
     if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+    const isSubscribedToTopic = (topic: string) => group.isSubscribedToTopic(topic);
     const committed = this.offsets.get(groupId);
     const records: CoordinatorRecord[] = [];
     const results: TopicResults[] = topics.map((t) => {
-      const subscribed = group.isSubscribedToTopic(t.name);
+      const subscribed = isSubscribedToTopic(t.name);
       return {
         name: t.name,
         partitions: t.partitions.map((p) => {
@@ -591,66 +587,70 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  // ---- Retention and topic deletion ----------------------------------------
+  // ---- Offset retention ------------------------------------------------------
 
-  private scheduleOffsetsRetention(): void {
+  private retentionCheckRunning = false;
+
+  private scheduleRetentionCheck(): void {
     if (this.closed) return;
-    this.timer.schedule(OFFSETS_RETENTION_TIMER_KEY, this.config.offsetsRetentionCheckIntervalMs, () => {
-      void this.cleanupGroupMetadata()
-        .catch((err: Error) => this.logger.warn(`group coordinator: offsets retention check failed: ${err.message}`))
-        .finally(() => this.scheduleOffsetsRetention());
+    this.timer.schedule('offsets-retention', this.config.offsetsRetentionCheckIntervalMs, () => {
+      this.scheduleRetentionCheck();
+      // One check at a time: a slow store must not pile them up.
+      if (this.retentionCheckRunning) return;
+      this.retentionCheckRunning = true;
+      this.expireOffsets()
+        .catch((err: unknown) => this.logger.warn(`offsets retention check failed: ${(err as Error).message}`))
+        .finally(() => (this.retentionCheckRunning = false));
     });
   }
 
   /**
-   * offsets.retention.minutes (Kafka's GroupCoordinatorShard.cleanupGroupMetadata):
-   * tombstones the expired offsets of every loaded group (offsets-retention.ts
-   * decides which), and deletes an Empty group left without offsets. Memory
-   * changes at once, as DeleteGroups does, so nothing commits to what is being
-   * removed; a failed append puts it back.
+   * Deletes offsets past offsets.retention.minutes (offsets-retention.ts has
+   * Kafka's rules) with tombstones; an Empty classic group left without
+   * offsets is deleted too. Returns how many offsets expired.
    */
-  async cleanupGroupMetadata(): Promise<{ offsetsExpired: number; groupsDeleted: number }> {
+  async expireOffsets(): Promise<number> {
     const nowMs = this.clock.nowMs();
-    let offsetsExpired = 0;
-    let groupsDeleted = 0;
-    const appends: Promise<void>[] = [];
-    for (const group of [...this.groups.values()]) {
-      const groupId = group.groupId;
-      if (this.closed || this.availability(groupId) !== ErrorCode.NONE) continue;
-      const byTopic = this.offsets.get(groupId) ?? new Map<string, Map<number, OffsetAndMetadata>>();
-      const { expired, allExpired } = findExpiredOffsets(byTopic, expirationBaseOf(group), (topic) => group.isSubscribedToTopic(topic), nowMs, this.config.offsetsRetentionMs);
-      const deleteGroup = allExpired && group.isEmpty();
-      if (expired.length === 0 && !deleteGroup) continue;
-      const records: CoordinatorRecord[] = [];
-      const removed: Array<[string, number, OffsetAndMetadata]> = [];
-      for (const { topic, partition } of expired) {
-        removed.push([topic, partition, byTopic.get(topic)!.get(partition)!]);
-        records.push({ type: 'offset', groupId, topic, partition, value: null });
-        this.removeOffset(groupId, topic, partition);
+    const writes: Array<Promise<number>> = [];
+    for (const [groupId, byTopic] of this.offsets) {
+      if (this.availability(groupId) !== ErrorCode.NONE) continue;
+      const group = this.groups.get(groupId);
+      if (group === undefined) continue;
+      let base;
+      let isSubscribedToTopic: (topic: string) => boolean;
+      if (group instanceof ClassicGroup) {
+        const subscribed = group.isInState('Stable') ? group.subscribedTopics() : null;
+        base = classicExpirationBase({ protocolType: group.protocolType, state: group.stateName(), currentStateTimestampMs: group.currentStateTimestampMs, knowsSubscribedTopics: subscribed !== null && group.protocolType === 'consumer' });
+        isSubscribedToTopic = (topic) => subscribed?.has(topic) ?? false;
+      } else {
+        base = consumerGroupExpirationBase();
+        isSubscribedToTopic = (topic) => group.isSubscribedToTopic(topic);
       }
-      if (deleteGroup) {
-        records.push(...group.tombstoneRecords());
-        this.groups.delete(groupId);
-        group.markDead();
-      }
-      offsetsExpired += expired.length;
-      if (deleteGroup) groupsDeleted++;
-      appends.push(
-        this.store.append(this.store.partitionFor(groupId), records).catch((err: Error) => {
-          this.logger.warn(`group ${groupId}: writing ${records.length} retention tombstone(s) failed: ${err.message}`);
-          // Not removed after all, unless something new took the places meanwhile.
-          for (const [topic, partition, value] of removed) if (this.committedOffset(groupId, topic, partition) === undefined) this.putOffset(groupId, topic, partition, value);
-          if (deleteGroup && !this.groups.has(groupId) && group instanceof ClassicGroup) {
-            this.groups.set(groupId, ClassicGroup.fromSnapshot(group.snapshot(null), this.classicContext));
-          }
-        }),
+      const { expired, allExpired } = findExpiredOffsets(byTopic, base, isSubscribedToTopic, nowMs, this.config.offsetsRetentionMs);
+      if (expired.length === 0) continue;
+      const records: CoordinatorRecord[] = expired.map((e) => ({ type: 'offset', groupId, topic: e.topic, partition: e.partition, value: null }));
+      const deleteGroup = allExpired && group instanceof ClassicGroup && group.isInState('Empty');
+      if (deleteGroup) records.push(...group.tombstoneRecords());
+      writes.push(
+        this.store.append(this.store.partitionFor(groupId), records).then(
+          () => {
+            for (const e of expired) this.removeOffset(groupId, e.topic, e.partition);
+            if (deleteGroup && this.groups.get(groupId) === group && group.isInState('Empty')) {
+              this.groups.delete(groupId);
+              group.markDead();
+            }
+            this.logger.info(`group ${groupId}: ${expired.length} offset(s) expired${deleteGroup ? '; group deleted' : ''}`);
+            return expired.length;
+          },
+          (err: unknown) => {
+            this.logger.warn(`group ${groupId}: writing expired offsets failed: ${(err as Error).message}`);
+            return 0;
+          },
+        ),
       );
     }
-    await Promise.all(appends);
-    if (offsetsExpired > 0 || groupsDeleted > 0) {
-      this.logger.info(`removed ${offsetsExpired} expired offset(s) and ${groupsDeleted} empty group(s)`, { offsetsExpired, groupsDeleted });
-    }
-    return { offsetsExpired, groupsDeleted };
+    const counts = await Promise.all(writes);
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /**
