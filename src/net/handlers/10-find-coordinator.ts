@@ -1,4 +1,7 @@
-// FindCoordinator (key 10), versions 1-5 (Kafka 4.0 removed v0, KIP-896).
+// FindCoordinator (key 10), versions 0-5. v0: the group key only. Kafka 4.x
+// still serves v0 although KIP-896 had deprecated it: librdkafka before 2.11
+// (Debian's kcat and confluent-kafka) looks up a group coordinator only on a
+// broker whose FindCoordinator range includes v0.
 // v1: key type and error message. v2: same. v3: flexible. v4: batched
 // coordinator keys (KIP-699), one result per key. v5: same as v4 (the
 // transaction coordinator may answer TRANSACTION_ABORTABLE).
@@ -42,7 +45,7 @@ export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindC
   };
   return {
     apiKey: ApiKey.FindCoordinator,
-    minVersion: 1,
+    minVersion: 0,
     maxVersion: 5,
     handle(request, context) {
       const keyType = request.keyType ?? KEY_TYPE_GROUP;
