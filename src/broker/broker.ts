@@ -40,7 +40,6 @@ import { consumerGroupHeartbeatHandler } from '../net/handlers/68-consumer-group
 import { consumerGroupDescribeHandler } from '../net/handlers/69-consumer-group-describe.js';
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
-import { MemoryCoordinatorStore } from '../coordinator/coordinator-store.js';
 import { SystemTimer } from '../coordinator/timer.js';
 import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
 import { joinGroupHandler } from '../net/handlers/11-join-group.js';
@@ -131,8 +130,8 @@ export class Broker implements BrokerServices {
       clock,
     });
     this.groupCoordinator = new GroupCoordinator({
-      // In memory until the __consumer_offsets store (coordinatorStore) is wired in: groups and offsets do not survive a restart yet.
-      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
+      // Classic groups and every committed offset live in __consumer_offsets, beside the KIP-848 groups.
+      store: this.coordinatorStore,
       clock: clock ?? systemClock,
       timer: new SystemTimer(),
       logger,
