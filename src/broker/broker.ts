@@ -219,6 +219,10 @@ export class Broker implements BrokerServices {
     dispatcher.register(offsetDeleteHandler(broker));
     // Groups load in the background; until their partition is loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
     void broker.groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
+    // A deleted topic's committed offsets go with it (tombstones in __consumer_offsets).
+    metadata.onTopicChange((change) => {
+      if (change.kind === 'deleted') void broker.groupCoordinator.onTopicDeleted(change.topic.name);
+    });
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,
