@@ -650,6 +650,27 @@ export class GroupCoordinator {
         ),
       );
     }
+    // Kafka's cleanupGroupMetadata also deletes an Empty classic group that has no offsets at all.
+    for (const [groupId, group] of this.groups) {
+      if (this.offsets.has(groupId) || !(group instanceof ClassicGroup) || !group.isInState('Empty')) continue;
+      if (this.availability(groupId) !== ErrorCode.NONE) continue;
+      writes.push(
+        this.store.append(this.store.partitionFor(groupId), group.tombstoneRecords()).then(
+          () => {
+            if (this.groups.get(groupId) === group && group.isInState('Empty') && !this.offsets.has(groupId)) {
+              this.groups.delete(groupId);
+              group.markDead();
+              this.logger.info(`group ${groupId}: empty without offsets; deleted`);
+            }
+            return 0;
+          },
+          (err: unknown) => {
+            this.logger.warn(`group ${groupId}: deleting the empty group failed: ${(err as Error).message}`);
+            return 0;
+          },
+        ),
+      );
+    }
     const counts = await Promise.all(writes);
     return counts.reduce((a, b) => a + b, 0);
   }
