@@ -328,7 +328,8 @@ export class GroupCoordinator {
     const created = group.isEmpty() && group.protocolType === null;
     const result = await group.join(request);
     // A group created by a join that failed at once (no member added) is not kept.
-    if (created && group.isEmpty() && group.isInState('Empty') && !this.offsets.has(request.groupId) && result.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) {
+    // (A group that reached a generation has written its group record and stays.)
+    if (created && group.isEmpty() && group.isInState('Empty') && group.generationId === 0 && !this.offsets.has(request.groupId) && result.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) {
       if (this.groups.get(request.groupId) === group) this.groups.delete(request.groupId);
     }
     return result;
