@@ -156,15 +156,22 @@ export class GroupConsumer {
   /** Joins (or rejoins) when needed, commits when due, then one round of fetches on the assigned partitions. */
   async poll(maxWaitMs: number): Promise<FetchedRecord[]> {
     if (this.closing) return [];
-    if (this.needsJoin) await this.rejoin();
-    if (this.closing) return [];
-    await this.maybeAutoCommit();
-    await this.checkMissingTopic();
-    if (!this.fetcher || this.needsJoin) {
-      if (!this.needsJoin) await sleep(Math.min(maxWaitMs, 500));
+    try {
+      if (this.needsJoin) await this.rejoin();
+      if (this.closing) return [];
+      await this.maybeAutoCommit();
+      await this.checkMissingTopic();
+      if (!this.fetcher || this.needsJoin) {
+        if (!this.needsJoin) await sleep(Math.min(maxWaitMs, 500));
+        return [];
+      }
+      return await this.fetcher.poll(maxWaitMs);
+    } catch (err) {
+      // The broker is unreachable (restarting, say): keep trying, as Kafka's consumer does; heartbeats find out whether we are still a member.
+      if (!(err instanceof ConnectionError)) throw err;
+      await sleep(Math.min(maxWaitMs, 500));
       return [];
     }
-    return this.fetcher.poll(maxWaitMs);
   }
 
   /** Records that the caller has processed `record`; its offset + 1 is what gets committed. */
@@ -289,18 +296,20 @@ export class GroupConsumer {
     // Creates the topic when the broker allows it (allow.auto.create.topics), as Kafka's consumer metadata does.
     await this.client.metadata([this.options.topic], true).catch(() => undefined);
     while (!this.closing) {
-      let assignment: TopicPartition[] | null;
       try {
-        assignment = await this.joinAndSync();
+        const assignment = await this.joinAndSync();
+        if (assignment === null) continue;
+        await this.startFetching(assignment.filter((tp) => tp.topic === this.options.topic).map((tp) => tp.partition));
       } catch (err) {
+        // The coordinator went away (restart, move): find it again and rejoin; the generation may have moved on.
         if (!(err instanceof ConnectionError)) throw err;
         this.dropCoordinator();
+        this.fetcher = null;
+        this.assigned = [];
         await sleep(RETRY_BACKOFF_MS);
         continue;
       }
-      if (assignment === null) continue;
       this.needsJoin = false;
-      await this.startFetching(assignment.filter((tp) => tp.topic === this.options.topic).map((tp) => tp.partition));
       this.startHeartbeats();
       return;
     }
