@@ -6,6 +6,8 @@ import { ClassicGroup, consumerSubscriptionTopics, type JoinRequest, type JoinRe
 import { CoordinatorStoreError, MemoryCoordinatorStore, type CoordinatorRecord } from '../src/coordinator/coordinator-store.js';
 import { GroupCoordinator, type GroupCoordinatorConfig, type OffsetCommitRequestData } from '../src/coordinator/group-coordinator.js';
 import { ManualTimer } from '../src/coordinator/timer.js';
+import { ConsumerGroupCoordinator } from '../src/coordinator/consumer-group-coordinator.js';
+import { uniformAssignor } from '../src/coordinator/assignors/uniform.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { ManualClock } from '../src/storage/clock.js';
 
@@ -635,5 +637,116 @@ describe('GroupCoordinator admin views and loading', () => {
     open();
     await loading;
     expect(coordinator.fetchOffsets('g', null).errorCode).toBe(ErrorCode.NONE);
+  });
+});
+
+describe('GroupCoordinator offset retention', () => {
+  const simpleCommit = (groupId: string, retentionTimeMs = -1): OffsetCommitRequestData => ({
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    retentionTimeMs,
+    apiVersion: 8,
+    topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+  });
+
+  it('expires offsets of a simple group offsets.retention.minutes after the commit, then the group', async () => {
+    const { coordinator, timer, store } = await setup({ offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 10_000 });
+    await coordinator.commitOffsets(simpleCommit('simple'));
+    timer.advance(50_000);
+    await settle();
+    expect(coordinator.committedOffset('simple', 't', 0)).toBeDefined();
+    timer.advance(10_000);
+    await settle();
+    expect(coordinator.committedOffset('simple', 't', 0)).toBeUndefined();
+    expect(coordinator.group('simple')).toBeUndefined();
+    expect(store.appended.slice(-2)).toEqual([
+      { type: 'offset', groupId: 'simple', topic: 't', partition: 0, value: null },
+      { type: 'group', groupId: 'simple', value: null },
+    ]);
+  });
+
+  it('keeps offsets of a live consumer group for its subscribed topics, and counts an empty group from when it emptied', async () => {
+    const { coordinator, timer, clock } = await setup({ offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 10_000 });
+    const [leader] = await stableGroup(coordinator, timer, 1);
+    await coordinator.commitOffsets({ ...simpleCommit('g'), generationIdOrMemberEpoch: 1, memberId: leader.memberId });
+    for (let t = 0; t < 120_000; t += 5000) {
+      timer.advance(5000);
+      coordinator.heartbeat('g', leader.memberId, null, 1);
+    }
+    await settle();
+    // The member subscribes to 't': its offset stays however old.
+    expect(coordinator.committedOffset('g', 't', 0)).toBeDefined();
+    coordinator.leaveGroup('g', [{ memberId: leader.memberId, groupInstanceId: null }]);
+    const emptiedAtMs = clock.nowMs();
+    timer.advance(50_000);
+    await settle();
+    expect(coordinator.committedOffset('g', 't', 0)).toBeDefined();
+    timer.advance(20_000);
+    await settle();
+    expect(clock.nowMs() - emptiedAtMs).toBeGreaterThanOrEqual(60_000);
+    expect(coordinator.committedOffset('g', 't', 0)).toBeUndefined();
+    expect(coordinator.group('g')).toBeUndefined();
+  });
+
+  it('honours an explicit retention time from OffsetCommit v2-4', async () => {
+    const { coordinator, timer } = await setup({ offsetsRetentionMs: 600_000, offsetsRetentionCheckIntervalMs: 10_000 });
+    await coordinator.commitOffsets(simpleCommit('short', 15_000));
+    timer.advance(10_000);
+    await settle();
+    expect(coordinator.committedOffset('short', 't', 0)).toBeDefined();
+    timer.advance(10_000);
+    await settle();
+    expect(coordinator.committedOffset('short', 't', 0)).toBeUndefined();
+  });
+});
+
+describe('GroupCoordinator with KIP-848 consumer groups in its registry', () => {
+  it('routes offsets, ListGroups, DescribeGroups and the classic-to-consumer conversion by group type', async () => {
+    const { coordinator, store, clock } = await setup();
+    const topics = {
+      topic: (name: string) => (name === 't' ? { topicId: '00000000-0000-0000-0000-000000000001', partitionCount: 1 } : undefined),
+      topicNames: () => ['t'],
+      topicName: (id: string) => (id === '00000000-0000-0000-0000-000000000001' ? 't' : undefined),
+    };
+    const consumerGroups = new ConsumerGroupCoordinator({ heartbeatIntervalMs: 5000, sessionTimeoutMs: 45_000, maxSize: 100, assignors: [uniformAssignor] }, store, topics, clock, { info() {}, warn() {} });
+    consumerGroups.setRegistry(coordinator);
+    // An empty classic group (offsets only) becomes a consumer group on the first heartbeat.
+    await coordinator.commitOffsets({
+      groupId: 'cg',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      apiVersion: 9,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    const joined = await consumerGroups.heartbeat(
+      { groupId: 'cg', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 60_000, subscribedTopicNames: ['t'], serverAssignor: null, topicPartitions: [] },
+      { clientId: 'c', clientHost: '/127.0.0.1' },
+    );
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    expect(coordinator.group('cg')?.type).toBe('consumer');
+    expect(coordinator.committedOffset('cg', 't', 0)?.offset).toBe(5n);
+    expect(coordinator.listGroups([], ['consumer']).groups).toEqual([{ groupId: 'cg', protocolType: 'consumer', groupState: expect.any(String), groupType: 'consumer' }]);
+    expect(coordinator.describeGroup('cg').group.groupState).toBe('Dead');
+    const commit = (memberEpoch: number) =>
+      coordinator.commitOffsets({
+        groupId: 'cg',
+        generationIdOrMemberEpoch: memberEpoch,
+        memberId: joined.memberId!,
+        groupInstanceId: null,
+        retentionTimeMs: -1,
+        apiVersion: 9,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 9n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    expect((await commit(joined.memberEpoch + 5))[0].partitions[0].errorCode).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    expect((await commit(joined.memberEpoch))[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    expect(coordinator.fetchOffsets('cg', null, joined.memberId!, joined.memberEpoch).topics[0].partitions[0].committedOffset).toBe(9n);
+    expect(coordinator.fetchOffsets('cg', null, 'someone', 3).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await coordinator.deleteGroups(['cg'])).toEqual([ErrorCode.NON_EMPTY_GROUP]);
+    // A classic join to a consumer group's id is refused rather than creating a second group of that id.
+    expect((await coordinator.joinGroup(joinRequest({ groupId: 'cg' }))).errorCode).not.toBe(ErrorCode.NONE);
   });
 });

@@ -15,6 +15,7 @@ import {
   type TopicsImage,
 } from '../src/coordinator/consumer-group-coordinator.js';
 import { ManualClock } from '../src/storage/clock.js';
+import { decodeRecord, encodeRecord } from '../src/coordinator/consumer-group-records.js';
 
 const silent = { info() {}, warn() {} };
 
@@ -330,5 +331,37 @@ describe('ConsumerGroupCoordinator', () => {
     expect(coordinator.validateOffsetCommit('g', '', -1, 9)!.errorCode).toBe(GroupErrorCode.UNKNOWN_MEMBER_ID);
     await a.heartbeat({ memberEpoch: -1 });
     expect(coordinator.validateOffsetCommit('g', '', -1, 9)).toBeNull();
+  });
+
+  it('answers COORDINATOR_LOAD_IN_PROGRESS while the shared registry is still loading the group', async () => {
+    const { coordinator, topics } = setup();
+    topics.add('orders', 1);
+    let loading = true;
+    coordinator.setRegistry({ group: () => undefined, putGroup: () => {}, availability: () => (loading ? 14 : 0) });
+    const a = new Member(coordinator, 'g', ['orders']);
+    expect((await a.heartbeat()).errorCode).toBe(14);
+    expect(coordinator.describe('g').errorCode).toBe(14);
+    loading = false;
+    expect((await a.heartbeat()).errorCode).toBe(0);
+  });
+});
+
+describe('consumer group records', () => {
+  it("use Kafka's key layout (int16 type, int16-length strings) and round-trip", () => {
+    const metadata = encodeRecord({ kind: 'group-metadata', groupId: 'g', epoch: 7 });
+    expect(metadata.key.toString('hex')).toBe('0003' + '0001' + '67');
+    // Value: version 0, epoch, no tagged fields.
+    expect(metadata.value!.toString('hex')).toBe('0000' + '00000007' + '00');
+    const member = encodeRecord({ kind: 'current-member-assignment', groupId: 'g', memberId: 'm', value: { memberEpoch: 3, previousMemberEpoch: 2, state: 2, assignedPartitions: new Map([['00000000-0000-0000-0000-000000000001', new Set([1, 0])]]), partitionsPendingRevocation: new Map() } });
+    expect(member.key.toString('hex')).toBe('0008' + '0001' + '67' + '0001' + '6d');
+    expect(decodeRecord(member.key, member.value)).toEqual({
+      kind: 'current-member-assignment',
+      groupId: 'g',
+      memberId: 'm',
+      value: { memberEpoch: 3, previousMemberEpoch: 2, state: 2, assignedPartitions: new Map([['00000000-0000-0000-0000-000000000001', new Set([0, 1])]]), partitionsPendingRevocation: new Map() },
+    });
+    const tombstone = encodeRecord({ kind: 'member-metadata', groupId: 'g', memberId: 'm', value: null });
+    expect(tombstone.value).toBeNull();
+    expect(decodeRecord(tombstone.key, null)).toEqual({ kind: 'member-metadata', groupId: 'g', memberId: 'm', value: null });
   });
 });

@@ -92,6 +92,8 @@ export interface TopicsImage {
 export interface GroupRegistry {
   group(groupId: string): CoordinatorGroup | undefined;
   putGroup(group: CoordinatorGroup): void;
+  /** NONE, or COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE while the group's partition is not loaded. */
+  availability(groupId: string): number;
 }
 
 export interface ConsumerGroupLogger {
@@ -265,6 +267,9 @@ export class ConsumerGroupCoordinator {
     let response: HeartbeatResponse;
     try {
       this.validate(request);
+      // A classic group of this id may still be loading: answer as Kafka does until it is known.
+      const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
+      if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
       response =
         request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
           ? this.leave(request, records)
@@ -658,6 +663,8 @@ export class ConsumerGroupCoordinator {
 
   describe(groupId: string): DescribedGroup {
     if (groupId === '') return { errorCode: GroupErrorCode.INVALID_GROUP_ID, errorMessage: 'The group id must not be empty.', groupId };
+    const unavailable = this.registry?.availability(groupId) ?? GroupErrorCode.NONE;
+    if (unavailable !== GroupErrorCode.NONE) return { errorCode: unavailable, errorMessage: 'The coordinator is loading the group.', groupId };
     const group = this.groups.get(groupId);
     if (!group) {
       const classic = this.classicGroupState(groupId);

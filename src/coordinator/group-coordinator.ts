@@ -27,6 +27,7 @@ import {
 } from './classic-group.js';
 import { CoordinatorStoreError, type ClassicGroupSnapshot, type CoordinatorRecord, type CoordinatorStore, type OffsetAndMetadata } from './coordinator-store.js';
 import type { CoordinatorTimer } from './timer.js';
+import { classicExpirationBase, consumerGroupExpirationBase, findExpiredOffsets } from './offsets-retention.js';
 
 export type GroupType = 'classic' | 'consumer';
 
@@ -243,6 +244,7 @@ export class GroupCoordinator {
     this.logger.info(`group coordinator loaded ${this.groups.size} group(s) with ${members} member(s) in ${Math.round(performance.now() - startMs)} ms`, {
       groups: this.groups.size,
     });
+    this.scheduleRetentionCheck();
   }
 
   private async loadPartition(partition: number): Promise<void> {
@@ -287,7 +289,7 @@ export class GroupCoordinator {
   }
 
   /** NONE, COORDINATOR_LOAD_IN_PROGRESS while the group's partition loads, or COORDINATOR_NOT_AVAILABLE if it failed to. */
-  private availability(groupId: string): number {
+  availability(groupId: string): number {
     const state = this.partitionStates[this.store.partitionFor(groupId)];
     if (state === 'loaded') return this.closed ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE;
     return state === 'loading' ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -388,6 +390,18 @@ export class GroupCoordinator {
       if (created) this.groups.delete(request.groupId);
       return all(invalid);
     }
+    const results = await this.writeOffsets(request, () => this.groups.get(request.groupId) === group);
+    // A simple group created for a commit that failed entirely is not kept.
+    if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
+    return results;
+  }
+
+  /**
+   * Appends one offset record per valid partition as one batch, then applies
+   * them unless `stillCurrent` says the group was deleted meanwhile (its
+   * tombstones then follow these records in the log).
+   */
+  private async writeOffsets(request: OffsetCommitRequestData, stillCurrent: () => boolean): Promise<TopicResults[]> {
     const nowMs = this.clock.nowMs();
     const expireTimestampMs = request.retentionTimeMs >= 0 ? nowMs + request.retentionTimeMs : null;
     const records: Array<Extract<CoordinatorRecord, { type: 'offset' }>> = [];
@@ -407,14 +421,10 @@ export class GroupCoordinator {
     } catch (err) {
       const errorCode = offsetAppendErrorToResponse(storeErrorCode(err));
       this.logger.warn(`group ${request.groupId}: storing ${records.length} offset(s) failed: ${(err as Error).message}`);
-      if (created && this.groups.get(request.groupId) === group && !this.offsets.has(request.groupId)) this.groups.delete(request.groupId);
       for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
       return results;
     }
-    // A group deleted while the append was in flight wrote its tombstones after these records: they are gone.
-    if (this.groups.get(request.groupId) === group) {
-      for (const r of records) this.putOffset(r.groupId, r.topic, r.partition, r.value!);
-    }
+    if (stillCurrent()) for (const r of records) this.putOffset(r.groupId, r.topic, r.partition, r.value!);
     return results;
   }
 
@@ -454,10 +464,11 @@ export class GroupCoordinator {
     if (group === undefined) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     const invalid = group.validateOffsetDelete();
     if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+    const isSubscribedToTopic = (topic: string) => group.isSubscribedToTopic(topic);
     const committed = this.offsets.get(groupId);
     const records: CoordinatorRecord[] = [];
     const results: TopicResults[] = topics.map((t) => {
-      const subscribed = group.isSubscribedToTopic(t.name);
+      const subscribed = isSubscribedToTopic(t.name);
       return {
         name: t.name,
         partitions: t.partitions.map((p) => {
@@ -574,6 +585,72 @@ export class GroupCoordinator {
     }
     this.logger.info(`group ${groupId} deleted with ${records.length - 1} offset(s)`);
     return ErrorCode.NONE;
+  }
+
+  // ---- Offset retention ------------------------------------------------------
+
+  private retentionCheckRunning = false;
+
+  private scheduleRetentionCheck(): void {
+    if (this.closed) return;
+    this.timer.schedule('offsets-retention', this.config.offsetsRetentionCheckIntervalMs, () => {
+      this.scheduleRetentionCheck();
+      // One check at a time: a slow store must not pile them up.
+      if (this.retentionCheckRunning) return;
+      this.retentionCheckRunning = true;
+      this.expireOffsets()
+        .catch((err: unknown) => this.logger.warn(`offsets retention check failed: ${(err as Error).message}`))
+        .finally(() => (this.retentionCheckRunning = false));
+    });
+  }
+
+  /**
+   * Deletes offsets past offsets.retention.minutes (offsets-retention.ts has
+   * Kafka's rules) with tombstones; an Empty classic group left without
+   * offsets is deleted too. Returns how many offsets expired.
+   */
+  async expireOffsets(): Promise<number> {
+    const nowMs = this.clock.nowMs();
+    const writes: Array<Promise<number>> = [];
+    for (const [groupId, byTopic] of this.offsets) {
+      if (this.availability(groupId) !== ErrorCode.NONE) continue;
+      const group = this.groups.get(groupId);
+      if (group === undefined) continue;
+      let base;
+      let isSubscribedToTopic: (topic: string) => boolean;
+      if (group instanceof ClassicGroup) {
+        const subscribed = group.isInState('Stable') ? group.subscribedTopics() : null;
+        base = classicExpirationBase({ protocolType: group.protocolType, state: group.stateName(), currentStateTimestampMs: group.currentStateTimestampMs, knowsSubscribedTopics: subscribed !== null && group.protocolType === 'consumer' });
+        isSubscribedToTopic = (topic) => subscribed?.has(topic) ?? false;
+      } else {
+        base = consumerGroupExpirationBase();
+        isSubscribedToTopic = (topic) => group.isSubscribedToTopic(topic);
+      }
+      const { expired, allExpired } = findExpiredOffsets(byTopic, base, isSubscribedToTopic, nowMs, this.config.offsetsRetentionMs);
+      if (expired.length === 0) continue;
+      const records: CoordinatorRecord[] = expired.map((e) => ({ type: 'offset', groupId, topic: e.topic, partition: e.partition, value: null }));
+      const deleteGroup = allExpired && group instanceof ClassicGroup && group.isInState('Empty');
+      if (deleteGroup) records.push(...group.tombstoneRecords());
+      writes.push(
+        this.store.append(this.store.partitionFor(groupId), records).then(
+          () => {
+            for (const e of expired) this.removeOffset(groupId, e.topic, e.partition);
+            if (deleteGroup && this.groups.get(groupId) === group && group.isInState('Empty')) {
+              this.groups.delete(groupId);
+              group.markDead();
+            }
+            this.logger.info(`group ${groupId}: ${expired.length} offset(s) expired${deleteGroup ? '; group deleted' : ''}`);
+            return expired.length;
+          },
+          (err: unknown) => {
+            this.logger.warn(`group ${groupId}: writing expired offsets failed: ${(err as Error).message}`);
+            return 0;
+          },
+        ),
+      );
+    }
+    const counts = await Promise.all(writes);
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   // ---- Introspection (tests, CLI) -------------------------------------------

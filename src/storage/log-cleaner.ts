@@ -423,7 +423,7 @@ class Cleaner {
   async clean(ltc: LogToClean): Promise<CleanResult> {
     const { log } = ltc;
     const map = this.offsetMap();
-    map.clear();
+    await map.clearInSlices();
     const nowMs = this.settings.clock.nowMs();
     const result: CleanResult = { log, endOffset: ltc.firstDirtyOffset, bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsKept: 0, segmentsCleaned: 0 };
     const segments = log.segmentsSnapshot();

@@ -12,6 +12,7 @@
 // Float64Array holding offset + 1, so 0 marks an empty slot and clearing the
 // table is one fill of the offsets. Linear probing from the digest's first word.
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 /** Bytes per slot: a 16-byte digest and an 8-byte offset, as in Kafka. */
 export const OFFSET_MAP_SLOT_BYTES = 24;
@@ -46,8 +47,27 @@ export class SkimpyOffsetMap {
     this.latest = offset;
   }
 
+  // Only put() writes offsets, and it counts every slot it fills: with no
+  // entries the table is already clear (a new map is, and a 128 MiB map's fill
+  // costs a first touch of every page).
   clear(): void {
-    this.offsets.fill(0);
+    if (this.entries > 0) this.offsets.fill(0);
+    this.entries = 0;
+    this.latest = -1;
+  }
+
+  /**
+   * clear() for the cleaner, on the event loop: the fill goes in slices of
+   * `sliceSlots` with a turn of the loop between them, so a map of hundreds of
+   * MiB does not hold up requests.
+   */
+  async clearInSlices(sliceSlots = 1 << 20): Promise<void> {
+    if (this.entries > 0) {
+      for (let at = 0; at < this.slots; at += sliceSlots) {
+        this.offsets.fill(0, at, Math.min(this.slots, at + sliceSlots));
+        await yieldToLoop();
+      }
+    }
     this.entries = 0;
     this.latest = -1;
   }

@@ -17,6 +17,10 @@
 //       F holds one Fetch v4 frame; request k fetches offset k*K at every byte
 //       position A, B, ... (one per partition). Each answer is parsed and must
 //       carry exactly R record bytes (whole batches) with no error code.
+//   loadgen exact    --port P --template F --expect E --conns C --window W --requests N [--rate R]
+//       Any API whose answer to a fixed request is always the same (OffsetCommit
+//       of fixed offsets): E holds the size-prefixed answer to the template's
+//       first frame, and every answer must equal it apart from the correlation id.
 //   loadgen loopback --bytes N [--chunk B] [--write-file F]
 //       The machine's reference: a forked child reads N bytes from a loopback
 //       TCP socket in B-byte reads while the parent writes them in B-byte writes.
@@ -117,7 +121,7 @@ static int connect_to(int port) {
 
 // ---- options ----
 
-enum Mode { PRODUCE, FETCH };
+enum Mode { PRODUCE, FETCH, EXACT };
 
 static struct {
   enum Mode mode;
@@ -131,6 +135,7 @@ static struct {
   int offset_count;
   long offset_step;
   long expect_records_bytes;
+  const char *expect_path;
 } opt = {.conns = 1, .window = 8};
 
 static uint8_t *templ;
@@ -138,6 +143,8 @@ static size_t templ_len;
 static size_t frame_at[CONNS_MAX];
 static size_t frame_len[CONNS_MAX];
 static int frame_count;
+static uint8_t *expected;  // EXACT: the size-prefixed answer every request must get
+static size_t expected_len;
 
 static void load_template(void) {
   FILE *f = fopen(opt.template_path, "rb");
@@ -157,6 +164,16 @@ static void load_template(void) {
     at += n;
   }
   if (frame_count == 0) fail("template: no frame");
+  if (opt.mode == EXACT) {
+    FILE *e = fopen(opt.expect_path, "rb");
+    if (!e) die(opt.expect_path);
+    if (fstat(fileno(e), &st) < 0) die("fstat");
+    expected_len = (size_t)st.st_size;
+    expected = malloc(expected_len);
+    if (!expected || fread(expected, 1, expected_len, e) != expected_len) fail("reading the expected answer");
+    fclose(e);
+    if (expected_len < 8 || 4 + be32(expected) != expected_len) fail("expected answer: not one size-prefixed frame");
+  }
 }
 
 // ---- one connection ----
@@ -318,6 +335,11 @@ static void *receiver_main(void *arg) {
     c->response_bytes += (long long)n + 4;
     if (opt.mode == PRODUCE) {
       c->errors += produce_errors(buf, n, c->error_text, sizeof c->error_text);
+    } else if (opt.mode == EXACT) {
+      if (n + 4 != expected_len || memcmp(buf + 4, expected + 8, n - 4) != 0) {
+        c->errors++;
+        snprintf(c->error_text, sizeof c->error_text, "answer %ld (%zu bytes) differs from the expected answer (%zu bytes)", i, n, expected_len - 4);
+      }
     } else {
       long long r = fetch_records(buf, n, c->error_text, sizeof c->error_text);
       if (r < 0) {
@@ -481,6 +503,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--bytes")) loop_bytes = atoll(v);
     else if (!strcmp(k, "--chunk")) chunk = atol(v);
     else if (!strcmp(k, "--write-file")) write_file = v;
+    else if (!strcmp(k, "--expect")) opt.expect_path = v;
     else if (!strcmp(k, "--offset-at")) {
       char *copy = strdup(v);
       for (char *tok = strtok(copy, ","); tok && opt.offset_count < 64; tok = strtok(NULL, ",")) opt.offset_at[opt.offset_count++] = atol(tok);
@@ -493,7 +516,9 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "loopback")) return run_loopback(loop_bytes, (size_t)chunk, write_file);
   if (!strcmp(mode, "produce")) opt.mode = PRODUCE;
   else if (!strcmp(mode, "fetch")) opt.mode = FETCH;
-  else fail("mode must be produce, fetch or loopback");
+  else if (!strcmp(mode, "exact")) opt.mode = EXACT;
+  else fail("mode must be produce, fetch, exact or loopback");
+  if (opt.mode == EXACT && !opt.expect_path) fail("exact needs --expect");
   if (!opt.port || !opt.template_path || opt.requests <= 0) fail("--port, --template and --requests are required");
   return run_requests();
 }
