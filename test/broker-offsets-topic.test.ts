@@ -66,6 +66,16 @@ describe('__consumer_offsets on a broker', () => {
     expect(configs).toEqual({ 'cleanup.policy': 'compact', 'compression.type': 'producer', 'segment.bytes': '1048576' });
   });
 
+  it('is created by the first FindCoordinator for a group, as in Kafka', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { client } = await start({ 'offsets.topic.num.partitions': '3' });
+    const txn = await client.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 1, coordinatorKeys: ['t'] });
+    expect(txn.coordinators[0].errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect((await allTopics(client)).map((t) => t.name)).not.toContain(OFFSETS_TOPIC);
+    const found = await client.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['g1'] });
+    expect(found.coordinators[0]).toMatchObject({ key: 'g1', errorCode: 0, nodeId: 1 });
+    expect((await allTopics(client)).find((t) => t.name === OFFSETS_TOPIC)?.partitions).toHaveLength(3);
+  });
+
   it('can be fetched (Kafka tooling reads it) but not produced to or deleted', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { broker, client } = await start({ 'offsets.topic.num.partitions': '3' });
     const store = broker.coordinatorStore;

@@ -40,7 +40,6 @@ import { consumerGroupHeartbeatHandler } from '../net/handlers/68-consumer-group
 import { consumerGroupDescribeHandler } from '../net/handlers/69-consumer-group-describe.js';
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
-import { MemoryCoordinatorStore } from '../coordinator/coordinator-store.js';
 import { SystemTimer } from '../coordinator/timer.js';
 import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
 import { joinGroupHandler } from '../net/handlers/11-join-group.js';
@@ -131,8 +130,7 @@ export class Broker implements BrokerServices {
       clock,
     });
     this.groupCoordinator = new GroupCoordinator({
-      // In memory until the __consumer_offsets store (coordinatorStore) is wired in: groups and offsets do not survive a restart yet.
-      store: new MemoryCoordinatorStore(config.offsetsTopicNumPartitions),
+      store: this.coordinatorStore,
       clock: clock ?? systemClock,
       timer: new SystemTimer(),
       logger,
@@ -220,6 +218,10 @@ export class Broker implements BrokerServices {
     dispatcher.register(offsetDeleteHandler(broker));
     // Groups load in the background; until their partition is loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
     void broker.groupCoordinator.load().catch((err: Error) => logger.warn(`group coordinator: loading failed: ${err.message}`));
+    // A deleted topic's committed offsets go with it (tombstones in __consumer_offsets).
+    metadata.onTopicChange((change) => {
+      if (change.kind === 'deleted') void broker.groupCoordinator.onTopicDeleted(change.topic.name);
+    });
     const endpoint = config.listeners[0];
     broker.listener = await Listener.start({
       host: endpoint.host === '' ? '0.0.0.0' : endpoint.host,

@@ -653,6 +653,32 @@ export class GroupCoordinator {
     return counts.reduce((a, b) => a + b, 0);
   }
 
+  /**
+   * A deleted topic takes its committed offsets with it (Kafka's
+   * OffsetMetadataManager.onPartitionsDeleted): tombstones for every group's
+   * offsets of the topic; the groups stay.
+   */
+  async onTopicDeleted(topic: string): Promise<number> {
+    const appends: Promise<void>[] = [];
+    let removed = 0;
+    for (const [groupId, byTopic] of [...this.offsets]) {
+      const partitions = byTopic.get(topic);
+      if (partitions === undefined) continue;
+      const records: CoordinatorRecord[] = [...partitions.keys()].map((partition) => ({ type: 'offset', groupId, topic, partition, value: null }));
+      for (const partition of [...partitions.keys()]) this.removeOffset(groupId, topic, partition);
+      removed += records.length;
+      appends.push(
+        this.store.append(this.store.partitionFor(groupId), records).catch((err: Error) => {
+          // Gone from memory either way: the topic no longer exists. A restart would bring the offsets back until they expire.
+          this.logger.warn(`group ${groupId}: writing tombstones for the offsets of deleted topic ${topic} failed: ${err.message}`);
+        }),
+      );
+    }
+    await Promise.all(appends);
+    if (removed > 0) this.logger.info(`removed ${removed} committed offset(s) of deleted topic ${topic}`, { topic, offsets: removed });
+    return removed;
+  }
+
   // ---- Introspection (tests, CLI) -------------------------------------------
 
   group(groupId: string): CoordinatorGroup | undefined {

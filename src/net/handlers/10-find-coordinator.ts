@@ -1,4 +1,7 @@
-// FindCoordinator (key 10), versions 1-5 (Kafka 4.0 removed v0, KIP-896).
+// FindCoordinator (key 10), versions 0-5. v0: the group key only. Kafka 4.x
+// still serves v0 although KIP-896 had deprecated it: librdkafka before 2.11
+// (Debian's kcat and confluent-kafka) looks up a group coordinator only on a
+// broker whose FindCoordinator range includes v0.
 // v1: key type and error message. v2: same. v3: flexible. v4: batched
 // coordinator keys (KIP-699), one result per key. v5: same as v4 (the
 // transaction coordinator may answer TRANSACTION_ABORTABLE).
@@ -6,11 +9,13 @@
 // One broker holds every partition of the offsets topic, so the group
 // coordinator is always this broker (`broker.self`). Transactional ids need a
 // transaction coordinator this broker does not have: COORDINATOR_NOT_AVAILABLE,
-// the retriable answer, as Kafka gives while none can serve the key.
+// the retriable answer, as Kafka gives while none can serve the key. The
+// first group lookup creates __consumer_offsets, as in Kafka.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
+import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic-records.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -20,13 +25,27 @@ type Answer = Omit<FindCoordinatorResponse.Coordinator, 'key'>;
 export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
   const answer = (keyType: number): Answer => {
     const failed = (errorCode: number, errorMessage: string): Answer => ({ nodeId: -1, host: '', port: -1, errorCode, errorMessage });
-    if (keyType === KEY_TYPE_GROUP) return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    if (keyType === KEY_TYPE_GROUP) {
+      // Kafka creates __consumer_offsets on the first FindCoordinator for a group, so
+      // the one-time cost of its partitions is not paid inside a JoinGroup or commit.
+      if (!offsetsTopicReady()) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+      return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    }
     if (keyType === KEY_TYPE_TRANSACTION) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
     return failed(ErrorCode.INVALID_REQUEST, `Unknown coordinator type: ${keyType}`);
   };
+  const offsetsTopicReady = (): boolean => {
+    if (broker.metadata.topic(OFFSETS_TOPIC)) return true;
+    try {
+      broker.coordinatorStore.ensureTopic();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return {
     apiKey: ApiKey.FindCoordinator,
-    minVersion: 1,
+    minVersion: 0,
     maxVersion: 5,
     handle(request, context) {
       const keyType = request.keyType ?? KEY_TYPE_GROUP;

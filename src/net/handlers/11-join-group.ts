@@ -1,5 +1,7 @@
-// JoinGroup (key 11), versions 2-9 (Kafka 4.0 removed v0-1, KIP-896).
-// v2-3: same as v1 (rebalance timeout). v4: a new member first gets
+// JoinGroup (key 11), versions 0-9. Kafka 4.0.0 removed v0-1 (KIP-896) and
+// 4.0.1 brought them back (KAFKA-19444): librdkafka before 2.11 requires v0 in
+// the advertised range for some features. v0: the session timeout serves as
+// rebalance timeout. v1: rebalance timeout. v2-3: same as v1. v4: a new member first gets
 // MEMBER_ID_REQUIRED with its member id and joins again with it (KIP-394).
 // v5: group.instance.id, static membership (KIP-345). v6: flexible. v7:
 // protocol type in the answer, protocol name nullable. v8: join reason
@@ -14,7 +16,7 @@ import type { ApiHandler } from '../dispatcher.js';
 export function joinGroupHandler(broker: BrokerServices): ApiHandler<JoinGroupRequest, JoinGroupResponse> {
   return {
     apiKey: ApiKey.JoinGroup,
-    minVersion: 2,
+    minVersion: 0,
     maxVersion: 9,
     async handle(request, context) {
       const v = context.apiVersion;
