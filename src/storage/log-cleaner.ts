@@ -136,7 +136,7 @@ export class LogCleaner {
   ) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? { info: () => {}, warn: () => {} };
-    for (const dir of source.logDirs()) this.checkpoints.set(dir, readOffsetCheckpoint(path.join(dir, CLEANER_OFFSET_CHECKPOINT_FILE)));
+    for (const dir of source.logDirs()) this.checkpoints.set(dir, this.readCheckpoint(dir));
     const threads = Math.max(1, options.threads);
     for (let i = 0; i < threads; i++) {
       this.cleaners.push(
@@ -151,6 +151,17 @@ export class LogCleaner {
           crashPoint: options.crashPoint ?? (() => {}),
         }),
       );
+    }
+  }
+
+  // A checkpoint that cannot be read costs only work: every log is cleaned from its start again.
+  private readCheckpoint(dir: string): Map<string, number> {
+    const file = path.join(dir, CLEANER_OFFSET_CHECKPOINT_FILE);
+    try {
+      return readOffsetCheckpoint(file);
+    } catch (err) {
+      this.logger.warn(`${file}: ${(err as Error).message}; cleaning every compacted log from its start`);
+      return new Map();
     }
   }
 
