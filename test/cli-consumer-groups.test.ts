@@ -24,7 +24,12 @@ const GROUP_PROPERTIES = {
   'group.initial.rebalance.delay.ms': '0',
   'group.min.session.timeout.ms': '1000',
 };
-const MEMBER_PROPS = ['--consumer-property', 'session.timeout.ms=6000', '--consumer-property', 'heartbeat.interval.ms=300'];
+// A 20 s rebalance timeout (max.poll.interval.ms) bounds how long a JoinGroup can be held on a loaded machine.
+const MEMBER_PROPS = [
+  ...['--consumer-property', 'session.timeout.ms=6000'],
+  ...['--consumer-property', 'heartbeat.interval.ms=300'],
+  ...['--consumer-property', 'max.poll.interval.ms=20000'],
+];
 
 beforeAll(async () => {
   dataDir = tempDir('samsa-cli-groups-');
