@@ -24,6 +24,7 @@
 //
 // Options: --quick (small sizes, smoke run), --runs N (default 3),
 // --only rebalance,commit,compaction, --gib N (compaction log size),
+// --cpu-prof DIR (profile every broker: node --cpu-prof; see docs/profiling.md),
 // --no-write (do not touch docs/), --keep (keep the scratch dir and broker logs).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,7 +57,8 @@ const wants = (suite: string) => only === null || only.has(suite);
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const compactionBytes = option('--gib') ? Number(option('--gib')) * GiB : quick ? 64 * MiB : GiB;
-const writeDocs = !quick && !only && !flag('--no-write') && option('--gib') === undefined;
+const cpuProfDir = option('--cpu-prof');
+const writeDocs = !quick && !only && !flag('--no-write') && option('--gib') === undefined && cpuProfDir === undefined;
 
 const scratch = path.join(process.env.BENCH_DIR ?? path.join(root, 'bench', 'results', 'scratch'), 'groups');
 fs.rmSync(scratch, { recursive: true, force: true });
@@ -78,7 +80,8 @@ let brokerCount = 0;
 async function startBroker(properties: Record<string, string>): Promise<{ broker: BrokerProcess; dataDir: string }> {
   const dir = path.join(scratch, `broker-${brokerCount++}`);
   const dataDir = path.join(dir, 'data');
-  const broker = await BrokerProcess.start({ dataDir, properties, logFile: path.join(dir, 'broker.log') });
+  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
+  const broker = await BrokerProcess.start({ dataDir, properties, logFile: path.join(dir, 'broker.log'), nodeArgs });
   return { broker, dataDir };
 }
 
@@ -327,6 +330,23 @@ function randomPool(bytes: number): Buffer {
   return b;
 }
 
+/** Produce frames holding every key once, in order, RECORDS_PER_BATCH records of VALUE_BYTES pseudo-random bytes each. */
+function roundFrames(topic: string, keys: number): Buffer[] {
+  const pool = randomPool(256 * 1024);
+  const frames: Buffer[] = [];
+  for (let first = 0; first < keys; first += RECORDS_PER_BATCH) {
+    const n = Math.min(RECORDS_PER_BATCH, keys - first);
+    const batch = buildRecordBatch(
+      Array.from({ length: n }, (_, i) => {
+        const at = ((first + i) * 4099) % (pool.length - VALUE_BYTES);
+        return { key: Buffer.from(`key-${String(first + i).padStart(8, '0')}`), value: pool.subarray(at, at + VALUE_BYTES) };
+      }),
+    );
+    frames.push(produceFrame(topic, [0], batch, 1));
+  }
+  return frames;
+}
+
 interface CleanLine {
   bytesRead: number;
   bytesWritten: number;
@@ -379,28 +399,13 @@ async function compactionRun(run: number, writer: string | null): Promise<void> 
   try {
     await createTopic(setup, topic, 1, { 'cleanup.policy': 'compact', 'segment.bytes': String(segmentBytes), 'min.compaction.lag.ms': String(24 * 3600_000) });
     // Fill: keys in order, round after round, so every round supersedes the last.
-    const pool = randomPool(256 * 1024);
-    const keyBufs = Array.from({ length: keys }, (_, k) => Buffer.from(`key-${String(k).padStart(8, '0')}`));
-    let written = 0;
-    let next = 0;
+    // One round's frames are built once and sent again each round (TypeScript
+    // builds batches far slower than the broker appends them).
+    const frames = roundFrames(topic, keys);
+    const total = Math.ceil(records / RECORDS_PER_BATCH);
+    let sent = 0;
     const t0 = nowMs();
-    await pipelinedProduce(
-      broker.port,
-      () => {
-        if (written >= records) return null;
-        const n = Math.min(RECORDS_PER_BATCH, records - written);
-        const batch = buildRecordBatch(
-          Array.from({ length: n }, (_, i) => {
-            const at = ((next + i) * 4099) % (pool.length - VALUE_BYTES);
-            return { key: keyBufs[(next + i) % keys], value: pool.subarray(at, at + VALUE_BYTES) };
-          }),
-        );
-        next += n;
-        written += n;
-        return produceFrame(topic, [0], batch, 1);
-      },
-      16,
-    );
+    await pipelinedProduce(broker.port, () => (sent < total ? frames[sent++ % frames.length] : null), 16);
     const fillS = (nowMs() - t0) / 1000;
     const partitionDir = path.join(dataDir, `${topic}-0`);
     const logBytes = bytesUnder(partitionDir, (p) => p.endsWith('.log'));

@@ -9,7 +9,8 @@
 //    within the session timeout gets its partitions back without a rebalance
 //    (the other member sees none); a second process with an instance id in
 //    use takes over its assignment and the older one is fenced
-//    (FENCED_INSTANCE_ID, fatal in librdkafka).
+//    (FENCED_INSTANCE_ID, fatal in librdkafka); a static member that closes
+//    for good leaves the group only when its session times out.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasPythonModule, PYTHON, runPython } from './support/confluent.js';
@@ -76,7 +77,7 @@ describe.skipIf(!hasPythonModule('confluent_kafka'))('consumer groups with confl
     expect(report.committed).toEqual([1000, 1000, 1000, 1000, 1000, 1000]);
   });
 
-  it('static membership: a restarted member gets its partitions back without a rebalance; a duplicate instance id is fenced', { timeout: 120_000 }, async () => {
+  it('static membership: a restarted member gets its partitions back without a rebalance; a duplicate instance id is fenced; a gone member expires', { timeout: 120_000 }, async () => {
     const report = await runScenario('static');
     const { b, c } = report.members;
     expect(report.a_before).toHaveLength(3);
@@ -97,5 +98,7 @@ describe.skipIf(!hasPythonModule('confluent_kafka'))('consumer groups with confl
     expect(fatal[0].str).toMatch(/Static consumer fenced by other consumer with same group.instance.id/);
     expect(c.errors.filter((e) => e.fatal || e.name === '_FATAL')).toEqual([]);
     expect(report.a2_final).toEqual(report.a_before);
+    // A static member that closes for good is removed when its session (6 s) expires, not before.
+    expect(report.c_expired_after_s).toBeGreaterThan(4);
   });
 });

@@ -13,7 +13,8 @@ Scenarios:
                the other half is consumed by both; reports committed offsets.
   static       a and b with group.instance.id; a is closed (a static member
                sends no LeaveGroup) and restarted as a2 within the session
-               timeout; then c joins with b's instance id, which fences b.
+               timeout; then c joins with b's instance id, which fences b;
+               then c closes for good and its session expires.
 """
 import json
 import sys
@@ -206,7 +207,14 @@ def static():
         c.poll()
     report["c"] = sorted(c.assigned)
     report["a2_final"] = sorted(a2.assigned)
-    for m in (a2, b, c):
+
+    # c closes without a LeaveGroup (static) and does not come back: once its session times out
+    # the coordinator removes it and a2 gets every partition.
+    c.close()
+    closed_at = time.time()
+    poll_until([a2], lambda: len(a2.assigned) == PARTITIONS, 30, "a2 on every partition after c's session expired")
+    report["c_expired_after_s"] = time.time() - closed_at
+    for m in (a2, b):
         m.close()
 
 
