@@ -18,6 +18,8 @@ const HEARTBEAT_MS = 100;
 type Record = (name: string, unit: string, value: number, params?: BenchResult['params']) => void;
 
 class Tracker {
+  /** ConsumerGroupHeartbeat requests sent by all members. */
+  heartbeats = 0;
   private waiter: { members: ConsumerMember[]; minEpoch: number; resolve: (epoch: number) => void } | null = null;
   constructor(private readonly partitions: number) {}
 
@@ -79,6 +81,7 @@ class ConsumerMember {
     this.timer = null;
     if (this.stopped || this.inFlight) return;
     this.inFlight = true;
+    this.tracker.heartbeats++;
     const request: ConsumerGroupHeartbeatRequest = {
       groupId: this.groupId,
       memberId: this.memberId,
@@ -172,19 +175,25 @@ export async function runConsumerGroupRebalance(port: number, topic: string, cou
       for (const m of first) m.start();
       let epoch = await tracker.until(first, 1);
       const initialMs = performance.now() - t0;
+      const initialBeats = tracker.heartbeats;
       t0 = performance.now();
       members[count].start();
       epoch = await tracker.until(members, epoch + 1);
       const joinMs = performance.now() - t0;
+      const joinBeats = tracker.heartbeats - initialBeats;
       t0 = performance.now();
       await members[0].leave();
       const staying = members.slice(1);
       await tracker.until(staying, epoch + 1);
       const leaveMs = performance.now() - t0;
+      const leaveBeats = tracker.heartbeats - initialBeats - joinBeats;
       if (run >= 0) {
         record('rebalance.consumer.initial', 'ms', initialMs, { ...params, from: 'first ConsumerGroupHeartbeat', to: 'all 10 reconciled at one epoch' });
         record('rebalance.consumer.member-join', 'ms', joinMs, { ...params, from: "the 11th member's first heartbeat", to: 'all 11 reconciled' });
         record('rebalance.consumer.member-leave', 'ms', leaveMs, { ...params, from: 'leave heartbeat (epoch -1)', to: 'the other 10 reconciled' });
+        record('rebalance.consumer.initial.heartbeats', 'count', initialBeats, { ...params, note: 'all members, acknowledgements included' });
+        record('rebalance.consumer.member-join.heartbeats', 'count', joinBeats, { ...params, note: 'all members, acknowledgements included' });
+        record('rebalance.consumer.member-leave.heartbeats', 'count', leaveBeats, { ...params, note: 'all members, leave and acknowledgements included' });
       }
       console.log(`rebalance KIP-848 run ${run < 0 ? 'warm-up' : `${run + 1}/${runs}`} done`);
     } finally {
