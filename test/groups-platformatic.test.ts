@@ -59,6 +59,22 @@ interface Member {
   errors: Error[];
 }
 
+/**
+ * Records the errors a member's consumer emits while the test runs, and closes
+ * it at cleanup. Once members start closing, the others rejoin and may fail
+ * to (their connections are closing too): those errors are expected.
+ */
+function watchErrors(member: Member): void {
+  let closing = false;
+  member.consumer.on('error', (err: Error) => {
+    if (!closing) member.errors.push(err);
+  });
+  cleanups.push(() => {
+    closing = true;
+    return member.consumer.close(true);
+  });
+}
+
 /** Partitions of `topic` a member was assigned. */
 function partitionsOf(consumer: Consumer<string, string, string, string>, topic: string): number[] {
   return (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions).sort((a, b) => a - b);
@@ -74,8 +90,8 @@ describe('consumer groups with @platformatic/kafka', () => {
 
     const join = async (name: string): Promise<Member> => {
       const consumer = new Consumer({ ...base, groupId, deserializers: stringDeserializers, sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 300, maxWaitTime: 100 });
-      cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      watchErrors(member);
       consumer.on('consumer:group:join', () => member.assignments.push(partitionsOf(consumer, topic)));
       member.stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
       // Records count as consumed once their commit succeeded.
@@ -128,8 +144,8 @@ describe('consumer groups with @platformatic/kafka', () => {
     const members: Member[] = [];
     for (const name of ['a', 'b']) {
       const consumer = new Consumer({ ...base, groupId, deserializers: stringDeserializers, sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 300, maxWaitTime: 100 });
-      cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      watchErrors(member);
       consumer.on('consumer:group:join', () => member.assignments.push(partitionsOf(consumer, topic)));
       // autocommit: true commits what each fetch returned once it is pushed.
       member.stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: true });
@@ -164,8 +180,8 @@ describe('consumer groups with @platformatic/kafka', () => {
     const ledger = new GroupLedger();
     const join = async (name: string): Promise<Member> => {
       const consumer = new Consumer({ ...base, groupId, groupProtocol: 'consumer', deserializers: stringDeserializers, maxWaitTime: 100 });
-      cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      watchErrors(member);
       // Assignments arrive in heartbeat responses; the latest is sampled as it changes.
       const timer = setInterval(() => {
         const now = partitionsOf(consumer, topic);
