@@ -327,6 +327,23 @@ function randomPool(bytes: number): Buffer {
   return b;
 }
 
+/** Produce frames holding every key once, in order, RECORDS_PER_BATCH records of VALUE_BYTES pseudo-random bytes each. */
+function roundFrames(topic: string, keys: number): Buffer[] {
+  const pool = randomPool(256 * 1024);
+  const frames: Buffer[] = [];
+  for (let first = 0; first < keys; first += RECORDS_PER_BATCH) {
+    const n = Math.min(RECORDS_PER_BATCH, keys - first);
+    const batch = buildRecordBatch(
+      Array.from({ length: n }, (_, i) => {
+        const at = ((first + i) * 4099) % (pool.length - VALUE_BYTES);
+        return { key: Buffer.from(`key-${String(first + i).padStart(8, '0')}`), value: pool.subarray(at, at + VALUE_BYTES) };
+      }),
+    );
+    frames.push(produceFrame(topic, [0], batch, 1));
+  }
+  return frames;
+}
+
 interface CleanLine {
   bytesRead: number;
   bytesWritten: number;
@@ -379,28 +396,13 @@ async function compactionRun(run: number, writer: string | null): Promise<void> 
   try {
     await createTopic(setup, topic, 1, { 'cleanup.policy': 'compact', 'segment.bytes': String(segmentBytes), 'min.compaction.lag.ms': String(24 * 3600_000) });
     // Fill: keys in order, round after round, so every round supersedes the last.
-    const pool = randomPool(256 * 1024);
-    const keyBufs = Array.from({ length: keys }, (_, k) => Buffer.from(`key-${String(k).padStart(8, '0')}`));
-    let written = 0;
-    let next = 0;
+    // One round's frames are built once and sent again each round (TypeScript
+    // builds batches far slower than the broker appends them).
+    const frames = roundFrames(topic, keys);
+    const total = Math.ceil(records / RECORDS_PER_BATCH);
+    let sent = 0;
     const t0 = nowMs();
-    await pipelinedProduce(
-      broker.port,
-      () => {
-        if (written >= records) return null;
-        const n = Math.min(RECORDS_PER_BATCH, records - written);
-        const batch = buildRecordBatch(
-          Array.from({ length: n }, (_, i) => {
-            const at = ((next + i) * 4099) % (pool.length - VALUE_BYTES);
-            return { key: keyBufs[(next + i) % keys], value: pool.subarray(at, at + VALUE_BYTES) };
-          }),
-        );
-        next += n;
-        written += n;
-        return produceFrame(topic, [0], batch, 1);
-      },
-      16,
-    );
+    await pipelinedProduce(broker.port, () => (sent < total ? frames[sent++ % frames.length] : null), 16);
     const fillS = (nowMs() - t0) / 1000;
     const partitionDir = path.join(dataDir, `${topic}-0`);
     const logBytes = bytesUnder(partitionDir, (p) => p.endsWith('.log'));

@@ -20,10 +20,11 @@ afterEach(async () => {
 const GROUP_PROPERTIES = {
   'group.initial.rebalance.delay.ms': '0',
   'group.min.session.timeout.ms': '500',
+  // Creating __consumer_offsets with Kafka's 50 partitions costs seconds on a loaded machine; a few suffice here.
+  'offsets.topic.num.partitions': '4',
 };
 
-async function startBroker(): Promise<{ broker: Broker; kafka: Kafka }> {
-  const dataDir = tempDir();
+async function startBroker(dataDir = tempDir()): Promise<{ broker: Broker; kafka: Kafka }> {
   cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties: GROUP_PROPERTIES });
   cleanups.push(() => broker.close());
@@ -160,5 +161,34 @@ describe('consumer groups with kafkajs', () => {
     await exited;
     await until('the survivor owning all partitions again', () => survivor.joins > joinsBefore && survivor.assignment.length === 6, 20_000);
     expect(survivor.assignment).toEqual(ALL);
+  });
+
+  it('keeps committed offsets and the group across a broker restart (__consumer_offsets)', async () => {
+    const dataDir = tempDir();
+    const first = await startBroker(dataDir);
+    await createTopic(first.kafka, 'durable', 2);
+    await produce(first.kafka, 'durable', Array.from({ length: 6 }, (_, i) => `before-${i}`), 2);
+    const before = member(first.kafka, 'g-durable', 'durable');
+    await run(before, 'durable');
+    await until('the first 6 records', () => before.values.length === 6);
+    await before.consumer.disconnect();
+    await first.broker.close();
+
+    const second = await startBroker(dataDir);
+    const admin = second.kafka.admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.connect();
+    const committed = await admin.fetchOffsets({ groupId: 'g-durable', topics: ['durable'] });
+    expect(committed[0].partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+      [0, '3'],
+      [1, '3'],
+    ]);
+    expect((await admin.listGroups()).groups).toEqual([{ groupId: 'g-durable', protocolType: 'consumer' }]);
+    await produce(second.kafka, 'durable', ['after-0', 'after-1'], 2);
+    const after = member(second.kafka, 'g-durable', 'durable');
+    await run(after, 'durable');
+    await until('the 2 new records', () => after.values.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(after.values.sort()).toEqual(['after-0', 'after-1']);
   });
 });

@@ -89,6 +89,7 @@ export function fetchFrame(topic: string, partitions: number[], partitionMaxByte
 export class SimpleClient {
   private buffered: Buffer = Buffer.alloc(0);
   private waiting: ((frame: Buffer) => void) | null = null;
+  private waitingFailed: ((err: Error) => void) | null = null;
   private failure: Error | null = null;
   private correlationId = 1;
 
@@ -103,9 +104,12 @@ export class SimpleClient {
       this.buffered = this.buffered.subarray(4 + size);
       const w = this.waiting;
       this.waiting = null;
+      this.waitingFailed = null;
       w?.(frame);
     });
     socket.on('error', (err) => (this.failure = err));
+    // One close listener for the connection's life, not one per request.
+    socket.on('close', () => this.waitingFailed?.(this.failure ?? new Error('connection closed')));
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<SimpleClient> {
@@ -124,7 +128,7 @@ export class SimpleClient {
     const correlationId = this.correlationId++;
     const answer = new Promise<Buffer>((resolve, reject) => {
       this.waiting = resolve;
-      this.socket.once('close', () => reject(this.failure ?? new Error('connection closed')));
+      this.waitingFailed = reject;
     });
     this.socket.write(requestFrame(apiKey, apiVersion, body, correlationId));
     const frame = await answer;

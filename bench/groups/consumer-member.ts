@@ -88,7 +88,8 @@ class ConsumerMember {
       rebalanceTimeoutMs: this.first ? 30_000 : -1,
       subscribedTopicNames: this.first ? [this.topic] : null,
       serverAssignor: null,
-      topicPartitions: this.first || !this.sentOwned ? [{ topicId: this.topicId, partitions: this.owned }] : null,
+      // Joining carries an empty list (Kafka refuses owned partitions at epoch 0); afterwards only changes are sent.
+      topicPartitions: this.first ? [] : !this.sentOwned ? (this.owned.length > 0 ? [{ topicId: this.topicId, partitions: this.owned }] : []) : null,
     };
     this.sentOwned = true;
     let response: ConsumerGroupHeartbeatResponse;

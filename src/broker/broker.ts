@@ -130,6 +130,7 @@ export class Broker implements BrokerServices {
       clock,
     });
     this.groupCoordinator = new GroupCoordinator({
+      // Classic groups and every committed offset live in __consumer_offsets, beside the KIP-848 groups.
       store: this.coordinatorStore,
       clock: clock ?? systemClock,
       timer: new SystemTimer(),
