@@ -12,6 +12,7 @@ import { decodeCoordinatorRecord, OFFSETS_TOPIC } from '../src/coordinator/offse
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { ApiKey } from '../src/protocol/generated/index.js';
 import { buildRecordBatch } from '../src/record/record-batch.js';
+import { ManualClock } from '../src/storage/clock.js';
 import { silentLogger } from '../src/storage/log.js';
 import { WireClient, fetchAll, produce } from './support/kafka-wire.js';
 import { tempDir } from './support/storage.js';
@@ -96,6 +97,10 @@ describe('__consumer_offsets on a broker', () => {
     expect(deleted.responses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
     expect(deleted.responses[0].errorMessage).toMatch(/internal topic/);
     expect((await allTopics(client)).map((t) => t.name)).toContain(OFFSETS_TOPIC);
+
+    const trimmed = await client.request(ApiKey.DeleteRecords, 2, { topics: [{ name: OFFSETS_TOPIC, partitions: [{ partitionIndex: partition, offset: -1n }] }], timeoutMs: 10_000 });
+    expect(trimmed.topics[0].partitions[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(broker.logs.getLog(OFFSETS_TOPIC, partition)?.logStartOffset).toBe(0);
   });
 
   it('is auto-created by Metadata with its own partition count and configs, as Kafka\'s auto-creation does', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -127,6 +132,27 @@ describe('__consumer_offsets on a broker', () => {
       if (r.type === 'offset') latest.set(`${r.groupId}/${r.partition}`, r.value?.offset ?? null);
     });
     expect(Object.fromEntries(latest)).toEqual({ 'g1/0': 96n, 'g1/1': 97n, 'g1/2': 98n, 'g1/3': null, 'g2/0': 1099n });
+  });
+
+  it('takes commits when the broker was given a clock far from the logs\' (batch timestamps follow the logs)', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const dataDir = tempDir();
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    // Two days ahead: past message.timestamp.after.max.ms (1 h) if batches carried this clock's time.
+    const clock = new ManualClock(Date.now() + 2 * 86_400_000);
+    const broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, clock, properties: { 'offsets.topic.num.partitions': '2' } });
+    cleanups.push(() => broker.close());
+    await broker.groupCoordinator.load();
+    const results = await broker.groupCoordinator.commitOffsets({
+      groupId: 'g',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      apiVersion: 8,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    expect(results[0].partitions[0].errorCode).toBe(0);
+    expect(broker.groupCoordinator.committedOffset('g', 't', 0)).toMatchObject({ offset: 5n, commitTimestampMs: clock.nowMs() });
   });
 
   it('keeps its segments readable by samsa dump-log', { timeout: TEST_TIMEOUT_MS }, async () => {

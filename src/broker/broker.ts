@@ -127,7 +127,8 @@ export class Broker implements BrokerServices {
       materializeTopic: (topic) => this.materializeTopic(topic),
       config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
       logger,
-      clock,
+      // Batch timestamps follow the logs' own clock (their timestamp checks use it); the
+      // coordinator's clock (commit timestamps, retention) is the injected one.
     });
     this.groupCoordinator = new GroupCoordinator({
       // Classic groups and every committed offset live in __consumer_offsets, beside the KIP-848 groups.
