@@ -24,6 +24,7 @@
 //
 // Options: --quick (small sizes, smoke run), --runs N (default 3),
 // --only rebalance,commit,compaction, --gib N (compaction log size),
+// --cpu-prof DIR (profile every broker: node --cpu-prof; see docs/profiling.md),
 // --no-write (do not touch docs/), --keep (keep the scratch dir and broker logs).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,7 +57,8 @@ const wants = (suite: string) => only === null || only.has(suite);
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const compactionBytes = option('--gib') ? Number(option('--gib')) * GiB : quick ? 64 * MiB : GiB;
-const writeDocs = !quick && !only && !flag('--no-write') && option('--gib') === undefined;
+const cpuProfDir = option('--cpu-prof');
+const writeDocs = !quick && !only && !flag('--no-write') && option('--gib') === undefined && cpuProfDir === undefined;
 
 const scratch = path.join(process.env.BENCH_DIR ?? path.join(root, 'bench', 'results', 'scratch'), 'groups');
 fs.rmSync(scratch, { recursive: true, force: true });
@@ -78,7 +80,8 @@ let brokerCount = 0;
 async function startBroker(properties: Record<string, string>): Promise<{ broker: BrokerProcess; dataDir: string }> {
   const dir = path.join(scratch, `broker-${brokerCount++}`);
   const dataDir = path.join(dir, 'data');
-  const broker = await BrokerProcess.start({ dataDir, properties, logFile: path.join(dir, 'broker.log') });
+  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
+  const broker = await BrokerProcess.start({ dataDir, properties, logFile: path.join(dir, 'broker.log'), nodeArgs });
   return { broker, dataDir };
 }
 

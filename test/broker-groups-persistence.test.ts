@@ -216,6 +216,22 @@ describe('consumer groups kept in __consumer_offsets', () => {
     expect(again.groupCoordinator.group('simple')).toBeUndefined();
   });
 
+  it('deletes an empty group without offsets at the next retention check, as Kafka does', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const dataDir = newDataDir();
+    const broker = await startBroker(dataDir, { properties: { 'offsets.retention.check.interval.ms': '200' } });
+    const kafka = client(broker.bootstrap);
+    const a = await admin(kafka);
+    await a.createTopics({ topics: [{ topic: 'quiet', numPartitions: 1 }] });
+    const idle = await consume(kafka, 'idle', 'quiet');
+    await until('a stable group', () => broker.groupCoordinator.group('idle')?.stateName() === 'Stable');
+    // Still there while it has a member, whatever the checks.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(broker.groupCoordinator.group('idle')).toBeDefined();
+    await idle.consumer.disconnect();
+    await until('the empty group deleted', () => broker.groupCoordinator.group('idle') === undefined);
+    expect((await storedRecords(broker, 'idle')).at(-1)).toEqual({ type: 'group', groupId: 'idle', value: null });
+  });
+
   it('removes the committed offsets of a deleted topic, also across a restart', { timeout: TEST_TIMEOUT_MS }, async () => {
     const dataDir = newDataDir();
     const first = await startBroker(dataDir);

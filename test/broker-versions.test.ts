@@ -292,6 +292,36 @@ describe('every advertised API version', () => {
   });
 });
 
+/** Group API requests that fail, per version: the error answer must encode at every version (null names where a version has no nulls). */
+const groupErrorCases: Array<[string, number, number, unknown, number[]]> = [];
+for (let v = 0; v <= 9; v++) {
+  const join = { groupId: 'g-err', sessionTimeoutMs: 1, rebalanceTimeoutMs: 1, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] };
+  groupErrorCases.push(['JoinGroup', ApiKey.JoinGroup, v, join, [26]]);
+}
+for (let v = 0; v <= 5; v++) {
+  groupErrorCases.push(['SyncGroup', ApiKey.SyncGroup, v, { groupId: 'g-none', generationId: 1, memberId: 'm', groupInstanceId: null, assignments: [] }, [25]]);
+  groupErrorCases.push(['LeaveGroup', ApiKey.LeaveGroup, v, v >= 3 ? { groupId: 'g-none', members: [{ memberId: 'm', groupInstanceId: null }] } : { groupId: 'g-none', memberId: 'm' }, [25]]);
+  groupErrorCases.push(['DescribeGroups', ApiKey.DescribeGroups, v, { groups: [''] }, [24]]);
+}
+for (let v = 0; v <= 4; v++) groupErrorCases.push(['Heartbeat', ApiKey.Heartbeat, v, { groupId: 'g-none', generationId: 1, memberId: 'm', groupInstanceId: null }, [25]]);
+for (let v = 1; v <= 5; v++) {
+  groupErrorCases.push(['FindCoordinator', ApiKey.FindCoordinator, v, v >= 4 ? { keyType: 1, coordinatorKeys: ['txn'] } : { key: 'txn', keyType: 1 }, [15]]);
+}
+for (let v = 2; v <= 9; v++) {
+  const partitions = [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }];
+  groupErrorCases.push(['OffsetCommit', ApiKey.OffsetCommit, v, { groupId: 'g-none', generationIdOrMemberEpoch: 3, memberId: 'm', groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: 't', partitions }, { name: 'no-such-topic', partitions }] }, v >= 9 ? [69, 3] : [22, 3]]);
+}
+for (let v = 1; v <= 2; v++) groupErrorCases.push(['DeleteGroups', ApiKey.DeleteGroups, v, { groupsNames: ['g-none'] }, [69]]);
+groupErrorCases.push(['OffsetDelete', ApiKey.OffsetDelete, 0, { groupId: 'g-none', topics: [] }, [69]]);
+
+describe('group API errors at every version', () => {
+  it.each(groupErrorCases)('%s (key %i) v%i answers its error', async (_name, apiKey, version, requestBody, expected) => {
+    const { ok, response } = await roundTripBody(apiKey, version, requestBody);
+    expect(ok).toBe(true);
+    expect(errorCodes(response)).toEqual(expected);
+  });
+});
+
 /** Every non-zero errorCode anywhere in a response (the samples above all succeed). */
 function errorCodes(value: unknown): number[] {
   if (Array.isArray(value)) return value.flatMap(errorCodes);

@@ -390,3 +390,20 @@ describe('cleaner configs', () => {
     expect(manager.cleaner).toBeNull();
   });
 });
+
+describe('SkimpyOffsetMap', () => {
+  it('maps key digests to their latest offset in a fixed table', async () => {
+    const { SkimpyOffsetMap, OFFSET_MAP_SLOT_BYTES } = await import('../src/storage/offset-map.js');
+    const map = new SkimpyOffsetMap(100 * OFFSET_MAP_SLOT_BYTES);
+    expect(map.slots).toBe(100);
+    for (let i = 0; i < 90; i++) map.put(Buffer.from(`key-${i % 30}`), i);
+    expect(map.size).toBe(30);
+    expect(map.latestOffset).toBe(89);
+    for (let k = 0; k < 30; k++) expect(map.get(Buffer.from(`key-${k}`))).toBe(60 + k);
+    expect(map.get(Buffer.from('absent'))).toBe(-1);
+    map.clear();
+    expect(map.size).toBe(0);
+    expect(map.get(Buffer.from('key-1'))).toBe(-1);
+    expect(map.latestOffset).toBe(-1);
+  });
+});

@@ -241,3 +241,34 @@ describe('formatOffsetsRecord (kafka-dump-log --offsets-decoder)', () => {
     expect(formatOffsetsRecord(3, encodeGroupMetadataKey('g'), hex('0003 00'))).toMatchObject({ key: expect.stringMatching(/^Error at offset 3, skipping\./), payload: null });
   });
 });
+
+describe('formatOffsetsRecord with the embedded consumer protocol', () => {
+  // The cases of Kafka 4.0's DumpLogSegmentsTest.testOffsetsMessageParser, with their expected output.
+  const member = { memberId: 'member', groupInstanceId: 'instance', clientId: 'client', clientHost: 'host', rebalanceTimeoutMs: 1000, sessionTimeoutMs: 100 };
+  const base: ClassicGroupSnapshot = { groupId: 'group', protocolType: 'consumer', generationId: 10, protocolName: 'range', leaderId: 'member', currentStateTimestampMs: -1, members: [] };
+
+  it('prints a parsable subscription and assignment as JSON', () => {
+    // ConsumerProtocolSubscription v3: topics [foo], userData null, ownedPartitions foo:[0], generationId 0, rackId "rack".
+    const subscription = hex(`0003 00000001 0003${Buffer.from('foo').toString('hex')} ffffffff 00000001 0003${Buffer.from('foo').toString('hex')} 00000001 00000000 00000000 0004${Buffer.from('rack').toString('hex')}`);
+    // ConsumerProtocolAssignment v3: foo:[0], userData null.
+    const assignment = hex(`0003 00000001 0003${Buffer.from('foo').toString('hex')} 00000001 00000000 ffffffff`);
+    const value = encodeGroupMetadataValue({ ...base, members: [{ ...member, subscription, assignment }] }, 4);
+    expect(formatOffsetsRecord(0, encodeGroupMetadataKey('group'), value)).toEqual({
+      key: '{"type":"2","data":{"group":"group"}}',
+      payload:
+        '{"version":"4","data":{"protocolType":"consumer","generation":10,"protocol":"range","leader":"member","currentStateTimestamp":-1,"members":[{"memberId":"member",' +
+        '"groupInstanceId":"instance","clientId":"client","clientHost":"host","rebalanceTimeout":1000,"sessionTimeout":100,"subscription":{"topics":["foo"],' +
+        '"userData":null,"ownedPartitions":[{"topic":"foo","partitions":[0]}],"generationId":0,"rackId":"rack"},"assignment":{"assignedPartitions":' +
+        '[{"topic":"foo","partitions":[0]}],"userData":null}}]}}',
+    });
+  });
+
+  it('falls back to base64 when the embedded protocol does not parse', () => {
+    const value = encodeGroupMetadataValue({ ...base, members: [{ ...member, subscription: Buffer.from('Subscription'), assignment: Buffer.from('Assignment') }] }, 4);
+    expect(formatOffsetsRecord(0, encodeGroupMetadataKey('group'), value).payload).toBe(
+      '{"version":"4","data":{"protocolType":"consumer","generation":10,"protocol":"range","leader":"member","currentStateTimestamp":-1,"members":[{"memberId":"member",' +
+        '"groupInstanceId":"instance","clientId":"client","clientHost":"host","rebalanceTimeout":1000,"sessionTimeout":100,"subscription":"U3Vic2NyaXB0aW9u",' +
+        '"assignment":"QXNzaWdubWVudA=="}]}}',
+    );
+  });
+});

@@ -466,15 +466,15 @@ export class ClassicGroup implements CoordinatorGroup {
     const member = this.members.get(memberId)!;
     switch (this.state) {
       case 'PreparingRebalance':
-        return this.updateMemberAndRebalance(request, member, resolve, `member ${memberId} rejoins during PreparingRebalance`);
+        return this.updateMemberAndRebalance(request, member, resolve, `member ${memberId} rejoins during PreparingRebalance${clientReason(request)}`);
       case 'CompletingRebalance':
         // Same metadata: the member probably lost its JoinGroup answer; give it the current generation again.
         if (member.matches(request.protocols)) return resolve(this.currentJoinResult(member, this.isLeader(memberId)));
-        return this.updateMemberAndRebalance(request, member, resolve, `member ${memberId} changed its metadata`);
+        return this.updateMemberAndRebalance(request, member, resolve, `member ${memberId} changed its metadata${clientReason(request)}`);
       case 'Stable':
         // The leader rejoining forces a rebalance: that is how it reacts to changes its assignor sees (new partitions).
-        if (this.isLeader(memberId)) return this.updateMemberAndRebalance(request, member, resolve, `leader ${memberId} rejoins`);
-        if (!member.matches(request.protocols)) return this.updateMemberAndRebalance(request, member, resolve, `member ${memberId} changed its metadata`);
+        if (this.isLeader(memberId)) return this.updateMemberAndRebalance(request, member, resolve, `leader ${memberId} rejoins${clientReason(request)}`);
+        if (!member.matches(request.protocols)) return this.updateMemberAndRebalance(request, member, resolve, `member ${memberId} changed its metadata${clientReason(request)}`);
         return resolve(this.currentJoinResult(member, false));
       default:
         return resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId));
@@ -514,7 +514,7 @@ export class ClassicGroup implements CoordinatorGroup {
     // A new member cannot heartbeat before its JoinGroup is answered; if it goes away meanwhile it retries with a
     // fresh join, so its first place expires after the new-member join timeout rather than the session timeout.
     this.scheduleHeartbeatExpiry(memberId, this.ctx.config.newMemberJoinTimeoutMs);
-    this.maybePrepareRebalanceOrCompleteJoin(`adding member ${memberId}${request.groupInstanceId === null ? '' : ` (instance ${request.groupInstanceId})`}`);
+    this.maybePrepareRebalanceOrCompleteJoin(`adding member ${memberId}${request.groupInstanceId === null ? '' : ` (instance ${request.groupInstanceId})`}${clientReason(request)}`);
   }
 
   private updateMemberAndRebalance(request: JoinRequest, member: ClassicGroupMember, resolve: (r: JoinResult) => void, reason: string): void {
@@ -1001,6 +1001,11 @@ export class ClassicGroup implements CoordinatorGroup {
     for (const m of this.members.values()) this.scheduleHeartbeatExpiry(m.memberId, m.sessionTimeoutMs);
     if (this.members.size > this.ctx.config.maxSize) this.prepareRebalance(`more than group.max.size members after loading`);
   }
+}
+
+/** JoinGroup v8+ carries the client's reason (KIP-800); it goes into the rebalance log line, as in Kafka. */
+function clientReason(request: JoinRequest): string {
+  return request.reason === null || request.reason === '' ? '' : `; client reason: ${request.reason.slice(0, 200)}`;
 }
 
 function isProtocolInconsistent(requested: string | null, current: string | null): boolean {

@@ -339,7 +339,8 @@ export class GroupCoordinator {
     const created = group.isEmpty() && group.protocolType === null;
     const result = await group.join(request);
     // A group created by a join that failed at once (no member added) is not kept.
-    if (created && group.isEmpty() && group.isInState('Empty') && !this.offsets.has(request.groupId) && result.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) {
+    // (A group that reached a generation has written its group record and stays.)
+    if (created && group.isEmpty() && group.isInState('Empty') && group.generationId === 0 && !this.offsets.has(request.groupId) && result.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) {
       if (this.groups.get(request.groupId) === group) this.groups.delete(request.groupId);
     }
     return result;
@@ -655,6 +656,27 @@ export class GroupCoordinator {
           },
           (err: unknown) => {
             this.logger.warn(`group ${groupId}: writing expired offsets failed: ${(err as Error).message}`);
+            return 0;
+          },
+        ),
+      );
+    }
+    // Kafka's cleanupGroupMetadata also deletes an Empty classic group that has no offsets at all.
+    for (const [groupId, group] of this.groups) {
+      if (this.offsets.has(groupId) || !(group instanceof ClassicGroup) || !group.isInState('Empty')) continue;
+      if (this.availability(groupId) !== ErrorCode.NONE) continue;
+      writes.push(
+        this.store.append(this.store.partitionFor(groupId), group.tombstoneRecords()).then(
+          () => {
+            if (this.groups.get(groupId) === group && group.isInState('Empty') && !this.offsets.has(groupId)) {
+              this.groups.delete(groupId);
+              group.markDead();
+              this.logger.info(`group ${groupId}: empty without offsets; deleted`);
+            }
+            return 0;
+          },
+          (err: unknown) => {
+            this.logger.warn(`group ${groupId}: deleting the empty group failed: ${(err as Error).message}`);
             return 0;
           },
         ),

@@ -330,6 +330,18 @@ class Reader {
     return Buffer.from(this.buf.subarray(at, at + n));
   }
 
+  /** Non-flexible nullable bytes (int32 length, -1 = null). */
+  nullableBytes(): Buffer | null {
+    const n = this.int32();
+    if (n === -1) return null;
+    if (n < 0 || n > this.remaining) {
+      this.fail(`bytes length ${n} with ${this.remaining} bytes left`);
+      return null;
+    }
+    const at = this.take(n, 'bytes');
+    return Buffer.from(this.buf.subarray(at, at + n));
+  }
+
   arrayCount(flexible: boolean, elementBytesMin: number): number {
     const n = flexible ? this.unsignedVarint() - 1 : this.int32();
     if (n < 0 || n * elementBytesMin > this.remaining) {
@@ -486,8 +498,10 @@ export function formatOffsetsRecord(offset: number, key: Buffer | null, value: B
       member.clientHost = m.clientHost;
       if (version >= 1) member.rebalanceTimeout = m.rebalanceTimeoutMs;
       member.sessionTimeout = m.sessionTimeoutMs;
-      member.subscription = m.subscription.toString('base64');
-      member.assignment = m.assignment.toString('base64');
+      // Kafka's tool shows the embedded consumer protocol when it parses, base64 otherwise.
+      const consumer = g.protocolType === 'consumer';
+      member.subscription = (consumer && consumerSubscriptionJson(m.subscription)) || m.subscription.toString('base64');
+      member.assignment = (consumer && consumerAssignmentJson(m.assignment)) || m.assignment.toString('base64');
       return member;
     });
     return { key: keyText, payload: versioned(version, data) };
@@ -496,4 +510,47 @@ export function formatOffsetsRecord(offset: number, key: Buffer | null, value: B
     return { key: `Record type ${keyVersion} (KIP-848 consumer group) at offset ${offset}: not decoded by this tool.`, payload: value === null ? '<DELETE>' : null };
   }
   return { key: `Unknown record type ${keyVersion} at offset ${offset}, skipping.`, payload: null };
+}
+
+// The consumer protocol embedded in a classic "consumer" group's members
+// (ConsumerProtocolSubscription / ConsumerProtocolAssignment, versions 0-3, not
+// flexible), as Kafka's JSON converters print them; null when it does not parse.
+const CONSUMER_PROTOCOL_VERSION_MAX = 3;
+const TOPIC_PARTITION_BYTES_MIN = 2 + 4;
+
+function readTopicPartitions(r: Reader): Array<{ topic: string; partitions: number[] }> {
+  const count = r.arrayCount(false, TOPIC_PARTITION_BYTES_MIN);
+  const out: Array<{ topic: string; partitions: number[] }> = [];
+  for (let i = 0; i < count && !r.bad; i++) {
+    const topic = r.string(false, 'topic');
+    const n = r.arrayCount(false, 4);
+    const partitions: number[] = [];
+    for (let j = 0; j < n && !r.bad; j++) partitions.push(r.int32());
+    out.push({ topic, partitions });
+  }
+  return out;
+}
+
+export function consumerSubscriptionJson(bytes: Buffer): Record<string, unknown> | null {
+  const r = new Reader(bytes);
+  const version = r.int16();
+  if (r.bad || version < 0 || version > CONSUMER_PROTOCOL_VERSION_MAX) return null;
+  const topicCount = r.arrayCount(false, 2);
+  const topics: string[] = [];
+  for (let i = 0; i < topicCount && !r.bad; i++) topics.push(r.string(false, 'topic'));
+  const userData = r.nullableBytes();
+  const json: Record<string, unknown> = { topics, userData: userData === null ? null : userData.toString('base64') };
+  if (version >= 1) json.ownedPartitions = readTopicPartitions(r);
+  if (version >= 2) json.generationId = r.int32();
+  if (version >= 3) json.rackId = r.nullableString(false);
+  return r.bad ? null : json;
+}
+
+export function consumerAssignmentJson(bytes: Buffer): Record<string, unknown> | null {
+  const r = new Reader(bytes);
+  const version = r.int16();
+  if (r.bad || version < 0 || version > CONSUMER_PROTOCOL_VERSION_MAX) return null;
+  const assignedPartitions = readTopicPartitions(r);
+  const userData = r.nullableBytes();
+  return r.bad ? null : { assignedPartitions, userData: userData === null ? null : userData.toString('base64') };
 }

@@ -53,7 +53,7 @@ import {
   segmentFileName,
   type LogSegment,
 } from './log-segment.js';
-import { SkimpyOffsetMap } from './offset-map.js';
+import { OFFSET_MAP_SLOT_BYTES, SkimpyOffsetMap } from './offset-map.js';
 
 export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 const BATCH_BYTES_MIN = 61;
@@ -425,15 +425,23 @@ class Cleaner {
     this.readBuffer = Buffer.allocUnsafe(settings.ioBytes);
   }
 
-  // Allocated at the first clean, not at start-up: most brokers never compact a byte.
-  private offsetMap(): SkimpyOffsetMap {
-    this.map ??= new SkimpyOffsetMap(this.settings.dedupeBytes);
+  /**
+   * The map for a clean of `offsetCount` dirty offsets. Kafka allocates the
+   * whole dedupe buffer up front; here it is allocated at the first clean and
+   * only as large as the dirty section can need (it has at most one key per
+   * offset), up to log.cleaner.dedupe.buffer.size / threads: a broker with
+   * small compacted topics does not hold 128 MiB for them.
+   */
+  private offsetMap(offsetCount: number): SkimpyOffsetMap {
+    const slotsMax = Math.floor(this.settings.dedupeBytes / OFFSET_MAP_SLOT_BYTES);
+    const wanted = Math.min(slotsMax, Math.ceil(offsetCount / this.settings.loadFactor) + 1);
+    if (this.map === null || this.map.slots < wanted) this.map = new SkimpyOffsetMap(wanted * OFFSET_MAP_SLOT_BYTES);
     return this.map;
   }
 
   async clean(ltc: LogToClean): Promise<CleanResult> {
     const { log } = ltc;
-    const map = this.offsetMap();
+    const map = this.offsetMap(ltc.firstUncleanableOffset - ltc.firstDirtyOffset);
     await map.clearInSlices();
     const nowMs = this.settings.clock.nowMs();
     const result: CleanResult = { log, endOffset: ltc.firstDirtyOffset, bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsKept: 0, segmentsCleaned: 0 };
