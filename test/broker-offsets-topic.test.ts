@@ -97,6 +97,10 @@ describe('__consumer_offsets on a broker', () => {
     expect(deleted.responses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
     expect(deleted.responses[0].errorMessage).toMatch(/internal topic/);
     expect((await allTopics(client)).map((t) => t.name)).toContain(OFFSETS_TOPIC);
+
+    const trimmed = await client.request(ApiKey.DeleteRecords, 2, { topics: [{ name: OFFSETS_TOPIC, partitions: [{ partitionIndex: partition, offset: -1n }] }], timeoutMs: 10_000 });
+    expect(trimmed.topics[0].partitions[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(broker.logs.getLog(OFFSETS_TOPIC, partition)?.logStartOffset).toBe(0);
   });
 
   it('is auto-created by Metadata with its own partition count and configs, as Kafka\'s auto-creation does', { timeout: TEST_TIMEOUT_MS }, async () => {

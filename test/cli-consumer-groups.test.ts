@@ -9,6 +9,7 @@ import { Broker } from '../src/broker/broker.js';
 import { BrokerConnection } from '../src/client/connection.js';
 import { ApiKey, type ConsumerGroupDescribeResponse, type ConsumerGroupHeartbeatResponse } from '../src/protocol/generated/index.js';
 import { silentLogger } from '../src/storage/log.js';
+import { BrokerProcess } from './support/broker-process.js';
 import { runCli, startCli, type RunningCli } from './support/cli.js';
 import { tempDir } from './support/storage.js';
 
@@ -23,7 +24,12 @@ const GROUP_PROPERTIES = {
   'group.initial.rebalance.delay.ms': '0',
   'group.min.session.timeout.ms': '1000',
 };
-const MEMBER_PROPS = ['--consumer-property', 'session.timeout.ms=6000', '--consumer-property', 'heartbeat.interval.ms=300'];
+// A 20 s rebalance timeout (max.poll.interval.ms) bounds how long a JoinGroup can be held on a loaded machine.
+const MEMBER_PROPS = [
+  ...['--consumer-property', 'session.timeout.ms=6000'],
+  ...['--consumer-property', 'heartbeat.interval.ms=300'],
+  ...['--consumer-property', 'max.poll.interval.ms=20000'],
+];
 
 beforeAll(async () => {
   dataDir = tempDir('samsa-cli-groups-');
@@ -164,6 +170,17 @@ describe('samsa consumer-groups and console-consumer --group', { timeout: 300_00
     const noAction = await groups('--group', 'x');
     expect(noAction.code).toBe(1);
     expect(noAction.stderr).toMatch(/^Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets\n/);
+  });
+
+  it('checks console-consumer group arguments as kafka-console-consumer does', async () => {
+    const withPartition = await consume('lag', 'g', '--partition', '0');
+    expect(withPartition.code).toBe(1);
+    expect(withPartition.stderr).toMatch(/^Options group and partition cannot be specified together\.\n/);
+    const conflict = await consume('lag', 'g', '--from-beginning', '--consumer-property', 'auto.offset.reset=latest');
+    expect(conflict).toMatchObject({ code: 1, stderr: "Can't simultaneously specify --from-beginning and 'auto.offset.reset=latest', please remove one option\n" });
+    const mismatch = await consume('lag', 'g', '--consumer-property', 'group.id=h');
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/^The group ids provided in different places .* Detected group ids: 'g', 'h'\n/);
   });
 
   it('lists, describes state and members of an active group, and refuses to reset or delete it', async () => {
@@ -359,6 +376,51 @@ describe('samsa consumer-groups and console-consumer --group', { timeout: 300_00
       expect(list.stdout).toContain(`${'modern-group'.padEnd(25)} ${'Consumer'.padEnd(20)}\n`);
     } finally {
       conn.close();
+    }
+  });
+
+  it('keeps consuming in its group across a SIGKILL and restart of the broker', async () => {
+    const dir = tempDir('samsa-cli-groups-restart-');
+    let proc = await BrokerProcess.start(dir, { properties: GROUP_PROPERTIES });
+    const port = proc.port;
+    const address = `127.0.0.1:${port}`;
+    const other = new Kafka({ clientId: 'cli-groups-restart', brokers: [address], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+    const send = async (values: string[]) => {
+      const producer = other.producer();
+      await producer.connect();
+      await producer.send({ topic: 'restart', messages: values.map((value) => ({ value })) });
+      await producer.disconnect();
+    };
+    const stable = async () => {
+      const admin = other.admin();
+      await admin.connect();
+      try {
+        const g = (await admin.describeGroups(['restart-group'])).groups[0];
+        return g.state === 'Stable' && g.members.length === 1 ? true : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const member = startCli(['console-consumer', '--bootstrap-server', address, '--topic', 'restart', '--group', 'restart-group', ...MEMBER_PROPS]);
+    running.push(member);
+    try {
+      await waitFor('the member to join', stable);
+      await send(['a1', 'a2', 'a3']);
+      await waitFor('a1..a3', async () => (member.stdout() === 'a1\na2\na3\n' ? true : undefined));
+      await proc.kill('SIGKILL');
+      proc = await BrokerProcess.start(dir, { port, properties: GROUP_PROPERTIES });
+      // The member finds the coordinator again and rejoins; records sent after that reach it.
+      await waitFor('the member to rejoin the restarted broker', stable, 90_000);
+      await send(['b1', 'b2']);
+      await waitFor('b1, b2', async () => (member.stdout().endsWith('b1\nb2\n') ? true : undefined));
+      const result = await member.stop();
+      expect(result.stdout.split('\n').filter((l) => l !== '')).toEqual(expect.arrayContaining(['a1', 'a2', 'a3', 'b1', 'b2']));
+      expect(result.stderr).toMatch(/Processed a total of \d+ messages/);
+    } finally {
+      await proc.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -28,12 +28,20 @@ const HEADLINES: Headline[] = [
   { what: 'classic group: an 11th member joins, to all 11 re-assigned', metric: 'rebalance.classic.member-join' },
   { what: 'classic group: a member leaves, to the other 10 re-assigned', metric: 'rebalance.classic.member-leave' },
   { what: 'KIP-848 group, 10 members: first heartbeat to all 10 reconciled', metric: 'rebalance.consumer.initial' },
+  { what: 'KIP-848 group: an 11th member joins, to all 11 reconciled', metric: 'rebalance.consumer.member-join' },
+  { what: 'KIP-848 group: a member leaves, to the other 10 reconciled', metric: 'rebalance.consumer.member-leave' },
+  { what: 'OffsetCommit of 1 partition, 1 connection', metric: 'commit.1p.1c.commits' },
+  { what: 'OffsetCommit of 1 partition, 1 connection: p99 latency', metric: 'commit.1p.1c.p99' },
   { what: 'OffsetCommit of 1 partition, 16 connections', metric: 'commit.1p.16c.commits' },
   { what: 'OffsetCommit of 100 partitions, 16 connections (partitions/s)', metric: 'commit.100p.16c.partitions' },
   { what: 'broker CPU per 1000 commits of 1 partition (16 connections)', metric: 'commit.1p.16c.cpu' },
+  { what: 'broker CPU per 1000 commits of 100 partitions (16 connections)', metric: 'commit.100p.16c.cpu' },
+  { what: 'OffsetCommit of 1 partition vs Produce acks=-1 of the same record (16 connections)', metric: 'commit.1p.16c.vs-produce' },
   { what: 'compaction of a keyed log: dirty MB/s cleaned', metric: 'compaction.throughput' },
   { what: 'compaction vs the raw read+write time of the same bytes', metric: 'compaction.vs-raw-io' },
-  { what: 'broker request round trip, max while cleaning', metric: 'compaction.probe.max' },
+  { what: 'broker CPU per GiB of dirty log cleaned', metric: 'compaction.cpu' },
+  { what: 'broker request round trip while cleaning: p99', metric: 'compaction.probe.p99' },
+  { what: 'broker request round trip while cleaning: max', metric: 'compaction.probe.max' },
 ];
 
 export function groupsReport(report: GroupsReport): string {

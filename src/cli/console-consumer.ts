@@ -62,6 +62,8 @@ interface GroupSettings {
 interface RecordSource {
   poll(maxWaitMs: number): Promise<FetchedRecord[]>;
   markConsumed(record: FetchedRecord): void;
+  /** Ctrl-C: make a blocked poll return. */
+  interrupt(): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function consoleConsumerCommand(argv: string[], io: CliIo): Promise
   let stopping = false;
   const stop = () => {
     stopping = true;
+    consumer.interrupt();
   };
   const onSigint = () => stop();
   process.once('SIGINT', onSigint);
@@ -146,10 +149,10 @@ function recordSource(client: KafkaClient, settings: ConsumerSettings, warn: (li
   };
   if (settings.group !== null) {
     const member = new GroupConsumer(client, { ...fetch, ...settings.group, topic: settings.topic, clientId: settings.clientId, warn });
-    return { poll: (ms) => member.poll(ms), markConsumed: (r) => member.markConsumed(r), close: () => member.close() };
+    return { poll: (ms) => member.poll(ms), markConsumed: (r) => member.markConsumed(r), interrupt: () => member.interrupt(), close: () => member.close() };
   }
   const direct = new TopicConsumer(client, { ...fetch, topic: settings.topic, partitions: settings.partitions, start: settings.start, resetTo: settings.resetTo });
-  return { poll: (ms) => direct.poll(ms), markConsumed: () => undefined, close: async () => undefined };
+  return { poll: (ms) => direct.poll(ms), markConsumed: () => undefined, interrupt: () => undefined, close: async () => undefined };
 }
 
 /** Kafka prints this conflict on its own line and exits 1, without the usage text. */

@@ -126,6 +126,9 @@ export class GroupConsumer {
   private generationId = -1;
   private needsJoin = true;
   private closing = false;
+  /** Set by interrupt(): stop joining and return from poll as soon as possible. */
+  private interrupted = false;
+  private joinInFlight = false;
   private assigned: number[] = [];
   private fetcher: TopicConsumer | null = null;
   /** Next offset after the last record the caller consumed, per assigned partition. */
@@ -155,16 +158,33 @@ export class GroupConsumer {
 
   /** Joins (or rejoins) when needed, commits when due, then one round of fetches on the assigned partitions. */
   async poll(maxWaitMs: number): Promise<FetchedRecord[]> {
-    if (this.closing) return [];
-    if (this.needsJoin) await this.rejoin();
-    if (this.closing) return [];
-    await this.maybeAutoCommit();
-    await this.checkMissingTopic();
-    if (!this.fetcher || this.needsJoin) {
-      if (!this.needsJoin) await sleep(Math.min(maxWaitMs, 500));
+    if (this.closing || this.interrupted) return [];
+    try {
+      if (this.needsJoin) await this.rejoin();
+      if (this.closing || this.interrupted) return [];
+      await this.maybeAutoCommit();
+      await this.checkMissingTopic();
+      if (!this.fetcher || this.needsJoin) {
+        if (!this.needsJoin) await sleep(Math.min(maxWaitMs, 500));
+        return [];
+      }
+      return await this.fetcher.poll(maxWaitMs);
+    } catch (err) {
+      // The broker is unreachable (restarting, say): keep trying, as Kafka's consumer does; heartbeats find out whether we are still a member.
+      if (!(err instanceof ConnectionError)) throw err;
+      await sleep(Math.min(maxWaitMs, 500));
       return [];
     }
-    return this.fetcher.poll(maxWaitMs);
+  }
+
+  /**
+   * Makes a poll that is waiting in JoinGroup (which the coordinator may hold
+   * for up to the rebalance timeout) return now, as Kafka's wakeup() does, so
+   * Ctrl-C does not wait for a rebalance. close() still commits and leaves.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    if (this.joinInFlight) this.dropCoordinator();
   }
 
   /** Records that the caller has processed `record`; its offset + 1 is what gets committed. */
@@ -215,7 +235,7 @@ export class GroupConsumer {
     try {
       // A rebalance may be under way: the coordinator still takes commits from the current generation then.
       if (this.options.autoCommit) await this.commit();
-      if (this.memberId !== '' && this.coordinatorConn && !this.coordinatorConn.closed) await this.leave();
+      if (this.memberId !== '') await this.leave();
     } catch (err) {
       if (!(err instanceof ConnectionError) && !(err instanceof KafkaResponseError)) throw err;
       this.warn(`Leaving the group failed: ${err.message}`);
@@ -288,19 +308,22 @@ export class GroupConsumer {
     this.committed.clear();
     // Creates the topic when the broker allows it (allow.auto.create.topics), as Kafka's consumer metadata does.
     await this.client.metadata([this.options.topic], true).catch(() => undefined);
-    while (!this.closing) {
-      let assignment: TopicPartition[] | null;
+    while (!this.closing && !this.interrupted) {
       try {
-        assignment = await this.joinAndSync();
+        this.joinInFlight = true;
+        const assignment = await this.joinAndSync().finally(() => (this.joinInFlight = false));
+        if (assignment === null) continue;
+        await this.startFetching(assignment.filter((tp) => tp.topic === this.options.topic).map((tp) => tp.partition));
       } catch (err) {
+        // The coordinator went away (restart, move): find it again and rejoin; the generation may have moved on.
         if (!(err instanceof ConnectionError)) throw err;
         this.dropCoordinator();
-        await sleep(RETRY_BACKOFF_MS);
+        this.fetcher = null;
+        this.assigned = [];
+        if (!this.interrupted) await sleep(RETRY_BACKOFF_MS);
         continue;
       }
-      if (assignment === null) continue;
       this.needsJoin = false;
-      await this.startFetching(assignment.filter((tp) => tp.topic === this.options.topic).map((tp) => tp.partition));
       this.startHeartbeats();
       return;
     }
@@ -480,7 +503,7 @@ export class GroupConsumer {
   }
 
   private async leave(): Promise<void> {
-    const conn = this.coordinatorConn!;
+    const conn = await this.ensureCoordinator();
     const response = await conn.request<LeaveGroupResponse>(ApiKey.LeaveGroup, (version): LeaveGroupRequest =>
       version >= 3
         ? {

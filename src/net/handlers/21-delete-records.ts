@@ -4,7 +4,8 @@
 // Moves each partition's log start offset forward (Kafka's
 // Partition.deleteRecordsOnLeader): offset -1 means the high watermark; an
 // offset beyond the high watermark, or negative, is OFFSET_OUT_OF_RANGE; a
-// topic whose cleanup.policy lacks "delete" is POLICY_VIOLATION. The answer's
+// topic whose cleanup.policy lacks "delete" is POLICY_VIOLATION; internal
+// topics are INVALID_TOPIC_EXCEPTION. The answer's
 // low watermark is the log start offset afterwards (-1 on error). Records
 // below it are no longer served (fetches there get OFFSET_OUT_OF_RANGE) and
 // whole segments below it go on the next retention pass. The new start
@@ -14,6 +15,7 @@ import { ApiKey, type DeleteRecordsRequest, type DeleteRecordsResponse } from '.
 import { OffsetOutOfRangeError, StorageError } from '../../storage/errors.js';
 import type { BrokerServices } from '../../broker/broker.js';
 import type { ApiHandler } from '../dispatcher.js';
+import { isInternalTopic } from '../../cluster/local-metadata.js';
 
 /** DeleteRecordsRequest.HIGH_WATERMARK: delete everything below the high watermark. */
 const HIGH_WATERMARK = -1n;
@@ -38,6 +40,8 @@ export function deleteRecordsHandler(broker: BrokerServices): ApiHandler<DeleteR
             const answer = (errorCode: number, lowWatermark = INVALID_LOW_WATERMARK) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode });
             const log = meta && p.partitionIndex >= 0 && p.partitionIndex < meta.partitionCount ? broker.logs.getLog(meta.name, p.partitionIndex) : undefined;
             if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            // Kafka's ReplicaManager: "Cannot delete records of internal topic" (the coordinator owns __consumer_offsets).
+            if (isInternalTopic(topic.name)) return answer(ErrorCode.INVALID_TOPIC_EXCEPTION);
             if (!deletable) return answer(ErrorCode.POLICY_VIOLATION);
             const offset = p.offset === HIGH_WATERMARK ? BigInt(log.highWatermark) : p.offset;
             if (offset < 0n || offset > BigInt(log.highWatermark)) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
