@@ -172,6 +172,17 @@ describe('samsa consumer-groups and console-consumer --group', { timeout: 300_00
     expect(noAction.stderr).toMatch(/^Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets\n/);
   });
 
+  it('checks console-consumer group arguments as kafka-console-consumer does', async () => {
+    const withPartition = await consume('lag', 'g', '--partition', '0');
+    expect(withPartition.code).toBe(1);
+    expect(withPartition.stderr).toMatch(/^Options group and partition cannot be specified together\.\n/);
+    const conflict = await consume('lag', 'g', '--from-beginning', '--consumer-property', 'auto.offset.reset=latest');
+    expect(conflict).toMatchObject({ code: 1, stderr: "Can't simultaneously specify --from-beginning and 'auto.offset.reset=latest', please remove one option\n" });
+    const mismatch = await consume('lag', 'g', '--consumer-property', 'group.id=h');
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/^The group ids provided in different places .* Detected group ids: 'g', 'h'\n/);
+  });
+
   it('lists, describes state and members of an active group, and refuses to reset or delete it', async () => {
     await createTopic('live', 3);
     const member = startConsumer('live', 'live-group', '--from-beginning');

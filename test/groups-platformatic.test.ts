@@ -4,7 +4,8 @@
 //  - one member consumes a 6-partition topic from the start, committing each
 //    message before counting it; a second member joins, the group rebalances
 //    to 3 partitions each, and the second member starts from the first one's
-//    commits: every record exactly once, committed offsets at the log end;
+//    commits: every record at least once (see the test for the client's
+//    duplicates around a rebalance), committed offsets at the log end;
 //  - keyed records with headers in every codec the client has, consumed by a
 //    group of two with autocommit: every record in partition order;
 //  - groupProtocol 'consumer' (skipped while the broker does not advertise
@@ -59,13 +60,29 @@ interface Member {
   errors: Error[];
 }
 
+/**
+ * Records the errors a member's consumer emits while the test runs, and closes
+ * it at cleanup. Once members start closing, the others rejoin and may fail
+ * to (their connections are closing too): those errors are expected.
+ */
+function watchErrors(member: Member): void {
+  let closing = false;
+  member.consumer.on('error', (err: Error) => {
+    if (!closing) member.errors.push(err);
+  });
+  cleanups.push(() => {
+    closing = true;
+    return member.consumer.close(true);
+  });
+}
+
 /** Partitions of `topic` a member was assigned. */
 function partitionsOf(consumer: Consumer<string, string, string, string>, topic: string): number[] {
   return (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions).sort((a, b) => a - b);
 }
 
 describe('consumer groups with @platformatic/kafka', () => {
-  it('rebalances when a second member joins; it resumes from the first one\'s commits, every record exactly once', { timeout: 120_000 }, async () => {
+  it('rebalances when a second member joins; it resumes from the first one\'s commits, every record at least once', { timeout: 120_000 }, async () => {
     const topic = 'pf-group';
     const groupId = 'pf-group';
     const HALF = 3000;
@@ -74,8 +91,8 @@ describe('consumer groups with @platformatic/kafka', () => {
 
     const join = async (name: string): Promise<Member> => {
       const consumer = new Consumer({ ...base, groupId, deserializers: stringDeserializers, sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 300, maxWaitTime: 100 });
-      cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      watchErrors(member);
       consumer.on('consumer:group:join', () => member.assignments.push(partitionsOf(consumer, topic)));
       member.stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
       // Records count as consumed once their commit succeeded.
@@ -110,13 +127,17 @@ describe('consumer groups with @platformatic/kafka', () => {
     expect([...first.assignments.at(-1)!, ...partitionsOf(second.consumer, topic)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
 
     await produce(HALF, 2 * HALF);
-    await waitFor('the second half consumed', () => ledger.total >= 2 * HALF, 60_000, () => ledger.total);
+    await waitFor('the second half consumed', () => ledger.distinct() >= 2 * HALF, 60_000, () => ledger.distinct());
+    await waitFor('commits at the log end', async () => (await committedOf(second)).join() === perPartition(2 * HALF).join(), 30_000);
     expect(first.errors).toEqual([]);
     expect(second.errors).toEqual([]);
-    expect(ledger.problems(PARTITIONS, 2 * HALF)).toEqual([]);
-    expect(ledger.countOf('second')).toBeGreaterThan(0);
-    expect(ledger.total).toBe(2 * HALF);
-    expect(await committedOf(second)).toEqual(perPartition(2 * HALF));
+    const story = JSON.stringify({ consumed: ledger.summary(), first: first.assignments, second: second.assignments });
+    // The second member starts each of its partitions at the first member's commit.
+    for (const p of partitionsOf(second.consumer, topic)) expect(ledger.firstOffsetOf('second', p), story).toBe(perPartition(HALF)[p]);
+    // At least once: around a rebalance @platformatic/kafka 1.x may still deliver (and commit, which Kafka
+    // accepts from any member of the generation) records fetched before it, and re-reads from the
+    // committed offsets while uncommitted records are buffered. Nothing may be lost or reordered.
+    expect(ledger.problems(PARTITIONS, 2 * HALF, () => true), story).toEqual([]);
   });
 
   it(`consumes keyed records with headers in every codec (${CODECS.join(', ')}) through a group of two, in partition order`, { timeout: 120_000 }, async () => {
@@ -128,8 +149,8 @@ describe('consumer groups with @platformatic/kafka', () => {
     const members: Member[] = [];
     for (const name of ['a', 'b']) {
       const consumer = new Consumer({ ...base, groupId, deserializers: stringDeserializers, sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 300, maxWaitTime: 100 });
-      cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      watchErrors(member);
       consumer.on('consumer:group:join', () => member.assignments.push(partitionsOf(consumer, topic)));
       // autocommit: true commits what each fetch returned once it is pushed.
       member.stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: true });
@@ -139,11 +160,14 @@ describe('consumer groups with @platformatic/kafka', () => {
     }
     await waitFor('two members with 3 partitions each', () => members.every((m) => m.assignments.at(-1)?.length === 3), 30_000, () => members.map((m) => m.assignments));
 
+    const generationsBefore = members.map((m) => m.assignments.length);
     await produce(0, RECORDS, CODECS);
-    await waitFor(`all ${RECORDS} records consumed`, () => ledger.total >= RECORDS, 60_000, () => ledger.total);
+    await waitFor(`all ${RECORDS} records consumed`, () => ledger.distinct() >= RECORDS, 60_000, () => ledger.distinct());
     expect(members.flatMap((m) => m.errors)).toEqual([]);
-    expect(ledger.problems(PARTITIONS, RECORDS)).toEqual([]);
-    expect(ledger.total).toBe(RECORDS);
+    const story = JSON.stringify({ consumed: ledger.summary(), assignments: members.map((m) => m.assignments) });
+    // Exactly once unless the group rebalanced meanwhile (a loaded machine can delay a heartbeat past the session).
+    const rebalanced = members.some((m, i) => m.assignments.length !== generationsBefore[i]);
+    expect(ledger.problems(PARTITIONS, RECORDS, () => rebalanced), story).toEqual([]);
     for (let p = 0; p < PARTITIONS; p++) expect([...codecsInLog(broker, topic, p)].sort()).toEqual([...CODECS].sort());
     await waitFor('commits at the log end', async () => {
       const offsets = await members[0].consumer.listCommittedOffsets({ topics: [{ topic, partitions: [0, 1, 2, 3, 4, 5] }] });
@@ -164,8 +188,8 @@ describe('consumer groups with @platformatic/kafka', () => {
     const ledger = new GroupLedger();
     const join = async (name: string): Promise<Member> => {
       const consumer = new Consumer({ ...base, groupId, groupProtocol: 'consumer', deserializers: stringDeserializers, maxWaitTime: 100 });
-      cleanups.push(() => consumer.close(true));
       const member: Member = { consumer, stream: null as unknown as Member['stream'], assignments: [], errors: [] };
+      watchErrors(member);
       // Assignments arrive in heartbeat responses; the latest is sampled as it changes.
       const timer = setInterval(() => {
         const now = partitionsOf(consumer, topic);

@@ -198,11 +198,8 @@ export class Broker implements BrokerServices {
     dispatcher.register(alterConfigsHandler(broker));
     dispatcher.register(incrementalAlterConfigsHandler(broker));
     dispatcher.register(initProducerIdHandler(producerIds, logger));
-    // KIP-848 consumer groups, loaded from __consumer_offsets before clients can connect.
-    broker.consumerGroups = await startConsumerGroups(config, metadata, broker.coordinatorStore, broker.groupCoordinator, options.clock ?? systemClock, logger).catch(async (err: Error) => {
-      await broker.close();
-      throw err;
-    });
+    // KIP-848 consumer groups: they load in the group coordinator's pass below.
+    broker.consumerGroups = startConsumerGroups(config, metadata, broker.coordinatorStore, broker.groupCoordinator, options.clock ?? systemClock, logger);
     if (config.groupCoordinatorRebalanceProtocols.includes('consumer')) {
       dispatcher.register(consumerGroupHeartbeatHandler(broker.consumerGroups.coordinator));
       dispatcher.register(consumerGroupDescribeHandler(broker.consumerGroups.coordinator));

@@ -1,8 +1,7 @@
 // Wires the KIP-848 consumer group coordinator into a broker: topic metadata
 // as the coordinator sees it (wire topic ids), topic changes, the timer that
-// fires session and rebalance timeouts, and loading the groups from
-// `__consumer_offsets` before the listener opens, into the group registry it
-// shares with classic groups (GroupCoordinator).
+// fires session and rebalance timeouts, and the group registry and load pass
+// it shares with classic groups (GroupCoordinator).
 import { kafkaUuidToCanonical, type LocalMetadata } from '../cluster/local-metadata.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { rangeAssignor } from '../coordinator/assignors/range.js';
@@ -10,6 +9,7 @@ import { uniformAssignor } from '../coordinator/assignors/uniform.js';
 import type { PartitionAssignor } from '../coordinator/assignors/assignor.js';
 import type { CoordinatorStore } from '../coordinator/coordinator-store.js';
 import { ConsumerGroupCoordinator, type GroupRegistry, type TopicsImage } from '../coordinator/consumer-group-coordinator.js';
+import type { RawRecordListener } from '../coordinator/group-coordinator.js';
 import type { Clock } from '../storage/clock.js';
 import type { LogLogger } from '../storage/log.js';
 
@@ -47,18 +47,18 @@ export function topicsImage(metadata: LocalMetadata): TopicsImage {
 }
 
 /**
- * Loads the consumer groups and registers them in the shared group registry;
- * call before the classic coordinator loads, so it does not mistake a
- * consumer group's offsets for those of a "simple" classic group.
+ * Creates the consumer group coordinator and hooks it into the classic
+ * coordinator's load; call before GroupCoordinator.load(). Groups of a
+ * partition still loading answer COORDINATOR_LOAD_IN_PROGRESS.
  */
-export async function startConsumerGroups(
+export function startConsumerGroups(
   config: BrokerConfig,
   metadata: LocalMetadata,
   store: CoordinatorStore,
-  registry: GroupRegistry,
+  registry: GroupRegistry & { setRawRecordListener(listener: RawRecordListener): void },
   clock: Clock,
   logger: LogLogger,
-): Promise<ConsumerGroups> {
+): ConsumerGroups {
   const g = config.groupConsumer;
   const coordinator = new ConsumerGroupCoordinator(
     { heartbeatIntervalMs: g.heartbeatIntervalMs, sessionTimeoutMs: g.sessionTimeoutMs, maxSize: g.maxSize, assignors: g.assignors.map((name) => ASSIGNORS[name]) },
@@ -67,8 +67,9 @@ export async function startConsumerGroups(
     clock,
     logger,
   );
-  await coordinator.load();
+  // Loaded by the group coordinator's pass over __consumer_offsets (one read for both group types).
   coordinator.setRegistry(registry);
+  registry.setRawRecordListener(coordinator);
   const unsubscribe = metadata.onTopicChange((change) => coordinator.onTopicChange(change.topic.name));
   const tickMs = Math.max(1, Math.min(TIMER_TICK_MS_MAX, Math.floor(g.sessionTimeoutMs / 10)));
   const timer = setInterval(() => {

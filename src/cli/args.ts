@@ -94,6 +94,10 @@ export function usage(summary: string, specs: readonly OptionSpec[]): string {
     return [`--${s.name}${arg}`, s.description] as const;
   });
   const width = Math.min(40, Math.max(...rows.map(([left]) => left.length)) + 2);
-  const lines = rows.map(([left, right]) => (left.length + 2 > width ? `${left}\n${' '.repeat(width)}${right}` : left.padEnd(width) + right));
+  // Multi-line descriptions (Kafka's use System.lineSeparator()) continue under the description column.
+  const lines = rows.map(([left, text]) => {
+    const right = text.replaceAll('\n', `\n${' '.repeat(width)}`);
+    return left.length + 2 > width ? `${left}\n${' '.repeat(width)}${right}` : left.padEnd(width) + right;
+  });
   return `${summary}\n\nOption${' '.repeat(width - 6)}Description\n${'-'.repeat(6)}${' '.repeat(width - 6)}${'-'.repeat(11)}\n${lines.join('\n')}`;
 }

@@ -172,10 +172,9 @@ export class ConsumerGroupCoordinator {
     if (config.assignors.length === 0) throw new Error('group.consumer.assignors is empty');
   }
 
-  /** Wires in the shared group registry and registers the consumer groups already loaded. */
+  /** Wires in the shared group registry; groups are registered as their partitions load. */
   setRegistry(registry: GroupRegistry | null): void {
     this.registry = registry;
-    if (registry) for (const group of this.groups.values()) registry.putGroup(new ConsumerGroupEntry(this, group));
   }
 
   /** A classic group under this id: 'none', or whether it has members. */
@@ -229,16 +228,37 @@ export class ConsumerGroupCoordinator {
 
   // ---- loading ------------------------------------------------------------
 
-  /** Replays every partition of the store; call once before serving. */
+  /**
+   * Replays every partition of the store on its own (unit tests, or without a
+   * shared registry); the broker instead feeds replay() and partitionLoaded()
+   * from GroupCoordinator's single load pass.
+   */
   async load(): Promise<void> {
     for (let partition = 0; partition < this.store.partitionCount; partition++) {
       await this.store.load(partition, (record) => {
-        if (record.type === 'raw' && isConsumerGroupKey(record.key)) this.replayRaw(record.key, record.value);
+        if (record.type === 'raw') this.replay(record.key, record.value);
       });
+      this.partitionLoaded(partition);
     }
+  }
+
+  /** RawRecordListener: one stored record; records of other types (not KIP-848 consumer groups) are ignored. */
+  replay(key: Buffer, value: Buffer | null): void {
+    if (isConsumerGroupKey(key)) this.replayRaw(key, value);
+  }
+
+  /**
+   * RawRecordListener: the groups of a loaded partition are registered and get
+   * fresh timers (timers are not records), as Kafka schedules them when a
+   * coordinator loads: a session timeout for every member, a rebalance
+   * timeout for members revoking partitions.
+   */
+  partitionLoaded(partition: number): void {
     const nowMs = this.clock.nowMs();
     for (const group of this.groups.values()) {
+      if (this.store.partitionFor(group.groupId) !== partition) continue;
       group.metadataRefreshNeeded = true;
+      this.registry?.putGroup(new ConsumerGroupEntry(this, group));
       for (const member of group.members.values()) {
         this.deadlines(this.sessionDeadlines, group.groupId).set(member.memberId, nowMs + this.config.sessionTimeoutMs);
         if (member.state === MemberState.UNREVOKED_PARTITIONS) {

@@ -63,6 +63,13 @@ export interface CoordinatorGroup {
   describe(): DescribedGroup | null;
 }
 
+/** The owner of `raw` records (KIP-848 consumer groups), fed by this coordinator's single load pass. */
+export interface RawRecordListener {
+  replay(key: Buffer, value: Buffer | null): void;
+  /** Every record of the partition has been replayed; its groups may be registered. */
+  partitionLoaded(partition: number): void;
+}
+
 export interface DescribedGroup {
   groupState: string;
   protocolType: string;
@@ -206,6 +213,7 @@ export class GroupCoordinator {
   private readonly logger: GroupCoordinatorLogger;
   private readonly classicContext: ClassicGroupContext;
   private closed = false;
+  private rawRecords: RawRecordListener | null = null;
 
   constructor(options: GroupCoordinatorOptions) {
     this.store = options.store;
@@ -254,6 +262,7 @@ export class GroupCoordinator {
       await this.store.load(partition, (record) => {
         if (record.type === 'group') loadedGroups.set(record.groupId, record.value);
         else if (record.type === 'offset') loadedOffsets.push(record);
+        else this.rawRecords?.replay(record.key, record.value);
       });
     } catch (err) {
       this.partitionStates[partition] = 'failed';
@@ -261,6 +270,8 @@ export class GroupCoordinator {
       return;
     }
     if (this.closed) return;
+    // KIP-848 groups of this partition join the registry first, so their offsets are not taken for a simple group's.
+    this.rawRecords?.partitionLoaded(partition);
     // Last record per key wins, as in the compacted topic.
     for (const [groupId, snapshot] of loadedGroups) {
       if (snapshot === null) continue;
@@ -699,6 +710,11 @@ export class GroupCoordinator {
     await Promise.all(appends);
     if (removed > 0) this.logger.info(`removed ${removed} committed offset(s) of deleted topic ${topic}`, { topic, offsets: removed });
     return removed;
+  }
+
+  /** Receives the records of other group types (KIP-848) while partitions load; set before load(). */
+  setRawRecordListener(listener: RawRecordListener | null): void {
+    this.rawRecords = listener;
   }
 
   // ---- Introspection (tests, CLI) -------------------------------------------

@@ -90,6 +90,18 @@ export class GroupLedger {
     return seen.size;
   }
 
+  /** Per member and partition: first..last offset (count), for failure messages. */
+  summary(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, list] of [...this.seen].sort()) out[key] = `${list[0]?.offset}..${list.at(-1)?.offset} (${list.length})`;
+    return out;
+  }
+
+  /** The first offset `member` consumed of `partition`, or undefined. */
+  firstOffsetOf(member: string, partition: number): number | undefined {
+    return this.seen.get(`${member}/${partition}`)?.[0]?.offset;
+  }
+
   countOf(member: string): number {
     let n = 0;
     for (const [key, list] of this.seen) if (key.startsWith(`${member}/`)) n += list.length;
@@ -99,7 +111,7 @@ export class GroupLedger {
   /**
    * Everything wrong with the consumption of `records` records spread over
    * `partitions` partitions by seq (see groupMessage): per member and
-   * partition offsets only go up; every offset below each partition's end
+   * partition offsets only go up (unless repeats are allowed there); every offset below each partition's end
    * consumed, with its key, value and headers intact, in seq order; and no
    * offset twice unless `mayRepeat(partition, offset)` (what a killed member
    * consumed but had not committed).
@@ -111,7 +123,8 @@ export class GroupLedger {
       const partition = Number(key.slice(key.lastIndexOf('/') + 1));
       let previous = -1;
       for (const r of list) {
-        if (r.offset <= previous) problems.push(`${key}: offset ${r.offset} after ${previous}`);
+        // A member that reads a partition again from its committed offset goes back: only where repeats are allowed.
+        if (r.offset <= previous && !mayRepeat(partition, r.offset)) problems.push(`${key}: offset ${r.offset} after ${previous}`);
         previous = r.offset;
         const earlier = byPartition[partition].get(r.offset);
         if (earlier && !mayRepeat(partition, r.offset)) problems.push(`${partition}@${r.offset} consumed twice`);
