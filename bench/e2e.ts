@@ -26,6 +26,7 @@ import { silentLogger } from '../src/storage/log.js';
 import { BrokerProcess } from './e2e/broker-process.js';
 import { createTopic, fetchFrame, metadata, produceFrame, produceOne, recordBatch, SimpleClient } from './e2e/protocol.js';
 import { e2eReport, type E2eReport, type Metric } from './e2e/report.js';
+import { writeReportFiles } from './report-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -426,21 +427,7 @@ async function main(): Promise<void> {
   };
   const text = e2eReport(report);
   console.log('\n' + text);
-  if (writeDocs) {
-    fs.mkdirSync(path.join(root, 'docs', 'perf'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'docs', 'perf', 'e2e.json'), JSON.stringify(report, null, 2) + '\n');
-    const perfMd = path.join(root, 'docs', 'perf.md');
-    const begin = '<!-- e2e:begin -->';
-    const end = '<!-- e2e:end -->';
-    const existing = fs.readFileSync(perfMd, 'utf8');
-    const block = `${begin}\n${text}\n${end}`;
-    fs.writeFileSync(perfMd, existing.includes(begin) ? existing.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${existing.trimEnd()}\n\n${block}\n`);
-    console.log('wrote docs/perf/e2e.json and the e2e section of docs/perf.md');
-  } else {
-    fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench', 'results', 'e2e.json'), JSON.stringify(report, null, 2) + '\n');
-    console.log('wrote bench/results/e2e.json (docs/ untouched: quick, partial or --no-write run)');
-  }
+  writeReportFiles(root, 'e2e', report, text, writeDocs);
   if (!flag('--keep')) fs.rmSync(scratch, { recursive: true, force: true });
   else console.log(`kept ${scratch} (broker logs: broker-<port>.log)`);
 }

@@ -39,6 +39,7 @@ import { createTopic, produceFrame, requestFrame, SimpleClient } from './e2e/pro
 import { ClassicMember, RebalanceWatch, type MemberOptions } from './groups/classic-member.js';
 import { runConsumerGroupRebalance } from './groups/consumer-member.js';
 import { groupsReport, type GroupsReport } from './groups/report.js';
+import { writeReportFiles } from './report-files.js';
 import { pipelinedProduce, rawRequest } from './groups/wire.js';
 import { formatResult, summarize, type BenchResult } from './storage/harness.js';
 import { compileWriter, rawWriteOnce } from './storage/machine-limits.js';
@@ -516,21 +517,7 @@ async function main(): Promise<void> {
   };
   const text = groupsReport(report);
   console.log('\n' + text);
-  if (writeDocs) {
-    fs.mkdirSync(path.join(root, 'docs', 'perf'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'docs', 'perf', 'groups.json'), JSON.stringify(report, null, 2) + '\n');
-    const perfMd = path.join(root, 'docs', 'perf.md');
-    const begin = '<!-- groups:begin -->';
-    const end = '<!-- groups:end -->';
-    const existing = fs.readFileSync(perfMd, 'utf8');
-    const block = `${begin}\n${text}\n${end}`;
-    fs.writeFileSync(perfMd, existing.includes(begin) ? existing.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${existing.trimEnd()}\n\n${block}\n`);
-    console.log('wrote docs/perf/groups.json and the groups section of docs/perf.md');
-  } else {
-    fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench', 'results', 'groups.json'), JSON.stringify(report, null, 2) + '\n');
-    console.log('wrote bench/results/groups.json (docs/ untouched: quick, partial or --no-write run)');
-  }
+  writeReportFiles(root, 'groups', report, text, writeDocs);
   if (!flag('--keep')) fs.rmSync(scratch, { recursive: true, force: true });
   else console.log(`kept ${scratch} (broker logs: broker-N/broker.log)`);
 }

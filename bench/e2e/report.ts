@@ -2,6 +2,7 @@
 // one round where the target is a ratio), then every measurement.
 
 import type { BenchResult } from '../storage/harness.js';
+import { fmt, measurementTables } from '../report-files.js';
 
 /** One e2e measurement: the same record the storage bench writes. */
 export type Metric = BenchResult;
@@ -14,12 +15,6 @@ export interface E2eReport {
   metrics: Metric[];
 }
 
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  if (a >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  return a >= 100 ? n.toFixed(0) : a >= 1 ? n.toFixed(2) : n.toPrecision(3);
-}
 
 interface Target {
   what: string;
@@ -77,18 +72,6 @@ export function e2eReport(report: E2eReport): string {
   }
   const loop = byName.get('loopback.c-socket-pair');
   if (loop) lines.push('', `Loopback TCP in the same rounds: ${fmt(loop.median)} MB/s (C socket pair, 1 MiB writes)${byName.has('loopback.iperf3') ? `; iperf3 ${fmt(byName.get('loopback.iperf3')!.median)} MB/s` : ''}.`);
-  const groups = new Map<string, Metric[]>();
-  for (const x of report.metrics) {
-    const g = x.name.split('.')[0];
-    if (!groups.has(g)) groups.set(g, []);
-    groups.get(g)!.push(x);
-  }
-  for (const [group, list] of groups) {
-    lines.push('', `### ${group}`, '', '| measurement | median | min | max | unit | parameters |', '|---|---:|---:|---:|---|---|');
-    for (const x of list) {
-      const params = x.params ? Object.entries(x.params).map(([k, v]) => `${k}=${v}`).join(', ') : '';
-      lines.push(`| ${x.name} | ${fmt(x.median)} | ${fmt(x.min)} | ${fmt(x.max)} | ${x.unit} | ${params} |`);
-    }
-  }
+  lines.push(...measurementTables(report.metrics));
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 // Renders the "Consumer groups and compaction" section of docs/perf.md from a
 // bench:groups report: the headline figures, then every measurement.
 import type { BenchResult } from '../storage/harness.js';
+import { fmt, measurementTables } from '../report-files.js';
 
 export interface GroupsReport {
   machine: Record<string, string | number>;
@@ -11,12 +12,6 @@ export interface GroupsReport {
   metrics: BenchResult[];
 }
 
-export function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  if (a >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  return a >= 100 ? n.toFixed(0) : a >= 1 ? n.toFixed(2) : n.toPrecision(3);
-}
 
 interface Headline {
   what: string;
@@ -67,18 +62,6 @@ export function groupsReport(report: GroupsReport): string {
     const x = byName.get(h.metric);
     lines.push(x ? `| ${h.what} | ${fmt(x.median)} | ${fmt(x.min)} | ${fmt(x.max)} | ${x.unit} |` : `| ${h.what} | not run | | | |`);
   }
-  const groups = new Map<string, BenchResult[]>();
-  for (const x of report.metrics) {
-    const g = x.name.split('.')[0];
-    if (!groups.has(g)) groups.set(g, []);
-    groups.get(g)!.push(x);
-  }
-  for (const [group, list] of groups) {
-    lines.push('', `### ${group}`, '', '| measurement | median | min | max | unit | parameters |', '|---|---:|---:|---:|---|---|');
-    for (const x of list) {
-      const params = x.params ? Object.entries(x.params).map(([k, v]) => `${k}=${v}`).join(', ') : '';
-      lines.push(`| ${x.name} | ${fmt(x.median)} | ${fmt(x.min)} | ${fmt(x.max)} | ${x.unit} | ${params} |`);
-    }
-  }
+  lines.push(...measurementTables(report.metrics));
   return lines.join('\n');
 }
