@@ -42,7 +42,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { readOffsetCheckpoint, topicPartitionKey, writeOffsetCheckpoint } from './checkpoint.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { filterBatch, batchKeys, type BatchFilterContext } from './cleaner-batch.js';
+import { filterBatch, forEachBatchKey, type BatchFilterContext } from './cleaner-batch.js';
 import { OffsetIndex, TimeIndex, type IndexImpl } from './index-file.js';
 import { CleaningAbortedError, type Log, type LogLogger, type SwapStep } from './log.js';
 import {
@@ -497,17 +497,18 @@ class Cleaner {
     let full = false;
     const start = segment.offsetIndex.lookup(startOffset).position;
     await this.scanSegment(log, segment, start, (buf, at, size) => {
-      const { header, records } = batchKeys(buf, at, size);
-      for (const record of records) {
-        if (record.key === null || record.offset < startOffset) continue;
+      const { header, records } = forEachBatchKey(buf, at, size, (key, offset) => {
+        if (offset < startOffset) return true;
         if (map.size >= maxEntries) {
           full = true;
-          return STOP;
+          return false;
         }
-        map.put(record.key, record.offset);
-      }
+        map.put(key, offset);
+        return true;
+      });
+      if (full) return STOP;
       if (header.lastOffset >= startOffset) map.updateLatestOffset(header.lastOffset);
-      return records.length;
+      return records;
     });
     return full;
   }
