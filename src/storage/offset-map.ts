@@ -11,18 +11,12 @@
 // Layout: digests in an Int32Array (4 words per slot), offsets in a
 // Float64Array holding offset + 1, so 0 marks an empty slot and clearing the
 // table is one fill of the offsets. Linear probing from the digest's first word.
-import * as crypto from 'node:crypto';
+import { md5Words } from './md5.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 /** Bytes per slot: a 16-byte digest and an 8-byte offset, as in Kafka. */
 export const OFFSET_MAP_SLOT_BYTES = 24;
 const DIGEST_WORDS = 4;
-
-// crypto.hash (Node 20.12+) digests in one call, without a Hash object per key.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
-const md5 = oneShotHash
-  ? (key: Uint8Array): Buffer => oneShotHash('md5', key, 'buffer')
-  : (key: Uint8Array): Buffer => crypto.createHash('md5').update(key).digest();
 
 export class SkimpyOffsetMap {
   readonly slots: number;
@@ -97,9 +91,8 @@ export class SkimpyOffsetMap {
 
   /** The slot holding key's digest, or the empty slot where it would go. */
   private find(key: Uint8Array): number {
-    const digest = md5(key);
     const probe = this.probe;
-    for (let i = 0; i < DIGEST_WORDS; i++) probe[i] = digest.readInt32BE(i * 4);
+    md5Words(key, probe);
     let slot = (probe[0] >>> 0) % this.slots;
     for (let attempt = 0; attempt < this.slots; attempt++) {
       if (this.offsets[slot] === 0) return slot;
