@@ -45,6 +45,9 @@ export interface RunningCli {
   readonly exited: Promise<CliResult>;
 }
 
+/** How long stop() waits for the process to exit after its signal. */
+const STOP_MS_MAX = 30_000;
+
 /** Starts `node bin/samsa.js ...` and leaves it running (a console consumer in a group, say). */
 export function startCli(args: string[], options: { env?: Record<string, string> } = {}): RunningCli {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,7 +67,15 @@ export function startCli(args: string[], options: { env?: Record<string, string>
     exited,
     stop(signal: NodeJS.Signals = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      // A process that ignores the signal fails the test with its output, instead of hanging it until the test timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`${args[0]} did not exit within ${STOP_MS_MAX} ms of ${signal}; stderr:\n${stderr().slice(-2000)}`));
+        }, STOP_MS_MAX);
+      });
+      return Promise.race([exited, stuck]).finally(() => clearTimeout(timer));
     },
   };
 }
