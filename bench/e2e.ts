@@ -26,7 +26,7 @@ import { silentLogger } from '../src/storage/log.js';
 import { BrokerProcess } from './e2e/broker-process.js';
 import { createTopic, fetchFrame, metadata, produceFrame, produceOne, recordBatch, SimpleClient } from './e2e/protocol.js';
 import { e2eReport, type E2eReport, type Metric } from './e2e/report.js';
-import { writeReportFiles } from './report-files.js';
+import { machineInfo, writeReportFiles } from './report-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -404,22 +404,8 @@ async function main(): Promise<void> {
   }
 
   const metrics: Metric[] = [...samples].map(([name, s]) => ({ name, unit: s.unit, median: median(s.values), min: Math.min(...s.values), max: Math.max(...s.values), samples: s.values, params: s.params }));
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-  } catch {}
   const report: E2eReport = {
-    machine: {
-      date: new Date().toISOString(),
-      commit,
-      node: process.version,
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      memoryGiB: Math.round(os.totalmem() / GiB),
-      kernel: os.release(),
-      loadAverageStart: load0.map((l) => l.toFixed(2)).join(' '),
-      loadAverageEnd: os.loadavg().map((l) => l.toFixed(2)).join(' '),
-    },
+    machine: machineInfo(root, load0),
     runs,
     quick,
     produceMiBPerRun: produceBytes / MiB,

@@ -39,7 +39,7 @@ import { createTopic, produceFrame, requestFrame, SimpleClient } from './e2e/pro
 import { ClassicMember, RebalanceWatch, type MemberOptions } from './groups/classic-member.js';
 import { runConsumerGroupRebalance } from './groups/consumer-member.js';
 import { groupsReport, type GroupsReport } from './groups/report.js';
-import { writeReportFiles } from './report-files.js';
+import { machineInfo, writeReportFiles } from './report-files.js';
 import { pipelinedProduce, rawRequest } from './groups/wire.js';
 import { formatResult, summarize, type BenchResult } from './storage/harness.js';
 import { compileWriter, rawWriteOnce } from './storage/machine-limits.js';
@@ -494,22 +494,8 @@ async function main(): Promise<void> {
 
   const metrics = [...samples].map(([name, s]) => summarize(name, s.unit, s.values, s.params));
   for (const m of metrics) console.log(formatResult(m));
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-  } catch {}
   const report: GroupsReport = {
-    machine: {
-      date: new Date().toISOString(),
-      commit,
-      node: process.version,
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      memoryGiB: Math.round(os.totalmem() / GiB),
-      kernel: os.release(),
-      loadAverageStart: load0.map((l) => l.toFixed(2)).join(' '),
-      loadAverageEnd: os.loadavg().map((l) => l.toFixed(2)).join(' '),
-    },
+    machine: machineInfo(root, load0),
     runs,
     quick,
     notes,

@@ -2,7 +2,9 @@
 // reports: number formatting, the per-measurement tables, and where a run's
 // results go (docs/perf/NAME.json and NAME's section of docs/perf.md for a
 // full run; bench/results/NAME.json otherwise).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { BenchResult } from './storage/harness.js';
 
@@ -49,4 +51,23 @@ export function writeReportFiles(root: string, name: string, report: unknown, te
     fs.writeFileSync(path.join(root, 'bench', 'results', `${name}.json`), JSON.stringify(report, null, 2) + '\n');
     console.log(`wrote bench/results/${name}.json (docs/ untouched: quick, partial or --no-write run)`);
   }
+}
+
+/** The machine and checkout a report was measured on; `loadAverageStart` is os.loadavg() taken before the run. */
+export function machineInfo(root: string, loadAverageStart: readonly number[]): Record<string, string | number> {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {}
+  return {
+    date: new Date().toISOString(),
+    commit,
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    kernel: os.release(),
+    loadAverageStart: loadAverageStart.map((l) => l.toFixed(2)).join(' '),
+    loadAverageEnd: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
 }
