@@ -167,7 +167,10 @@ describe('consumer groups with @platformatic/kafka', () => {
     const story = JSON.stringify({ consumed: ledger.summary(), assignments: members.map((m) => m.assignments) });
     // Exactly once unless the group rebalanced meanwhile (a loaded machine can delay a heartbeat past the session).
     const rebalanced = members.some((m, i) => m.assignments.length !== generationsBefore[i]);
-    expect(ledger.problems(PARTITIONS, RECORDS, () => rebalanced), story).toEqual([]);
+    // A partition a member held before its latest join may still reach it from a fetch of the old
+    // generation (the client keeps delivering a lost partition's fetched records): only there may a record repeat.
+    const moved = new Set(members.flatMap((m) => m.assignments.slice(0, -1).flat().filter((p) => !m.assignments.at(-1)!.includes(p))));
+    expect(ledger.problems(PARTITIONS, RECORDS, (partition) => rebalanced || moved.has(partition)), story).toEqual([]);
     for (let p = 0; p < PARTITIONS; p++) expect([...codecsInLog(broker, topic, p)].sort()).toEqual([...CODECS].sort());
     await waitFor('commits at the log end', async () => {
       const offsets = await members[0].consumer.listCommittedOffsets({ topics: [{ topic, partitions: [0, 1, 2, 3, 4, 5] }] });
