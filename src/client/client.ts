@@ -50,6 +50,9 @@ export class KafkaClient {
   controllerId = -1;
   clusterId: string | null = null;
   private readonly connections = new Map<number, Promise<BrokerConnection>>();
+  /** The bootstrap reconnect in progress, shared by concurrent callers so none opens a socket that nothing will close. */
+  private reopening: Promise<BrokerConnection> | null = null;
+  private closed = false;
 
   private constructor(
     private bootstrapConn: BrokerConnection,
@@ -65,8 +68,23 @@ export class KafkaClient {
   /** The bootstrap connection, reopened (to any bootstrap server) when the broker closed it. */
   async bootstrapConnection(): Promise<BrokerConnection> {
     if (!this.bootstrapConn.closed) return this.bootstrapConn;
-    this.bootstrapConn = await connectAny(this.servers, this.connectionOptions);
-    return this.bootstrapConn;
+    if (this.closed) throw new ConnectionError('the client is closed');
+    this.reopening ??= connectAny(this.servers, this.connectionOptions).then(
+      (conn) => {
+        this.reopening = null;
+        if (this.closed) {
+          conn.close();
+          throw new ConnectionError('the client is closed');
+        }
+        this.bootstrapConn = conn;
+        return conn;
+      },
+      (err: unknown) => {
+        this.reopening = null;
+        throw err;
+      },
+    );
+    return this.reopening;
   }
 
   /** Connects to the first reachable bootstrap server; the error names every one that failed. */
@@ -101,6 +119,7 @@ export class KafkaClient {
 
   /** The connection to broker `nodeId` (from the last metadata), opened once. */
   connection(nodeId: number): Promise<BrokerConnection> {
+    if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
     const cached = this.connections.get(nodeId);
     if (cached) {
       return cached.then((c) => {
@@ -128,6 +147,7 @@ export class KafkaClient {
   }
 
   close(): void {
+    this.closed = true;
     for (const c of this.connections.values()) c.then((conn) => conn.close(), () => undefined);
     this.connections.clear();
     this.bootstrapConn.close();

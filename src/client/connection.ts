@@ -89,6 +89,8 @@ export class BrokerConnection {
     this.port = options.port;
     this.clientId = options.clientId ?? CLIENT_SOFTWARE_NAME;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    // An idle connection must not keep a finished CLI alive; a pending request's timer keeps the process up while it waits.
+    socket.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ConnectionError(`connection to ${this.address} failed (${err.code ?? err.message})`)));
     socket.on('close', () => this.fail(new ConnectionError(`connection to ${this.address} closed by the broker`)));

@@ -122,6 +122,10 @@ export class GroupMembershipError extends KafkaResponseError {}
 export class GroupConsumer {
   private readonly admin: GroupAdmin;
   private coordinatorConn: BrokerConnection | null = null;
+  /** The coordinator connection being opened, shared by a heartbeat and a poll that both need it. */
+  private coordinatorOpening: Promise<BrokerConnection> | null = null;
+  /** Set once close() has closed the coordinator connection. */
+  private closed = false;
   private memberId = '';
   private generationId = -1;
   private needsJoin = true;
@@ -240,6 +244,7 @@ export class GroupConsumer {
       if (!(err instanceof ConnectionError) && !(err instanceof KafkaResponseError)) throw err;
       this.warn(`Leaving the group failed: ${err.message}`);
     } finally {
+      this.closed = true;
       this.coordinatorConn?.close();
       this.coordinatorConn = null;
       this.admin.close();
@@ -256,16 +261,27 @@ export class GroupConsumer {
   }
 
   /** A dedicated connection to the coordinator: heartbeats must not queue behind fetches to the same broker. */
-  private async ensureCoordinator(): Promise<BrokerConnection> {
-    if (this.coordinatorConn && !this.coordinatorConn.closed) return this.coordinatorConn;
+  private ensureCoordinator(): Promise<BrokerConnection> {
+    if (this.coordinatorConn && !this.coordinatorConn.closed) return Promise.resolve(this.coordinatorConn);
+    this.coordinatorOpening ??= this.openCoordinator().finally(() => (this.coordinatorOpening = null));
+    return this.coordinatorOpening;
+  }
+
+  private async openCoordinator(): Promise<BrokerConnection> {
     const { node } = await this.admin.coordinator(this.options.groupId);
-    this.coordinatorConn = await BrokerConnection.connect({
+    const conn = await BrokerConnection.connect({
       host: node.host,
       port: node.port,
       clientId: this.options.clientId,
       requestTimeoutMs: this.options.requestTimeoutMs,
     });
-    return this.coordinatorConn;
+    // close() may have run meanwhile (a heartbeat was opening this): nothing would close it later.
+    if (this.closed) {
+      conn.close();
+      throw new ConnectionError('the consumer is closed');
+    }
+    this.coordinatorConn = conn;
+    return conn;
   }
 
   private dropCoordinator(): void {
