@@ -5,7 +5,10 @@
 //
 // Every change is a list of records (consumer-group-records.ts) replayed into
 // the in-memory group at once and appended to the group's `__consumer_offsets`
-// partition through the CoordinatorStore before the answer goes out; `load()`
+// partition through the CoordinatorStore before the answer goes out. A change
+// is all or nothing (atomically()): when it throws or its append fails, the
+// group, its timers and its registration are put back as they were, as
+// Kafka's runtime reverts its timeline to the last written offset. `load()`
 // replays the same records at start-up. Timers are not records: at load every
 // member gets a fresh session timeout, and members revoking partitions a fresh
 // rebalance timeout, as Kafka schedules them when a coordinator loads.
@@ -16,7 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../storage/clock.js';
 import type { ClassicGroupSnapshot, CoordinatorRecord, CoordinatorStore } from './coordinator-store.js';
 import { CoordinatorStoreError } from './coordinator-store.js';
-import type { CoordinatorGroup, DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
+import { groupAppendErrorToResponse, type CoordinatorGroup, type DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
 import { ClassicGroup, joinError, syncError, type JoinRequest, type JoinResult, type LeavingMember, type SyncRequest, type SyncResult } from './classic-group.js';
 import { decodeConsumerAssignment, decodeConsumerSubscription, encodeConsumerAssignment, subscriptionVersion, type TopicPartitionList } from './consumer-protocol.js';
 import { PartitionAssignorError, type AssignmentMember, type PartitionAssignor, type TopicPartitions } from './assignors/assignor.js';
@@ -32,6 +35,7 @@ import {
   sameAssignment,
   sameMember,
   subscriptionOf,
+  type ConsumerGroupCheckpoint,
   type ConsumerGroupMember,
   type ConsumerGroupState,
   type OwnedPartitions,
@@ -87,6 +91,7 @@ export interface ConsumerGroupConfig {
 /** group.consumer.migration.policy: which online conversions between classic and consumer groups are allowed. */
 export type MigrationPolicy = 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
 
+
 /** The topics the coordinator can see: name → wire topic id and partition count. */
 export interface TopicsImage {
   topic(name: string): { topicId: string; partitionCount: number } | undefined;
@@ -114,6 +119,7 @@ export interface GroupRegistry {
    */
   putClassicGroup?(snapshot: ClassicGroupSnapshot, rebalanceReason: string | null): void;
 }
+
 
 export interface ConsumerGroupLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -170,6 +176,24 @@ export interface ListedGroup {
   groupState: ConsumerGroupState;
 }
 
+/** What a change defers until its records are written. */
+interface ChangeContext {
+  onCommit: Array<() => void>;
+}
+
+/** A group as it was before a change, to put back when the change fails. */
+interface GroupUndo {
+  groupId: string;
+  group: ConsumerGroup | undefined;
+  state: ConsumerGroupCheckpoint | undefined;
+  sessions: Map<string, number> | undefined;
+  rebalances: Map<string, { epoch: number; deadlineMs: number }> | undefined;
+  syncs: Map<string, number> | undefined;
+  joins: Map<string, number> | undefined;
+  registered: CoordinatorGroup | undefined;
+  registeredAlive: boolean;
+}
+
 /** OffsetCommit: v9 is the first version that carries member epochs (KIP-848). */
 const OFFSET_COMMIT_MEMBER_EPOCH_VERSION = 9;
 
@@ -184,6 +208,8 @@ export class ConsumerGroupCoordinator {
   /** groupId → memberId → when a classic member told to rejoin (REBALANCE_IN_PROGRESS) is fenced for not doing so. */
   private readonly joinDeadlines = new Map<string, Map<string, number>>();
   private registry: GroupRegistry | null = null;
+  /** groupId → the last queued change of the group (see atomically()). */
+  private readonly groupQueues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: ConsumerGroupConfig,
@@ -214,6 +240,11 @@ export class ConsumerGroupCoordinator {
     this.rebalanceDeadlines.delete(groupId);
     this.syncDeadlines.delete(groupId);
     this.joinDeadlines.delete(groupId);
+  }
+
+  /** A group dropped for a deletion or conversion whose records could not be written is back. */
+  reviveGroup(group: ConsumerGroup): void {
+    if (!this.groups.has(group.groupId)) this.groups.set(group.groupId, group);
   }
 
   /** The records that delete an empty consumer group (Kafka's createGroupTombstoneRecords). */
@@ -308,25 +339,115 @@ export class ConsumerGroupCoordinator {
   // ---- ConsumerGroupHeartbeat ------------------------------------------------
 
   async heartbeat(request: HeartbeatRequest, client: ClientInfo): Promise<HeartbeatResponse> {
-    const records: CoordinatorRecord[] = [];
-    const undo: Undo = { run: null };
-    let response: HeartbeatResponse;
     try {
       this.validate(request);
-      // A classic group of this id may still be loading: answer as Kafka does until it is known.
-      const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
-      if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
-      response =
-        request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
-          ? this.leave(request, records)
-          : this.join(request, client, records, undo);
     } catch (err) {
       if (err instanceof GroupError) return errorResponse(err.errorCode, err.message);
       throw err;
     }
-    const failure = await this.write(request.groupId, records);
-    if (failure) undo.run?.();
-    return failure ?? response;
+    // A classic group of this id may still be loading: answer as Kafka does until it is known.
+    const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
+    if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
+    return this.atomically(request.groupId, (records, change) => {
+      if (request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) return this.leave(request, records, change);
+      return this.join(request, client, records, change);
+    });
+  }
+
+  /**
+   * Runs one change of a group as Kafka's coordinator runtime runs a write
+   * operation against its timeline: the change applies its records to the
+   * in-memory group as it makes them, then they are appended as one batch; if
+   * the change throws or the append fails, the group (its state, timers,
+   * registration, and a classic group it replaced) is put back as it was and
+   * the request gets the error. Changes of one group run one at a time, so
+   * none builds on state that may still be rolled back.
+   */
+  private atomically(groupId: string, change: (records: CoordinatorRecord[], ctx: ChangeContext) => HeartbeatResponse): Promise<HeartbeatResponse>;
+  private atomically<T>(groupId: string, change: (records: CoordinatorRecord[], ctx: ChangeContext) => T, failed: (errorCode: number, message: string | null) => T): Promise<T>;
+  private atomically<T>(
+    groupId: string,
+    change: (records: CoordinatorRecord[], ctx: ChangeContext) => T,
+    failed: (errorCode: number, message: string | null) => T = errorResponse as unknown as (errorCode: number, message: string | null) => T,
+  ): Promise<T> {
+    return this.serialized(groupId, async () => {
+      const undo = this.checkpointGroup(groupId);
+      const records: CoordinatorRecord[] = [];
+      const ctx: ChangeContext = { onCommit: [] };
+      let response: T;
+      try {
+        response = change(records, ctx);
+      } catch (err) {
+        this.rollback(undo);
+        if (err instanceof GroupError) return failed(err.errorCode, err.message);
+        throw err;
+      }
+      const failure = await this.write(groupId, records);
+      if (failure) {
+        this.rollback(undo);
+        return failed(failure.errorCode, failure.errorMessage);
+      }
+      for (const f of ctx.onCommit) f();
+      return response;
+    });
+  }
+
+  /** Runs `task` after every earlier task of the group has finished. */
+  private async serialized<T>(groupId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.groupQueues.get(groupId);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.groupQueues.set(groupId, mine);
+    try {
+      if (previous) await previous;
+      return await task();
+    } finally {
+      done();
+      if (this.groupQueues.get(groupId) === mine) this.groupQueues.delete(groupId);
+    }
+  }
+
+  private checkpointGroup(groupId: string): GroupUndo {
+    const group = this.groups.get(groupId);
+    const copy = <T>(m: Map<string, T> | undefined) => (m === undefined ? undefined : new Map(m));
+    const registered = this.registry?.group(groupId);
+    return {
+      groupId,
+      group,
+      state: group?.checkpoint(),
+      sessions: copy(this.sessionDeadlines.get(groupId)),
+      rebalances: copy(this.rebalanceDeadlines.get(groupId)),
+      syncs: copy(this.syncDeadlines.get(groupId)),
+      joins: copy(this.joinDeadlines.get(groupId)),
+      registered,
+      registeredAlive: registered !== undefined && registered.stateName() !== 'Dead',
+    };
+  }
+
+  private rollback(undo: GroupUndo): void {
+    const { groupId } = undo;
+    const current = this.groups.get(groupId);
+    if (undo.group === undefined) {
+      // A group this change created is forgotten.
+      if (current !== undefined) this.groups.delete(groupId);
+    } else {
+      undo.group.restore(undo.state!);
+      this.groups.set(groupId, undo.group);
+    }
+    const restoreTimers = <T>(all: Map<string, Map<string, T>>, saved: Map<string, T> | undefined) => {
+      if (saved === undefined) all.delete(groupId);
+      else all.set(groupId, saved);
+    };
+    restoreTimers(this.sessionDeadlines, undo.sessions);
+    restoreTimers(this.rebalanceDeadlines, undo.rebalances);
+    restoreTimers(this.syncDeadlines, undo.syncs);
+    restoreTimers(this.joinDeadlines, undo.joins);
+    // A classic group marked dead for a conversion comes back to life.
+    const classic = undo.registered;
+    if (this.registry && classic !== undefined && undo.registeredAlive && classic.stateName() === 'Dead' && this.registry.group(groupId) === classic) {
+      this.registry.putGroup(classic.revived());
+    }
+    this.logger.info(`consumer group ${groupId}: change rolled back`, { groupId });
   }
 
   private validate(request: HeartbeatRequest): void {
@@ -359,25 +480,19 @@ export class ConsumerGroupCoordinator {
     }
   }
 
-  private join(request: HeartbeatRequest, client: ClientInfo, out: CoordinatorRecord[], undo: Undo): HeartbeatResponse {
+  private join(request: HeartbeatRequest, client: ClientInfo, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
     const { groupId, memberEpoch } = request;
     const nowMs = this.clock.nowMs();
     const created = !this.groups.has(groupId);
-    const group = this.consumerGroupForJoin(groupId, memberEpoch === 0, out, undo);
-    try {
-      const response = this.heartbeatInGroup(group, request, client, nowMs, out);
-      // Registered once it has a member, so a failed first join leaves no trace in ListGroups.
-      if (created) this.registry?.putGroup(new ConsumerGroupEntry(this, group));
-      return response;
-    } catch (err) {
-      // A failed request writes nothing: an upgrade it began is undone, a group it would have created forgotten.
-      if (undo.run) undo.run();
-      else if (created && out.length === 0) this.groups.delete(groupId);
-      throw err;
-    }
+    const group = this.consumerGroupForJoin(groupId, memberEpoch === 0, out);
+    const response = this.heartbeatInGroup(group, request, client, nowMs, out);
+    // Registered once its records are written, so a failed first join leaves no trace in ListGroups
+    // (and a classic group it converted stays registered until then, so a rollback revives it).
+    if (created) change.onCommit.push(() => this.registry?.putGroup(new ConsumerGroupEntry(this, group)));
+    return response;
   }
 
-  private consumerGroupForJoin(groupId: string, createIfMissing: boolean, out: CoordinatorRecord[], undo: Undo): ConsumerGroup {
+  private consumerGroupForJoin(groupId: string, createIfMissing: boolean, out: CoordinatorRecord[]): ConsumerGroup {
     const existing = this.groups.get(groupId);
     if (existing) return existing;
     const classicState = this.classicGroupState(groupId);
@@ -386,7 +501,7 @@ export class ConsumerGroupCoordinator {
       if (!createIfMissing || !(classic instanceof ClassicGroup) || !this.validateOnlineUpgrade(classic)) {
         throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
       }
-      return this.convertToConsumerGroup(classic, out, undo);
+      return this.convertToConsumerGroup(classic, out);
     }
     if (!createIfMissing) throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
     if (classicState === 'empty') {
@@ -429,9 +544,9 @@ export class ConsumerGroupCoordinator {
    * = the classic generation, Stable, owning (and targeted at) the partitions
    * of their last SyncGroup assignment. The records are the classic group's
    * tombstone and the new group's records, in one append with the joining
-   * member's.
+   * member's; if they cannot be written, atomically() revives the classic group.
    */
-  private convertToConsumerGroup(classic: ClassicGroup, out: CoordinatorRecord[], undo: Undo): ConsumerGroup {
+  private convertToConsumerGroup(classic: ClassicGroup, out: CoordinatorRecord[]): ConsumerGroup {
     const groupId = classic.groupId;
     const generation = classic.generationId;
     const converted: Array<{ subscription: MemberSubscription; assigned: TopicPartitions }> = [];
@@ -458,7 +573,6 @@ export class ConsumerGroupCoordinator {
         assigned: this.toTopicIds(assignment),
       });
     }
-    const before = classic.snapshot(null);
     const memberIds = classic.allMembers().map((m) => m.memberId);
     classic.abortForUpgrade();
     out.push(...classic.tombstoneRecords());
@@ -479,11 +593,6 @@ export class ConsumerGroupCoordinator {
     );
     const nowMs = this.clock.nowMs();
     converted.forEach((c, i) => this.deadlines(this.sessionDeadlines, groupId).set(memberIds[i], nowMs + c.subscription.classicMemberMetadata!.sessionTimeoutMs));
-    undo.run = () => {
-      this.dropGroup(groupId);
-      this.registry?.putClassicGroup?.(before, null);
-      this.logger.warn(`classic group ${groupId}: the upgrade to a consumer group was not written; the group stays classic`, { groupId });
-    };
     this.logger.info(`upgraded classic group ${groupId} (generation ${generation}, ${memberIds.length} member(s)) to a consumer group`, { groupId });
     return group;
   }
@@ -659,7 +768,7 @@ export class ConsumerGroupCoordinator {
     return group.members.get(memberId)!;
   }
 
-  private leave(request: HeartbeatRequest, out: CoordinatorRecord[]): HeartbeatResponse {
+  private leave(request: HeartbeatRequest, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
     const { groupId, memberId, instanceId, memberEpoch } = request;
     const group = this.groups.get(groupId);
     if (!group) throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
@@ -668,7 +777,7 @@ export class ConsumerGroupCoordinator {
     if (instanceId === null) {
       const member = group.members.get(memberId);
       if (!member) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${groupId}.`);
-      this.fenceMembers(group, [member], 'left the group', out);
+      this.fenceMembers(group, [member], 'left the group', out, change);
       return { ...left, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH };
     }
     const member = group.staticMember(instanceId);
@@ -683,7 +792,7 @@ export class ConsumerGroupCoordinator {
       this.logger.info(`consumer group ${groupId}: static member ${instanceId} (${memberId}) left temporarily`, { groupId, memberId, instanceId });
       return { ...left, memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH };
     }
-    this.fenceMembers(group, [member], 'left the group', out);
+    this.fenceMembers(group, [member], 'left the group', out, change);
     return { ...left, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH };
   }
 
@@ -693,11 +802,11 @@ export class ConsumerGroupCoordinator {
    * members speaking the classic protocol would remain and the policy allows
    * it, converts the group back to a classic group instead (online downgrade).
    */
-  private fenceMembers(group: ConsumerGroup, members: readonly ConsumerGroupMember[], reason: string, out: CoordinatorRecord[]): void {
+  private fenceMembers(group: ConsumerGroup, members: readonly ConsumerGroupMember[], reason: string, out: CoordinatorRecord[], change: ChangeContext): void {
     if (members.length === 0) return;
     const leaving = new Set(members.map((m) => m.memberId));
     if (this.validateOnlineDowngrade(group, leaving)) {
-      this.convertToClassicGroup(group, leaving, reason, out);
+      this.convertToClassicGroup(group, leaving, reason, out, change);
       return;
     }
     const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
@@ -741,7 +850,7 @@ export class ConsumerGroupCoordinator {
    * member's target assignment as its ConsumerProtocol assignment); the new
    * classic group then rebalances so the members rejoin it.
    */
-  private convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, reason: string, out: CoordinatorRecord[]): void {
+  private convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, reason: string, out: CoordinatorRecord[], change: ChangeContext): void {
     const groupId = group.groupId;
     const remaining = [...group.members.values()].filter((m) => !leaving.has(m.memberId));
     out.push(...this.tombstoneRecords(group));
@@ -780,9 +889,13 @@ export class ConsumerGroupCoordinator {
       }),
     };
     out.push({ type: 'group', groupId, value: snapshot });
-    this.dropGroup(groupId);
-    this.logger.info(`consumer group ${groupId}: ${[...leaving].join(', ')} ${reason}; only classic members remain: downgraded to a classic group (generation ${snapshot.generationId})`, { groupId });
-    this.registry!.putClassicGroup!(snapshot, `downgrade of group ${groupId} from consumer to classic`);
+    // The switch happens once the records are written; until then (and if they cannot be) the consumer group stays.
+    change.onCommit.push(() => {
+      if (this.groups.get(groupId) !== group) return;
+      this.dropGroup(groupId);
+      this.registry!.putClassicGroup!(snapshot, `downgrade of group ${groupId} from consumer to classic`);
+      this.logger.info(`consumer group ${groupId}: ${[...leaving].join(', ')} ${reason}; only classic members remain: downgraded to a classic group (generation ${snapshot.generationId})`, { groupId });
+    });
   }
 
   private removeMemberRecords(group: ConsumerGroup, memberId: string, emit: (record: ConsumerGroupRecord) => void): void {
@@ -824,76 +937,77 @@ export class ConsumerGroupCoordinator {
    */
   async classicJoin(request: JoinRequest): Promise<JoinResult> {
     const groupId = request.groupId;
-    const group = this.groups.get(groupId);
-    if (!group) return joinError(GroupErrorCode.UNKNOWN_MEMBER_ID, request.memberId);
-    const out: CoordinatorRecord[] = [];
     const isUnknownMember = request.memberId === '';
     const memberId = isUnknownMember ? randomUUID() : request.memberId;
-    let response: JoinResult;
-    try {
-      this.throwIfGroupIsFull(group, memberId);
-      if (!this.supportsClassicProtocols(group, memberId, request.protocolType, request.protocols.map((p) => p.name))) {
-        throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s protocols are not supported.`);
-      }
-      if (isUnknownMember && request.groupInstanceId === null && request.requireKnownMemberId) {
-        return joinError(GroupErrorCode.MEMBER_ID_REQUIRED, memberId);
-      }
-      const subscription = decodeConsumerSubscription(request.protocols[0].metadata);
-      if (subscription === null) throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s consumer protocol subscription is malformed.`);
-      const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
-      let member: ConsumerGroupMember;
-      if (request.groupInstanceId === null) {
-        member = group.members.get(memberId) ?? newMember(memberId);
-        if (group.members.has(memberId) && !isClassic(member)) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} does not use the classic protocol.`);
-      } else {
-        const existing = group.staticMember(request.groupInstanceId);
-        if (isUnknownMember) member = existing ? this.replaceStaticMember(group, existing, memberId, emit) : newMember(memberId);
-        else {
-          if (!existing) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${request.groupInstanceId} is unknown.`);
-          if (existing.memberId !== memberId) {
-            throw new GroupError(GroupErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${request.groupInstanceId} was fenced by member ${existing.memberId}.`);
-          }
-          member = existing;
+    let sessionAndSync = false;
+    const result = await this.atomically(
+      groupId,
+      (out) => {
+        const group = this.groups.get(groupId);
+        if (!group) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Group ${groupId} not found.`);
+        this.throwIfGroupIsFull(group, memberId);
+        if (!this.supportsClassicProtocols(group, memberId, request.protocolType, request.protocols.map((p) => p.name))) {
+          throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s protocols are not supported.`);
         }
-      }
-      const classicMemberMetadata: ClassicMemberMetadata = { sessionTimeoutMs: request.sessionTimeoutMs, supportedProtocols: request.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) };
-      const updatedSubscription: MemberSubscription = {
-        instanceId: request.groupInstanceId ?? member.instanceId,
-        rackId: subscription.rackId ?? member.rackId,
-        clientId: request.clientId,
-        clientHost: request.clientHost,
-        subscribedTopicNames: [...new Set(subscription.topics)].sort(),
-        subscribedTopicRegex: member.subscribedTopicRegex,
-        rebalanceTimeoutMs: request.rebalanceTimeoutMs,
-        serverAssignor: member.serverAssignor,
-        classicMemberMetadata,
-      };
-      const owned = toWire(this.toTopicIds(subscription.ownedPartitions));
-      const updated = this.updateAndReconcile(group, memberId, member, updatedSubscription, owned, emit);
-      response = {
-        errorCode: GroupErrorCode.NONE,
-        generationId: updated.memberEpoch,
-        protocolType: 'consumer',
-        protocolName: request.protocols[0].name,
-        leaderId: '',
-        memberId,
-        skipAssignment: false,
-        members: [],
-      };
-    } catch (err) {
-      if (err instanceof GroupError) return joinError(err.errorCode, request.memberId);
-      throw err;
-    }
-    const failure = await this.write(groupId, out);
-    if (failure) return joinError(failure.errorCode, request.memberId);
-    const nowMs = this.clock.nowMs();
-    if (this.groups.get(groupId) === group && group.members.has(memberId)) {
+        // A new dynamic member (JoinGroup v4+) first gets its id and joins again with it.
+        if (isUnknownMember && request.groupInstanceId === null && request.requireKnownMemberId) return joinError(GroupErrorCode.MEMBER_ID_REQUIRED, memberId);
+        const subscription = decodeConsumerSubscription(request.protocols[0].metadata);
+        if (subscription === null) throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s consumer protocol subscription is malformed.`);
+        const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
+        let member: ConsumerGroupMember;
+        if (request.groupInstanceId === null) {
+          member = group.members.get(memberId) ?? newMember(memberId);
+          if (group.members.has(memberId) && !isClassic(member)) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} does not use the classic protocol.`);
+        } else {
+          const existing = group.staticMember(request.groupInstanceId);
+          if (isUnknownMember) member = existing ? this.replaceStaticMember(group, existing, memberId, emit) : newMember(memberId);
+          else {
+            if (!existing) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${request.groupInstanceId} is unknown.`);
+            if (existing.memberId !== memberId) {
+              throw new GroupError(GroupErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${request.groupInstanceId} was fenced by member ${existing.memberId}.`);
+            }
+            member = existing;
+          }
+        }
+        const classicMemberMetadata: ClassicMemberMetadata = { sessionTimeoutMs: request.sessionTimeoutMs, supportedProtocols: request.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) };
+        const updatedSubscription: MemberSubscription = {
+          instanceId: request.groupInstanceId ?? member.instanceId,
+          rackId: subscription.rackId ?? member.rackId,
+          clientId: request.clientId,
+          clientHost: request.clientHost,
+          subscribedTopicNames: [...new Set(subscription.topics)].sort(),
+          subscribedTopicRegex: member.subscribedTopicRegex,
+          rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+          serverAssignor: member.serverAssignor,
+          classicMemberMetadata,
+        };
+        // The partitions the member says it owns (ConsumerProtocol v1+; an eager member owns none when it rejoins).
+        const owned = toWire(this.toTopicIds(subscription.ownedPartitions));
+        const updated = this.updateAndReconcile(group, memberId, member, updatedSubscription, owned, emit);
+        sessionAndSync = true;
+        const response: JoinResult = {
+          errorCode: GroupErrorCode.NONE,
+          generationId: updated.memberEpoch,
+          protocolType: 'consumer',
+          protocolName: request.protocols[0].name,
+          leaderId: '',
+          memberId,
+          skipAssignment: false,
+          members: [],
+        };
+        return response;
+      },
+      (errorCode) => joinError(errorCode, request.memberId),
+    );
+    const group = this.groups.get(groupId);
+    if (result.errorCode === GroupErrorCode.NONE && sessionAndSync && group?.members.has(memberId)) {
+      const nowMs = this.clock.nowMs();
       this.joinDeadlines.get(groupId)?.delete(memberId);
       this.deadlines(this.sessionDeadlines, groupId).set(memberId, nowMs + request.sessionTimeoutMs);
       // The member must follow up with SyncGroup within its rebalance timeout.
       this.deadlines(this.syncDeadlines, groupId).set(memberId, nowMs + request.rebalanceTimeoutMs);
     }
-    return response;
+    return result;
   }
 
   /** SyncGroup from a classic member (Kafka's classicGroupSyncToConsumerGroup): its current assignment in the ConsumerProtocol. */
@@ -981,34 +1095,33 @@ export class ConsumerGroupCoordinator {
 
   /** LeaveGroup naming classic members of a consumer group (Kafka's classicGroupLeaveToConsumerGroup): one error per member. */
   async classicLeave(groupId: string, leaving: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }> {
-    const group = this.groups.get(groupId);
-    if (!group) return { errorCode: GroupErrorCode.NONE, memberErrors: leaving.map(() => GroupErrorCode.UNKNOWN_MEMBER_ID) };
-    const valid: ConsumerGroupMember[] = [];
-    const memberErrors = leaving.map((l) => {
-      try {
-        let member: ConsumerGroupMember | undefined;
-        if (l.groupInstanceId === null) {
-          member = group.members.get(l.memberId);
-          if (!member) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, '');
-        } else {
-          member = group.staticMember(l.groupInstanceId);
-          if (!member) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, '');
-          // An admin removes a static member by its instance id alone.
-          if (l.memberId !== '' && member.memberId !== l.memberId) throw new GroupError(GroupErrorCode.FENCED_INSTANCE_ID, '');
-        }
-        if (!isClassic(member)) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, '');
-        if (!valid.includes(member)) valid.push(member);
-        return GroupErrorCode.NONE;
-      } catch (err) {
-        if (err instanceof GroupError) return err.errorCode;
-        throw err;
-      }
-    });
-    const out: CoordinatorRecord[] = [];
-    this.fenceMembers(group, valid, 'left the group (LeaveGroup)', out);
-    const failure = await this.write(groupId, out);
-    if (failure) return { errorCode: failure.errorCode, memberErrors: [] };
-    return { errorCode: GroupErrorCode.NONE, memberErrors };
+    type LeaveResult = { errorCode: number; memberErrors: number[] };
+    return this.atomically(
+      groupId,
+      (out, change): LeaveResult => {
+        const group = this.groups.get(groupId);
+        if (!group) return { errorCode: GroupErrorCode.NONE, memberErrors: leaving.map(() => GroupErrorCode.UNKNOWN_MEMBER_ID) };
+        const valid: ConsumerGroupMember[] = [];
+        const memberErrors = leaving.map((l) => {
+          let member: ConsumerGroupMember | undefined;
+          if (l.groupInstanceId === null) {
+            member = group.members.get(l.memberId);
+            if (!member) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+          } else {
+            member = group.staticMember(l.groupInstanceId);
+            if (!member) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+            // An admin removes a static member by its instance id alone.
+            if (l.memberId !== '' && member.memberId !== l.memberId) return GroupErrorCode.FENCED_INSTANCE_ID;
+          }
+          if (!isClassic(member)) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+          if (!valid.includes(member)) valid.push(member);
+          return GroupErrorCode.NONE;
+        });
+        this.fenceMembers(group, valid, 'left the group (LeaveGroup)', out, change);
+        return { errorCode: GroupErrorCode.NONE, memberErrors };
+      },
+      (errorCode): LeaveResult => ({ errorCode, memberErrors: [] }),
+    );
   }
 
   private updateTargetAssignment(group: ConsumerGroup, emit: (record: ConsumerGroupRecord) => void): void {
@@ -1075,7 +1188,12 @@ export class ConsumerGroupCoordinator {
     out.push({ type: 'raw', key, value });
   }
 
-  /** Appends the records; an error response when the store refused them. */
+  /**
+   * Appends the records; an error response when the store refused them, with
+   * the append error mapped as Kafka's GroupCoordinatorService maps it
+   * (KAFKA_STORAGE_ERROR -> NOT_COORDINATOR, UNKNOWN_TOPIC_OR_PARTITION ->
+   * COORDINATOR_NOT_AVAILABLE, too large -> UNKNOWN_SERVER_ERROR).
+   */
   private async write(groupId: string, records: CoordinatorRecord[]): Promise<HeartbeatResponse | null> {
     if (records.length === 0) return null;
     try {
@@ -1084,7 +1202,7 @@ export class ConsumerGroupCoordinator {
     } catch (err) {
       const code = err instanceof CoordinatorStoreError ? err.errorCode : GroupErrorCode.UNKNOWN_SERVER_ERROR;
       this.logger.warn(`consumer group ${groupId}: could not write ${records.length} record(s): ${(err as Error).message}`, { groupId });
-      return errorResponse(code, null);
+      return errorResponse(groupAppendErrorToResponse(code), null);
     }
   }
 
@@ -1093,58 +1211,49 @@ export class ConsumerGroupCoordinator {
   /** Fences members whose session, rebalance, sync or join timeout has passed. */
   async tick(): Promise<void> {
     const nowMs = this.clock.nowMs();
-    const expired = new Map<string, Map<string, string>>();
-    const expire = (groupId: string, memberId: string, reason: string) => {
-      let m = expired.get(groupId);
-      if (!m) expired.set(groupId, (m = new Map()));
-      if (!m.has(memberId)) m.set(memberId, reason);
-    };
-    for (const [groupId, deadlines] of this.sessionDeadlines) {
-      const group = this.groups.get(groupId);
-      for (const [memberId, deadlineMs] of deadlines) {
-        if (deadlineMs > nowMs) continue;
-        const member = group?.members.get(memberId);
-        if (!group || !member) deadlines.delete(memberId);
-        else expire(groupId, memberId, `session timed out after ${this.sessionTimeoutOf(member)} ms`);
-      }
+    const due = new Set<string>();
+    for (const [groupId, deadlines] of this.sessionDeadlines) for (const deadlineMs of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    for (const [groupId, deadlines] of this.rebalanceDeadlines) for (const { deadlineMs } of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    for (const all of [this.syncDeadlines, this.joinDeadlines]) for (const [groupId, deadlines] of all) for (const deadlineMs of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    // One change per group, run after the group's pending changes; deadlines are read again then.
+    // A fencing whose write fails is rolled back with its timers, so the next tick tries again.
+    await Promise.all([...due].map((groupId) => this.atomically(groupId, (out, change) => this.expireMembers(groupId, nowMs, out, change))));
+  }
+
+  private expireMembers(groupId: string, nowMs: number, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
+    const group = this.groups.get(groupId);
+    const expired = new Map<string, string>();
+    const sessions = this.sessionDeadlines.get(groupId);
+    for (const [memberId, deadlineMs] of sessions ?? []) {
+      if (deadlineMs > nowMs) continue;
+      const member = group?.members.get(memberId);
+      if (!group || !member) sessions!.delete(memberId);
+      else expired.set(memberId, `session timed out after ${this.sessionTimeoutOf(member)} ms`);
     }
-    for (const [groupId, deadlines] of this.rebalanceDeadlines) {
-      const group = this.groups.get(groupId);
-      for (const [memberId, { epoch, deadlineMs }] of deadlines) {
-        if (deadlineMs > nowMs) continue;
-        const member = group?.members.get(memberId);
-        deadlines.delete(memberId);
-        if (!group || !member || member.state !== MemberState.UNREVOKED_PARTITIONS || member.memberEpoch !== epoch) continue;
-        expire(groupId, memberId, `did not revoke its partitions within ${member.rebalanceTimeoutMs} ms`);
-      }
+    const rebalances = this.rebalanceDeadlines.get(groupId);
+    for (const [memberId, { epoch, deadlineMs }] of rebalances ?? []) {
+      if (deadlineMs > nowMs) continue;
+      const member = group?.members.get(memberId);
+      rebalances!.delete(memberId);
+      if (!group || !member || member.state !== MemberState.UNREVOKED_PARTITIONS || member.memberEpoch !== epoch) continue;
+      if (!expired.has(memberId)) expired.set(memberId, `did not revoke its partitions within ${member.rebalanceTimeoutMs} ms`);
     }
-    for (const [all, what] of [
-      [this.syncDeadlines, 'did not send SyncGroup'],
-      [this.joinDeadlines, 'did not rejoin'],
+    for (const [deadlines, what] of [
+      [this.syncDeadlines.get(groupId), 'did not send SyncGroup'],
+      [this.joinDeadlines.get(groupId), 'did not rejoin'],
     ] as const) {
-      for (const [groupId, deadlines] of all) {
-        const group = this.groups.get(groupId);
-        for (const [memberId, deadlineMs] of deadlines) {
-          if (deadlineMs > nowMs) continue;
-          deadlines.delete(memberId);
-          const member = group?.members.get(memberId);
-          if (group && member) expire(groupId, memberId, `${what} within its rebalance timeout of ${member.rebalanceTimeoutMs} ms`);
-        }
-      }
-    }
-    const writes: Array<Promise<HeartbeatResponse | null>> = [];
-    for (const [groupId, members] of expired) {
-      for (const [memberId, reason] of members) {
-        // Fenced one at a time: a downgrade on the way may have replaced the group.
-        const group = this.groups.get(groupId);
+      for (const [memberId, deadlineMs] of deadlines ?? []) {
+        if (deadlineMs > nowMs) continue;
+        deadlines!.delete(memberId);
         const member = group?.members.get(memberId);
-        if (!group || !member) continue;
-        const out: CoordinatorRecord[] = [];
-        this.fenceMembers(group, [member], reason, out);
-        writes.push(this.write(groupId, out));
+        if (member && !expired.has(memberId)) expired.set(memberId, `${what} within its rebalance timeout of ${member.rebalanceTimeoutMs} ms`);
       }
     }
-    await Promise.all(writes);
+    if (group && expired.size > 0) {
+      const reason = [...new Set(expired.values())].join('; ');
+      this.fenceMembers(group, [...expired.keys()].map((id) => group.members.get(id)!), reason, out, change);
+    }
+    return errorResponse(GroupErrorCode.NONE, null);
   }
 
   /** A topic was created, deleted or grew: groups that may subscribe to it recompute their subscribed topics at the next heartbeat. */
@@ -1180,6 +1289,7 @@ export class ConsumerGroupCoordinator {
   private sessionTimeoutOf(member: ConsumerGroupMember): number {
     return member.classicMemberMetadata?.sessionTimeoutMs ?? this.config.sessionTimeoutMs;
   }
+
 
   // ---- ConsumerGroupDescribe -----------------------------------------------
 
@@ -1295,11 +1405,6 @@ export function isClassic(member: ConsumerGroupMember): boolean {
   return (member.classicMemberMetadata ?? null) !== null;
 }
 
-/** What a request must do when its changes could not be written (an upgrade it began is undone). */
-interface Undo {
-  run: (() => void) | null;
-}
-
 function sameSubscription(a: MemberSubscription, b: MemberSubscription): boolean {
   return (
     sameClassicMetadata(a.classicMemberMetadata, b.classicMemberMetadata) &&
@@ -1407,6 +1512,11 @@ export class ConsumerGroupEntry implements CoordinatorGroup {
     return this.coordinator.tombstoneRecords(this.group);
   }
 
+  revived(): ConsumerGroupEntry {
+    this.coordinator.reviveGroup(this.group);
+    return this;
+  }
+
   /** DescribeGroups (v0-v5) describes a group of another type as Dead, as Kafka does. */
   describe(): ClassicDescribedGroup | null {
     return null;
@@ -1428,6 +1538,7 @@ export class ConsumerGroupEntry implements CoordinatorGroup {
   classicLeave(members: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }> {
     return this.coordinator.classicLeave(this.groupId, members);
   }
+
 }
 
 /** Kafka's NON_EMPTY_GROUP. */
