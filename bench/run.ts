@@ -54,7 +54,7 @@ const SIZES: Sizes = smoke
     }
   : {
       produceBytes: 256 * MiB,
-      fetchBytes: 512 * MiB,
+      fetchBytes: 256 * MiB,
       rateSeconds: 5,
       partitionCounts: [1, 10, 100, 1000, 10000],
       batchSizes: [1, 4, 16, 64, 256, 1024].map((k) => k * KiB),
