@@ -45,7 +45,7 @@ const SIZES: Sizes = smoke
       fetchBytes: 8 * MiB,
       rateSeconds: 0.5,
       partitionCounts: [1, 10],
-      batchSizes: [1 * KiB, 64 * KiB],
+      batchSizes: [1 * KiB, 1024 * KiB],
       lingersMs: [0, 5],
       lingerRecordRate: 2000,
       e2eRatesMBps: [1, 8],
