@@ -26,7 +26,8 @@
 // Leadership changes are the controller's alone: its writes are also
 // conditioned on its election key still being the one it won with, so a
 // deposed controller cannot write after its successor started.
-import { Etcd3, type Campaign, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type Campaign, type IKeyValue, type Watcher } from 'etcd3';
 import {
   MetadataErrorCode,
   PARTITIONS_PER_TOPIC_MAX,
@@ -120,7 +121,8 @@ export class EtcdMetadata implements ClusterMetadata {
   private readonly brokerListeners = new Set<() => void>();
 
   // This broker's registration and candidacy.
-  private lease: Lease | null = null;
+  private leaseId: string | null = null;
+  private keepAliveTimer: NodeJS.Timeout | null = null;
   private registration: StoredBroker | null = null;
   private campaign: Campaign | null = null;
   /** Set while this broker is the controller: its election key and that key's create revision. */
@@ -147,6 +149,12 @@ export class EtcdMetadata implements ClusterMetadata {
       dialTimeout: 2000,
       // Unary calls are bounded so a lost etcd fails a change instead of hanging it; streams (watch, keep-alive) are not.
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: new Date(Date.now() + this.requestTimeoutMs) }),
+      // etcd3's default breaker refuses calls for 5 s after three failures, which keeps a broker from
+      // renewing its lease after an etcd restart until the lease expired; half-open after 300 ms instead.
+      faultHandling: {
+        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 300, breaker: new ConsecutiveBreaker(3) }),
+      },
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
     });
     // The controller reacts to brokers coming and going (a no-op on the others).
     this.brokerListeners.add(() => this.scheduleReconcile());
@@ -552,15 +560,20 @@ export class EtcdMetadata implements ClusterMetadata {
    * Registers this broker under a lease kept alive in the background. An id
    * held by a live broker is refused; a registration left by this id's
    * previous run (killed) is waited out until its lease expires.
+   *
+   * The keep-alive is this class's own rather than etcd3's Lease: that one
+   * gives a lease up after two TTLs without an answer, so an etcd restart
+   * longer than that would drop every registration (and move every leader)
+   * although etcd extends the leases it restores. Here the same lease is kept
+   * alive again once etcd answers; only a lease etcd says expired is replaced.
    */
   async register(self: StoredBroker): Promise<void> {
     this.registration = self;
     const key = this.keys.brokers + this.options.nodeId;
     const deadline = Date.now() + this.options.sessionTimeoutMs + 2000;
     for (;;) {
-      const lease = this.client.lease(this.ttlSeconds);
-      lease.on('lost', (err) => this.onLeaseLost(lease, err));
-      const leaseId = await lease.grant();
+      const granted = await this.client.leaseClient.leaseGrant({ TTL: this.ttlSeconds });
+      const leaseId = granted.ID;
       const value = JSON.stringify(self);
       const result = await this.client
         .if(key, 'Create', '==', 0)
@@ -568,12 +581,13 @@ export class EtcdMetadata implements ClusterMetadata {
         .else(this.client.get(key))
         .commit();
       if (result.succeeded) {
-        this.lease = lease;
+        this.leaseId = leaseId;
         this.applyOwnPut(key, value, revisionOf(result.header.revision));
+        this.startKeepAlive();
         this.options.logger.info(`registered as broker ${this.options.nodeId} in etcd (epoch ${result.header.revision})`, { nodeId: this.options.nodeId });
         return;
       }
-      await lease.revoke().catch(() => undefined);
+      await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
       if (Date.now() > deadline) {
         const holder = result.responses[0].response_range.kvs[0]?.value.toString() ?? '?';
         throw new DuplicateBrokerIdError(
@@ -584,15 +598,53 @@ export class EtcdMetadata implements ClusterMetadata {
     }
   }
 
-  private onLeaseLost(lease: Lease, err: Error): void {
-    if (this.closed || lease !== this.lease) return;
-    this.lease = null;
-    this.options.logger.warn(`broker registration lost (${err.message}); registering again when etcd answers`);
-    void this.reregister();
+  private startKeepAlive(): void {
+    if (this.keepAliveTimer) return;
+    let failing = false;
+    const tick = async () => {
+      const id = this.leaseId;
+      if (this.closed || id === null) return;
+      try {
+        const alive = await this.keepAliveOnce(id);
+        if (failing) this.options.logger.info('etcd answers again; registration kept');
+        failing = false;
+        if (!alive && this.leaseId === id) {
+          this.leaseId = null;
+          this.options.logger.warn('broker registration expired in etcd; registering again');
+          await this.reregister();
+        }
+      } catch (err) {
+        if (!failing) this.options.logger.warn(`etcd keep-alive failed (${(err as Error).message}); serving the last known metadata`);
+        failing = true;
+      }
+    };
+    this.keepAliveTimer = setInterval(() => void tick(), Math.max(300, Math.floor((this.ttlSeconds * 1000) / 3)));
+    this.keepAliveTimer.unref();
+  }
+
+  /** One keep-alive of the lease; false when etcd says it expired. */
+  private async keepAliveOnce(id: string): Promise<boolean> {
+    const stream = await this.client.leaseClient.leaseKeepAlive();
+    try {
+      return await new Promise<boolean>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('keep-alive timed out')), this.requestTimeoutMs);
+        stream.on('data', (res: { TTL: string | number }) => {
+          clearTimeout(timer);
+          resolve(Number(res.TTL) > 0);
+        });
+        stream.on('error', (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        stream.write({ ID: id });
+      });
+    } finally {
+      stream.end();
+    }
   }
 
   private async reregister(): Promise<void> {
-    while (!this.closed && this.lease === null && this.registration) {
+    while (!this.closed && this.leaseId === null && this.registration) {
       try {
         await this.register(this.registration);
         return;
@@ -710,9 +762,10 @@ export class EtcdMetadata implements ClusterMetadata {
     this.fence = null;
     const campaign = this.campaign;
     this.campaign = null;
-    const lease = this.lease;
-    this.lease = null;
-    await Promise.allSettled([campaign?.resign(), lease?.revoke(), this.watcher?.cancel()]);
+    const leaseId = this.leaseId;
+    this.leaseId = null;
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    await Promise.allSettled([campaign?.resign(), leaseId === null ? undefined : this.client.leaseClient.leaseRevoke({ ID: leaseId }), this.watcher?.cancel()]);
     this.client.close();
   }
 }
