@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalMetadata, writeMetaProperties, writePartitionMetadata, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
+import { LocalMetadata, writeMetaProperties, writePartitionMetadata, writePartitionMetadataAsync, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
 import type { ClusterMetadata } from '../cluster/metadata.js';
 // Loaded only in cluster mode: the etcd client (gRPC) is no start-up cost for a broker alone.
 import type { EtcdMetadata } from '../cluster/etcd-metadata.js';
@@ -46,6 +46,7 @@ import { consumerGroupDescribeHandler } from '../net/handlers/69-consumer-group-
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { SystemTimer } from '../coordinator/timer.js';
+import { fsyncDirAsync } from '../storage/checkpoint.js';
 import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
 import { joinGroupHandler } from '../net/handlers/11-join-group.js';
 import { heartbeatHandler } from '../net/handlers/12-heartbeat.js';
@@ -134,6 +135,8 @@ export class Broker implements BrokerServices {
       metadata,
       logs,
       materializeTopic: (topic) => this.materializeTopic(topic),
+      materializeTopicAsync: (topic) => this.materializeTopicAsync(topic),
+      materializePartition: (topic, partition) => this.materializePartition(topic, partition),
       config: {
         numPartitions: config.offsetsTopicNumPartitions,
         replicationFactor: metadata.clustered ? config.offsetsTopicReplicationFactor : 1,
@@ -330,6 +333,42 @@ export class Broker implements BrokerServices {
       const log = this.logs.getOrCreateLog(topic.name, p, config);
       writePartitionMetadata(log.dir, topic.topicId);
     }
+  }
+
+  /**
+   * materializeTopic spread over event-loop turns, for a topic with many
+   * partitions created while clients are served (`__consumer_offsets`, 50 by
+   * default): one log per turn (opening one preallocates its segment and
+   * indexes, a few ms), partition.metadata written and fsynced on the libuv
+   * pool, then one fsync per log dir for the new directories. A crash midway
+   * leaves a loadable state: start-up (reconcileTopicLogs) creates the
+   * partitions metadata has and the log dirs lack, and writes a missing or
+   * torn partition.metadata.
+   */
+  async materializeTopicAsync(topic: TopicMetadata): Promise<void> {
+    const config = this.topicLogConfig(topic.name);
+    const writes: Array<Promise<void>> = [];
+    const parents = new Set<string>();
+    for (let p = 0; p < topic.partitionCount; p++) {
+      if (this.closing) break;
+      if (this.logs.getLog(topic.name, p)) continue;
+      // In a cluster only the assigned replicas hold a log.
+      if (!this.replicas.isReplica(topic, p)) continue;
+      const log = this.logs.getOrCreateLog(topic.name, p, config);
+      parents.add(path.dirname(log.dir));
+      writes.push(writePartitionMetadataAsync(log.dir, topic.topicId));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(writes);
+    await Promise.all([...parents].map((dir) => fsyncDirAsync(dir)));
+  }
+
+  /** One partition's log now (the coordinator's first append to it), the way materializeTopic makes it. */
+  materializePartition(topic: TopicMetadata, partition: number): void {
+    if (this.logs.getLog(topic.name, partition)) return;
+    if (!this.replicas.isReplica(topic, partition)) return;
+    const log = this.logs.getOrCreateLog(topic.name, partition, this.topicLogConfig(topic.name));
+    writePartitionMetadata(log.dir, topic.topicId);
   }
 
   async deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>> {

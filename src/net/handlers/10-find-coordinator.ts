@@ -10,11 +10,13 @@
 // coordinator is always this broker (`broker.self`). Transactional ids need a
 // transaction coordinator this broker does not have: COORDINATOR_NOT_AVAILABLE,
 // the retriable answer, as Kafka gives while none can serve the key. The
-// first group lookup creates __consumer_offsets, as in Kafka.
+// first group lookup creates __consumer_offsets, as in Kafka, and is answered
+// once its partitions exist; the creation yields between partitions, so other
+// connections are served meanwhile.
 // In a cluster the coordinator of a group is the leader of its
 // __consumer_offsets partition (COORDINATOR_NOT_AVAILABLE while it has none or
-// the topic is being created).
-// Not yet: moving a group's state when that leadership moves (see docs).
+// the topic is being created). Not yet: moving a group's state when that
+// leadership moves (see docs/configs.md, Cluster mode).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
@@ -27,12 +29,10 @@ const KEY_TYPE_TRANSACTION = 1;
 type Answer = Omit<FindCoordinatorResponse.Coordinator, 'key'>;
 
 export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
-  const answer = (keyType: number, key: string): Answer => {
+  const answer = (keyType: number, key: string, offsetsTopicReady: boolean): Answer => {
     const failed = (errorCode: number, errorMessage: string): Answer => ({ nodeId: -1, host: '', port: -1, errorCode, errorMessage });
     if (keyType === KEY_TYPE_GROUP) {
-      // Kafka creates __consumer_offsets on the first FindCoordinator for a group, so
-      // the one-time cost of its partitions is not paid inside a JoinGroup or commit.
-      if (!offsetsTopicReady()) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+      if (!offsetsTopicReady) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
       if (!broker.metadata.clustered) return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
       const topic = broker.metadata.topic(OFFSETS_TOPIC);
       const leader = topic?.partitions?.[broker.coordinatorStore.partitionFor(key)]?.leader ?? -1;
@@ -43,14 +43,12 @@ export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindC
     if (keyType === KEY_TYPE_TRANSACTION) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
     return failed(ErrorCode.INVALID_REQUEST, `Unknown coordinator type: ${keyType}`);
   };
-  const offsetsTopicReady = (): boolean => {
-    if (broker.metadata.topic(OFFSETS_TOPIC)) return true;
-    try {
-      broker.coordinatorStore.ensureTopic();
-      return true;
-    } catch {
-      return false;
+  const respond = (request: FindCoordinatorRequest, apiVersion: number, offsetsTopicReady: boolean): FindCoordinatorResponse => {
+    const keyType = request.keyType ?? KEY_TYPE_GROUP;
+    if (apiVersion >= 4) {
+      return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType, key, offsetsTopicReady) })) };
     }
+    return { throttleTimeMs: 0, ...answer(keyType, request.key ?? '', offsetsTopicReady) };
   };
   return {
     apiKey: ApiKey.FindCoordinator,
@@ -58,10 +56,13 @@ export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindC
     maxVersion: 5,
     handle(request, context) {
       const keyType = request.keyType ?? KEY_TYPE_GROUP;
-      if (context.apiVersion >= 4) {
-        return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType, key) })) };
-      }
-      return { throttleTimeMs: 0, ...answer(keyType, request.key ?? '') };
+      // Kafka creates __consumer_offsets on the first FindCoordinator for a group, so
+      // the one-time cost of its partitions is not paid inside a JoinGroup or commit.
+      if (keyType !== KEY_TYPE_GROUP || broker.metadata.topic(OFFSETS_TOPIC)) return respond(request, context.apiVersion, true);
+      return broker.coordinatorStore.ensureTopicAsync().then(
+        () => respond(request, context.apiVersion, true),
+        () => respond(request, context.apiVersion, false),
+      );
     },
   };
 }
