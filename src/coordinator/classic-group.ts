@@ -874,6 +874,10 @@ export class ClassicGroup implements CoordinatorGroup {
   }
 
   /** Deletion (DeleteGroups) or unload: answers nothing further, cancels every timer. */
+  revived(): ClassicGroup {
+    return ClassicGroup.fromSnapshot(this.snapshot(null), this.ctx);
+  }
+
   markDead(): void {
     for (const m of this.members.values()) this.ctx.timer.cancel(this.heartbeatKey(m.memberId));
     for (const memberId of this.pendingJoinMembers) this.ctx.timer.cancel(this.heartbeatKey(memberId));

@@ -5,7 +5,10 @@
 //
 // Every change is a list of records (consumer-group-records.ts) replayed into
 // the in-memory group at once and appended to the group's `__consumer_offsets`
-// partition through the CoordinatorStore before the answer goes out; `load()`
+// partition through the CoordinatorStore before the answer goes out. A change
+// is all or nothing (atomically()): when it throws or its append fails, the
+// group, its timers and its registration are put back as they were, as
+// Kafka's runtime reverts its timeline to the last written offset. `load()`
 // replays the same records at start-up. Timers are not records: at load every
 // member gets a fresh session timeout, and members revoking partitions a fresh
 // rebalance timeout, as Kafka schedules them when a coordinator loads.
@@ -16,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../storage/clock.js';
 import type { CoordinatorRecord, CoordinatorStore } from './coordinator-store.js';
 import { CoordinatorStoreError } from './coordinator-store.js';
-import type { CoordinatorGroup, DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
+import { groupAppendErrorToResponse, type CoordinatorGroup, type DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
 import { PartitionAssignorError, type AssignmentMember, type PartitionAssignor, type TopicPartitions } from './assignors/assignor.js';
 import { decodeRecord, encodeRecord, isConsumerGroupKey, type ConsumerGroupRecord, type MemberSubscription, type SubscribedTopic } from './consumer-group-records.js';
 import {
@@ -30,6 +33,7 @@ import {
   sameAssignment,
   sameMember,
   subscriptionOf,
+  type ConsumerGroupCheckpoint,
   type ConsumerGroupMember,
   type ConsumerGroupState,
   type OwnedPartitions,
@@ -151,6 +155,22 @@ export interface ListedGroup {
   groupState: ConsumerGroupState;
 }
 
+/** What a change defers until its records are written. */
+interface ChangeContext {
+  onCommit: Array<() => void>;
+}
+
+/** A group as it was before a change, to put back when the change fails. */
+interface GroupUndo {
+  groupId: string;
+  group: ConsumerGroup | undefined;
+  state: ConsumerGroupCheckpoint | undefined;
+  sessions: Map<string, number> | undefined;
+  rebalances: Map<string, { epoch: number; deadlineMs: number }> | undefined;
+  registered: CoordinatorGroup | undefined;
+  registeredAlive: boolean;
+}
+
 /** OffsetCommit: v9 is the first version that carries member epochs (KIP-848). */
 const OFFSET_COMMIT_MEMBER_EPOCH_VERSION = 9;
 
@@ -161,6 +181,8 @@ export class ConsumerGroupCoordinator {
   /** groupId → memberId → when a member revoking partitions at `epoch` is fenced. */
   private readonly rebalanceDeadlines = new Map<string, Map<string, { epoch: number; deadlineMs: number }>>();
   private registry: GroupRegistry | null = null;
+  /** groupId → the last queued change of the group (see atomically()). */
+  private readonly groupQueues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: ConsumerGroupConfig,
@@ -189,6 +211,11 @@ export class ConsumerGroupCoordinator {
     this.groups.delete(groupId);
     this.sessionDeadlines.delete(groupId);
     this.rebalanceDeadlines.delete(groupId);
+  }
+
+  /** A group dropped for a deletion or conversion whose records could not be written is back. */
+  reviveGroup(group: ConsumerGroup): void {
+    if (!this.groups.has(group.groupId)) this.groups.set(group.groupId, group);
   }
 
   /** The records that delete an empty consumer group (Kafka's createGroupTombstoneRecords). */
@@ -283,23 +310,105 @@ export class ConsumerGroupCoordinator {
   // ---- ConsumerGroupHeartbeat ------------------------------------------------
 
   async heartbeat(request: HeartbeatRequest, client: ClientInfo): Promise<HeartbeatResponse> {
-    const records: CoordinatorRecord[] = [];
-    let response: HeartbeatResponse;
     try {
       this.validate(request);
-      // A classic group of this id may still be loading: answer as Kafka does until it is known.
-      const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
-      if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
-      response =
-        request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
-          ? this.leave(request, records)
-          : this.join(request, client, records);
     } catch (err) {
       if (err instanceof GroupError) return errorResponse(err.errorCode, err.message);
       throw err;
     }
-    const failure = await this.write(request.groupId, records);
-    return failure ?? response;
+    // A classic group of this id may still be loading: answer as Kafka does until it is known.
+    const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
+    if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
+    return this.atomically(request.groupId, (records, change) => {
+      if (request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) return this.leave(request, records);
+      return this.join(request, client, records, change);
+    });
+  }
+
+  /**
+   * Runs one change of a group as Kafka's coordinator runtime runs a write
+   * operation against its timeline: the change applies its records to the
+   * in-memory group as it makes them, then they are appended as one batch; if
+   * the change throws or the append fails, the group (its state, timers,
+   * registration, and a classic group it replaced) is put back as it was and
+   * the request gets the error. Changes of one group run one at a time, so
+   * none builds on state that may still be rolled back.
+   */
+  private atomically(groupId: string, change: (records: CoordinatorRecord[], ctx: ChangeContext) => HeartbeatResponse): Promise<HeartbeatResponse> {
+    return this.serialized(groupId, async () => {
+      const undo = this.checkpointGroup(groupId);
+      const records: CoordinatorRecord[] = [];
+      const ctx: ChangeContext = { onCommit: [] };
+      let response: HeartbeatResponse;
+      try {
+        response = change(records, ctx);
+      } catch (err) {
+        this.rollback(undo);
+        if (err instanceof GroupError) return errorResponse(err.errorCode, err.message);
+        throw err;
+      }
+      const failure = await this.write(groupId, records);
+      if (failure) {
+        this.rollback(undo);
+        return failure;
+      }
+      for (const f of ctx.onCommit) f();
+      return response;
+    });
+  }
+
+  /** Runs `task` after every earlier task of the group has finished. */
+  private async serialized<T>(groupId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.groupQueues.get(groupId);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.groupQueues.set(groupId, mine);
+    try {
+      if (previous) await previous;
+      return await task();
+    } finally {
+      done();
+      if (this.groupQueues.get(groupId) === mine) this.groupQueues.delete(groupId);
+    }
+  }
+
+  private checkpointGroup(groupId: string): GroupUndo {
+    const group = this.groups.get(groupId);
+    const copy = <T>(m: Map<string, T> | undefined) => (m === undefined ? undefined : new Map(m));
+    const registered = this.registry?.group(groupId);
+    return {
+      groupId,
+      group,
+      state: group?.checkpoint(),
+      sessions: copy(this.sessionDeadlines.get(groupId)),
+      rebalances: copy(this.rebalanceDeadlines.get(groupId)),
+      registered,
+      registeredAlive: registered !== undefined && registered.stateName() !== 'Dead',
+    };
+  }
+
+  private rollback(undo: GroupUndo): void {
+    const { groupId } = undo;
+    const current = this.groups.get(groupId);
+    if (undo.group === undefined) {
+      // A group this change created is forgotten.
+      if (current !== undefined) this.groups.delete(groupId);
+    } else {
+      undo.group.restore(undo.state!);
+      this.groups.set(groupId, undo.group);
+    }
+    const restoreTimers = <T>(all: Map<string, Map<string, T>>, saved: Map<string, T> | undefined) => {
+      if (saved === undefined) all.delete(groupId);
+      else all.set(groupId, saved);
+    };
+    restoreTimers(this.sessionDeadlines, undo.sessions);
+    restoreTimers(this.rebalanceDeadlines, undo.rebalances);
+    // A classic group marked dead for a conversion comes back to life.
+    const classic = undo.registered;
+    if (this.registry && classic !== undefined && undo.registeredAlive && classic.stateName() === 'Dead' && this.registry.group(groupId) === classic) {
+      this.registry.putGroup(classic.revived());
+    }
+    this.logger.info(`consumer group ${groupId}: change rolled back`, { groupId });
   }
 
   private validate(request: HeartbeatRequest): void {
@@ -332,21 +441,15 @@ export class ConsumerGroupCoordinator {
     }
   }
 
-  private join(request: HeartbeatRequest, client: ClientInfo, out: CoordinatorRecord[]): HeartbeatResponse {
+  private join(request: HeartbeatRequest, client: ClientInfo, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
     const { groupId, memberEpoch } = request;
     const nowMs = this.clock.nowMs();
     const created = !this.groups.has(groupId);
     const group = this.consumerGroupForJoin(groupId, memberEpoch === 0, out);
-    try {
-      const response = this.heartbeatInGroup(group, request, client, nowMs, out);
-      // Registered once it has a member, so a failed first join leaves no trace in ListGroups.
-      if (created) this.registry?.putGroup(new ConsumerGroupEntry(this, group));
-      return response;
-    } catch (err) {
-      // Nothing was written for a group this failed request would have created.
-      if (created && out.length === 0) this.groups.delete(groupId);
-      throw err;
-    }
+    const response = this.heartbeatInGroup(group, request, client, nowMs, out);
+    // Registered once its records are written, so a failed first join leaves no trace in ListGroups.
+    if (created) change.onCommit.push(() => this.registry?.putGroup(new ConsumerGroupEntry(this, group)));
+    return response;
   }
 
   private consumerGroupForJoin(groupId: string, createIfMissing: boolean, out: CoordinatorRecord[]): ConsumerGroup {
@@ -604,7 +707,12 @@ export class ConsumerGroupCoordinator {
     out.push({ type: 'raw', key, value });
   }
 
-  /** Appends the records; an error response when the store refused them. */
+  /**
+   * Appends the records; an error response when the store refused them, with
+   * the append error mapped as Kafka's GroupCoordinatorService maps it
+   * (KAFKA_STORAGE_ERROR -> NOT_COORDINATOR, UNKNOWN_TOPIC_OR_PARTITION ->
+   * COORDINATOR_NOT_AVAILABLE, too large -> UNKNOWN_SERVER_ERROR).
+   */
   private async write(groupId: string, records: CoordinatorRecord[]): Promise<HeartbeatResponse | null> {
     if (records.length === 0) return null;
     try {
@@ -613,7 +721,7 @@ export class ConsumerGroupCoordinator {
     } catch (err) {
       const code = err instanceof CoordinatorStoreError ? err.errorCode : GroupErrorCode.UNKNOWN_SERVER_ERROR;
       this.logger.warn(`consumer group ${groupId}: could not write ${records.length} record(s): ${(err as Error).message}`, { groupId });
-      return errorResponse(code, null);
+      return errorResponse(groupAppendErrorToResponse(code), null);
     }
   }
 
@@ -622,34 +730,35 @@ export class ConsumerGroupCoordinator {
   /** Fences members whose session or rebalance timeout has passed. */
   async tick(): Promise<void> {
     const nowMs = this.clock.nowMs();
-    const writes: Array<Promise<HeartbeatResponse | null>> = [];
-    for (const [groupId, deadlines] of this.sessionDeadlines) {
-      const group = this.groups.get(groupId);
-      for (const [memberId, deadlineMs] of deadlines) {
-        if (deadlineMs > nowMs) continue;
-        const member = group?.members.get(memberId);
-        if (!group || !member) {
-          deadlines.delete(memberId);
-          continue;
-        }
-        const out: CoordinatorRecord[] = [];
-        this.fenceMember(group, member, `session timed out after ${this.config.sessionTimeoutMs} ms`, (r) => this.emit(group, r, out));
-        writes.push(this.write(groupId, out));
+    const due = new Set<string>();
+    for (const [groupId, deadlines] of this.sessionDeadlines) for (const deadlineMs of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    for (const [groupId, deadlines] of this.rebalanceDeadlines) for (const { deadlineMs } of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    // One change per group, run after the group's pending changes; deadlines are read again then.
+    // A fencing whose write fails is rolled back with its timers, so the next tick tries again.
+    await Promise.all([...due].map((groupId) => this.atomically(groupId, (out) => this.expireMembers(groupId, nowMs, out))));
+  }
+
+  private expireMembers(groupId: string, nowMs: number, out: CoordinatorRecord[]): HeartbeatResponse {
+    const group = this.groups.get(groupId);
+    const sessions = this.sessionDeadlines.get(groupId);
+    for (const [memberId, deadlineMs] of sessions ?? []) {
+      if (deadlineMs > nowMs) continue;
+      const member = group?.members.get(memberId);
+      if (!group || !member) {
+        sessions!.delete(memberId);
+        continue;
       }
+      this.fenceMember(group, member, `session timed out after ${this.config.sessionTimeoutMs} ms`, (r) => this.emit(group, r, out));
     }
-    for (const [groupId, deadlines] of this.rebalanceDeadlines) {
-      const group = this.groups.get(groupId);
-      for (const [memberId, { epoch, deadlineMs }] of deadlines) {
-        if (deadlineMs > nowMs) continue;
-        const member = group?.members.get(memberId);
-        deadlines.delete(memberId);
-        if (!group || !member || member.state !== MemberState.UNREVOKED_PARTITIONS || member.memberEpoch !== epoch) continue;
-        const out: CoordinatorRecord[] = [];
-        this.fenceMember(group, member, `did not revoke its partitions within ${member.rebalanceTimeoutMs} ms`, (r) => this.emit(group, r, out));
-        writes.push(this.write(groupId, out));
-      }
+    const rebalances = this.rebalanceDeadlines.get(groupId);
+    for (const [memberId, { epoch, deadlineMs }] of rebalances ?? []) {
+      if (deadlineMs > nowMs) continue;
+      const member = group?.members.get(memberId);
+      rebalances!.delete(memberId);
+      if (!group || !member || member.state !== MemberState.UNREVOKED_PARTITIONS || member.memberEpoch !== epoch) continue;
+      this.fenceMember(group, member, `did not revoke its partitions within ${member.rebalanceTimeoutMs} ms`, (r) => this.emit(group, r, out));
     }
-    await Promise.all(writes);
+    return errorResponse(GroupErrorCode.NONE, null);
   }
 
   /** A topic was created, deleted or grew: groups that may subscribe to it recompute their subscribed topics at the next heartbeat. */
@@ -882,6 +991,11 @@ export class ConsumerGroupEntry implements CoordinatorGroup {
 
   tombstoneRecords(): CoordinatorRecord[] {
     return this.coordinator.tombstoneRecords(this.group);
+  }
+
+  revived(): ConsumerGroupEntry {
+    this.coordinator.reviveGroup(this.group);
+    return this;
   }
 
   /** DescribeGroups (v0-v5) describes a group of another type as Dead, as Kafka does. */

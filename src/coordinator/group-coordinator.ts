@@ -59,6 +59,11 @@ export interface CoordinatorGroup {
   markDead(): void;
   /** Records that remove the group itself (offsets are tombstoned by the coordinator). */
   tombstoneRecords(): CoordinatorRecord[];
+  /**
+   * After markDead() for a deletion or type conversion whose tombstones could
+   * not be written: the group as it was, live again (to put back in the registry).
+   */
+  revived(): CoordinatorGroup;
   /** DescribeGroups (the classic API) view; null describes the group as Dead. */
   describe(): DescribedGroup | null;
 }
@@ -569,6 +574,8 @@ export class GroupCoordinator {
     try {
       await this.store.append(this.store.partitionFor(group.groupId), records);
     } catch (err) {
+      // Not converted after all: the group stays as it was, unless another took the id meanwhile.
+      if (!this.groups.has(group.groupId)) this.groups.set(group.groupId, group.revived());
       return groupAppendErrorToResponse(storeErrorCode(err));
     }
     this.logger.info(`group ${group.groupId}: converted from ${group.type} to classic`);
@@ -589,8 +596,8 @@ export class GroupCoordinator {
       await this.store.append(this.store.partitionFor(groupId), records);
     } catch (err) {
       // Not deleted after all: put the group back unless a new one took the id meanwhile (its offsets are lost from memory only).
-      if (!this.groups.has(groupId) && group instanceof ClassicGroup) {
-        this.groups.set(groupId, ClassicGroup.fromSnapshot(group.snapshot(null), this.classicContext));
+      if (!this.groups.has(groupId)) {
+        this.groups.set(groupId, group.revived());
         if (offsets !== undefined) this.offsets.set(groupId, offsets);
       }
       return groupAppendErrorToResponse(storeErrorCode(err));
