@@ -886,6 +886,20 @@ export class ClassicGroup implements CoordinatorGroup {
     this.transitionTo('Dead');
   }
 
+  /**
+   * The group becomes a KIP-848 consumer group (online upgrade): members
+   * waiting in JoinGroup or SyncGroup get REBALANCE_IN_PROGRESS so they rejoin
+   * the new group, as Kafka's convertToConsumerGroup answers them; then the
+   * group is dead to this coordinator.
+   */
+  abortForUpgrade(): void {
+    for (const m of this.members.values()) {
+      this.completeJoin(m, joinError(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
+      this.completeSync(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    this.markDead();
+  }
+
   // ---- Registry interface (offsets, admin APIs) ---------------------------
 
   listedProtocolType(): string {

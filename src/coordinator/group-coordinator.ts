@@ -68,6 +68,21 @@ export interface CoordinatorGroup {
   describe(): DescribedGroup | null;
 }
 
+/**
+ * A group of another type that serves classic-protocol members too: a KIP-848
+ * consumer group after an online upgrade (or one a classic member joins).
+ */
+export interface ClassicProtocolHost {
+  classicJoin(request: JoinRequest): Promise<JoinResult>;
+  classicSync(request: SyncRequest): SyncResult;
+  classicHeartbeat(memberId: string, instanceId: string | null, generationId: number): number;
+  classicLeave(members: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }>;
+}
+
+function classicHost(group: CoordinatorGroup | undefined): (CoordinatorGroup & ClassicProtocolHost) | null {
+  return group !== undefined && group.type === 'consumer' && 'classicJoin' in group ? (group as CoordinatorGroup & ClassicProtocolHost) : null;
+}
+
 /** The owner of `raw` records (KIP-848 consumer groups), fed by this coordinator's single load pass. */
 export interface RawRecordListener {
   replay(key: Buffer, value: Buffer | null): void;
@@ -327,6 +342,9 @@ export class GroupCoordinator {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId);
     }
     let group = this.groups.get(request.groupId);
+    // A classic member joining a non-empty KIP-848 consumer group is served by that group.
+    const host = classicHost(group);
+    if (host !== null && !host.isEmpty()) return host.classicJoin(request);
     // An empty KIP-848 consumer group becomes a classic group when a classic member joins
     // (Kafka's offline conversion; its committed offsets stay).
     if (group !== undefined && group.type === 'consumer' && group.isEmpty() && request.memberId === '') {
@@ -357,6 +375,8 @@ export class GroupCoordinator {
     if (unavailable !== ErrorCode.NONE) return syncError(unavailable);
     const group = this.groups.get(request.groupId);
     if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    const host = classicHost(group);
+    if (host !== null) return host.classicSync(request);
     if (!(group instanceof ClassicGroup)) return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     return group.sync(request);
   }
@@ -369,6 +389,8 @@ export class GroupCoordinator {
     if (unavailable !== ErrorCode.NONE) return unavailable;
     const group = this.groups.get(groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const host = classicHost(group);
+    if (host !== null) return host.classicHeartbeat(memberId, groupInstanceId, generationId);
     if (!(group instanceof ClassicGroup)) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
@@ -383,6 +405,15 @@ export class GroupCoordinator {
     if (!(group instanceof ClassicGroup)) return { errorCode: ErrorCode.NONE, memberErrors: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
     if (group.isInState('Dead')) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, memberErrors: [] };
     return { errorCode: ErrorCode.NONE, memberErrors: group.leave(members) };
+  }
+
+  /** LeaveGroup for any group type: a consumer group answers for its classic members (and may downgrade). */
+  async leave(groupId: string, members: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }> {
+    if (groupId !== '' && this.availability(groupId) === ErrorCode.NONE) {
+      const host = classicHost(this.groups.get(groupId));
+      if (host !== null) return host.classicLeave(members);
+    }
+    return this.leaveGroup(groupId, members);
   }
 
   // ---- Offsets --------------------------------------------------------------
@@ -728,6 +759,18 @@ export class GroupCoordinator {
 
   group(groupId: string): CoordinatorGroup | undefined {
     return this.groups.get(groupId);
+  }
+
+  /**
+   * A classic group rebuilt from its record takes the id (a KIP-848 group
+   * downgraded, or an upgrade undone): its members must heartbeat within their
+   * session timeouts, and with a reason it rebalances so they all rejoin.
+   */
+  putClassicGroup(snapshot: ClassicGroupSnapshot, rebalanceReason: string | null): void {
+    const group = ClassicGroup.fromSnapshot(snapshot, this.classicContext);
+    this.groups.set(snapshot.groupId, group);
+    group.onLoaded();
+    if (rebalanceReason !== null && group.canRebalance()) group.prepareRebalance(rebalanceReason);
   }
 
   /** Registers a group of another type (KIP-848) under its id. */
