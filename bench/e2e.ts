@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Broker } from '../src/broker/broker.js';
 import { silentLogger } from '../src/storage/log.js';
 import { BrokerProcess } from './e2e/broker-process.js';
+import { compileLoadgen, runLoad, type LoadResult } from './e2e/loadgen.js';
 import { createTopic, fetchFrame, metadata, produceFrame, produceOne, recordBatch, SimpleClient } from './e2e/protocol.js';
 import { e2eReport, type E2eReport, type Metric } from './e2e/report.js';
 import { machineInfo, writeReportFiles } from './report-files.js';
@@ -59,42 +60,6 @@ function record(name: string, unit: string, value: number, params?: Metric['para
   let s = samples.get(name);
   if (!s) samples.set(name, (s = { unit, values: [], params }));
   s.values.push(value);
-}
-
-function compileLoadgen(): string {
-  const binary = path.join(scratch, 'loadgen');
-  execFileSync('cc', ['-O2', '-pthread', '-o', binary, path.join(root, 'bench', 'e2e', 'c', 'loadgen.c')], { stdio: 'inherit' });
-  return binary;
-}
-
-interface LoadResult {
-  requests: number;
-  errors: number;
-  seconds: number;
-  responseBytes: number;
-  recordBytes: number;
-  latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number };
-  error: string;
-}
-
-function runLoad(loadgen: string, mode: string, opts: Record<string, string | number>): Promise<LoadResult> {
-  const argv = [mode, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, String(v)])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(loadgen, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('exit', () => {
-      try {
-        const result = JSON.parse(out) as LoadResult;
-        if (result.errors > 0) reject(new Error(`loadgen ${mode}: ${result.errors} errors: ${result.error}`));
-        else resolve(result);
-      } catch {
-        reject(new Error(`loadgen ${argv.join(' ')} failed: ${err || out}`));
-      }
-    });
-  });
 }
 
 interface Loopback {
@@ -286,7 +251,7 @@ async function inProcessStartMs(dataDir: string): Promise<number> {
 // ---- main ----
 
 async function main(): Promise<void> {
-  const loadgen = compileLoadgen();
+  const loadgen = compileLoadgen(scratch);
   // `samsa server-start` runs the compiled dist/ when it is fresh (bin/samsa.js): build it, as after `npm ci`.
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   if (pkg.scripts?.build) execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
