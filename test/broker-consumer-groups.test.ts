@@ -330,7 +330,8 @@ describe('consumer groups beside classic groups', () => {
     const described = await conn.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, () => ({ groups: ['mixed'], includeAuthorizedOperations: false }));
     expect(described.groups[0].groupState).toBe('Dead');
 
-    // A classic member cannot join a consumer group that has members; a non-empty group cannot be deleted.
+    // A classic member whose JoinGroup metadata is not a ConsumerProtocol subscription cannot join the consumer group
+    // (well-formed ones do: test/groups-migration.test.ts); a non-empty group cannot be deleted.
     expect((await classicJoin(conn, 'mixed')).errorCode).toBe(23);
     let deleted = await conn.request<DeleteGroupsResponse>(ApiKey.DeleteGroups, () => ({ groupsNames: ['mixed'] }));
     expect(deleted.results[0].errorCode).toBe(68);
@@ -342,10 +343,10 @@ describe('consumer groups beside classic groups', () => {
     expect((await describeGroup(conn, 'mixed')).errorCode).toBe(69);
     const classicListed = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, () => ({ statesFilter: [], typesFilter: [] }));
     expect(classicListed.groups.find((g) => g.groupId === 'mixed')?.groupType).toBe('classic');
-    // ... and a consumer-protocol member cannot take over a classic group with members.
+    // ... and a consumer-protocol member cannot upgrade a classic group with members whose metadata does not decode.
     const refused = await new ProtocolConsumer(conn, 'mixed', ['orders']).heartbeat();
     expect(refused.errorCode).toBe(69);
-    expect(refused.errorMessage).toBe('Group mixed is not a consumer group.');
+    expect(refused.errorMessage).toBe('Cannot upgrade the classic group mixed to consumer group because the embedded consumer protocol is malformed.');
 
     // An empty classic group (offsets committed from outside, epoch -1) becomes a consumer group.
     expect(await commit(conn, 'simple', '', -1, 7n)).toBe(0);

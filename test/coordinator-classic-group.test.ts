@@ -746,7 +746,12 @@ describe('GroupCoordinator with KIP-848 consumer groups in its registry', () => 
     expect(coordinator.fetchOffsets('cg', null, joined.memberId!, joined.memberEpoch).topics[0].partitions[0].committedOffset).toBe(9n);
     expect(coordinator.fetchOffsets('cg', null, 'someone', 3).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     expect(await coordinator.deleteGroups(['cg'])).toEqual([ErrorCode.NON_EMPTY_GROUP]);
-    // A classic join to a consumer group's id is refused rather than creating a second group of that id.
-    expect((await coordinator.joinGroup(joinRequest({ groupId: 'cg' }))).errorCode).not.toBe(ErrorCode.NONE);
+    // A classic join to a non-empty consumer group joins that group (Kafka 4.0); it never creates a second group of that id.
+    const classicJoin = await coordinator.joinGroup(joinRequest({ groupId: 'cg' }));
+    expect(classicJoin.errorCode).toBe(ErrorCode.NONE);
+    expect(coordinator.group('cg')?.type).toBe('consumer');
+    expect(consumerGroups.describe('cg')).toMatchObject({ members: expect.arrayContaining([expect.objectContaining({ memberId: classicJoin.memberId })]) });
+    // Protocols other than the consumer embedded protocol are refused.
+    expect((await coordinator.joinGroup(joinRequest({ groupId: 'cg', protocolType: 'connect' }))).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 });

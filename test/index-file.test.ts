@@ -907,6 +907,8 @@ describe.skipIf(!addon)('native index reads through the mapped buffer', () => {
           f.append(5, 6);
           globalThis.kept = [f, f.mappedBuffer(), new DataView(f.mappedBuffer())];
           parentPort.postMessage(globalThis.kept[2].getInt32(8));
+          // Stays alive until terminate(): a worker with nothing left to do exits (closing the file) before the parent counts fds.
+          parentPort.on('message', () => undefined);
         \`, { eval: true });
         result.workerRead = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
         result.workerFdsOpen = fdsOn(dir + '/worker.index');

@@ -4,7 +4,7 @@
 // clients connect to; `close()` may be called any number of times.
 import os from 'node:os';
 import path from 'node:path';
-import { LocalMetadata, writePartitionMetadata, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
+import { LocalMetadata, writePartitionMetadata, writePartitionMetadataAsync, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
 import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, type BrokerConfig } from '../config/broker-config.js';
 import { Dispatcher } from '../net/dispatcher.js';
 import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
@@ -41,6 +41,7 @@ import { consumerGroupDescribeHandler } from '../net/handlers/69-consumer-group-
 import { OffsetsTopicStore } from '../coordinator/offsets-topic-store.js';
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { SystemTimer } from '../coordinator/timer.js';
+import { fsyncDirAsync } from '../storage/checkpoint.js';
 import { findCoordinatorHandler } from '../net/handlers/10-find-coordinator.js';
 import { joinGroupHandler } from '../net/handlers/11-join-group.js';
 import { heartbeatHandler } from '../net/handlers/12-heartbeat.js';
@@ -125,6 +126,8 @@ export class Broker implements BrokerServices {
       metadata,
       logs,
       materializeTopic: (topic) => this.materializeTopic(topic),
+      materializeTopicAsync: (topic) => this.materializeTopicAsync(topic),
+      materializePartition: (topic, partition) => this.materializePartition(topic, partition),
       config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
       logger,
       // Batch timestamps follow the logs' own clock (their timestamp checks use it); the
@@ -301,6 +304,39 @@ export class Broker implements BrokerServices {
       const log = this.logs.getOrCreateLog(topic.name, p, config);
       writePartitionMetadata(log.dir, topic.topicId);
     }
+  }
+
+  /**
+   * materializeTopic spread over event-loop turns, for a topic with many
+   * partitions created while clients are served (`__consumer_offsets`, 50 by
+   * default): one log per turn (opening one preallocates its segment and
+   * indexes, a few ms), partition.metadata written and fsynced on the libuv
+   * pool, then one fsync per log dir for the new directories. A crash midway
+   * leaves a loadable state: start-up (reconcileTopicLogs) creates the
+   * partitions metadata has and the log dirs lack, and writes a missing or
+   * torn partition.metadata.
+   */
+  async materializeTopicAsync(topic: TopicMetadata): Promise<void> {
+    const config = this.topicLogConfig(topic.name);
+    const writes: Array<Promise<void>> = [];
+    const parents = new Set<string>();
+    for (let p = 0; p < topic.partitionCount; p++) {
+      if (this.closing) break;
+      if (this.logs.getLog(topic.name, p)) continue;
+      const log = this.logs.getOrCreateLog(topic.name, p, config);
+      parents.add(path.dirname(log.dir));
+      writes.push(writePartitionMetadataAsync(log.dir, topic.topicId));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(writes);
+    await Promise.all([...parents].map((dir) => fsyncDirAsync(dir)));
+  }
+
+  /** One partition's log now (the coordinator's first append to it), the way materializeTopic makes it. */
+  materializePartition(topic: TopicMetadata, partition: number): void {
+    if (this.logs.getLog(topic.name, partition)) return;
+    const log = this.logs.getOrCreateLog(topic.name, partition, this.topicLogConfig(topic.name));
+    writePartitionMetadata(log.dir, topic.topicId);
   }
 
   deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>> {

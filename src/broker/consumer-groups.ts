@@ -8,7 +8,7 @@ import { rangeAssignor } from '../coordinator/assignors/range.js';
 import { uniformAssignor } from '../coordinator/assignors/uniform.js';
 import type { PartitionAssignor } from '../coordinator/assignors/assignor.js';
 import type { CoordinatorStore } from '../coordinator/coordinator-store.js';
-import { ConsumerGroupCoordinator, type GroupRegistry, type TopicsImage } from '../coordinator/consumer-group-coordinator.js';
+import { ConsumerGroupCoordinator, type GroupRegistry, type MigrationPolicy, type TopicsImage } from '../coordinator/consumer-group-coordinator.js';
 import type { RawRecordListener } from '../coordinator/group-coordinator.js';
 import type { Clock } from '../storage/clock.js';
 import type { LogLogger } from '../storage/log.js';
@@ -55,13 +55,20 @@ export function startConsumerGroups(
   config: BrokerConfig,
   metadata: LocalMetadata,
   store: CoordinatorStore,
-  registry: GroupRegistry & { setRawRecordListener(listener: RawRecordListener): void },
+  registry: GroupRegistry & { setRawRecordListener(listener: RawRecordListener): void; readonly config: { maxSize: number } },
   clock: Clock,
   logger: LogLogger,
 ): ConsumerGroups {
   const g = config.groupConsumer;
   const coordinator = new ConsumerGroupCoordinator(
-    { heartbeatIntervalMs: g.heartbeatIntervalMs, sessionTimeoutMs: g.sessionTimeoutMs, maxSize: g.maxSize, assignors: g.assignors.map((name) => ASSIGNORS[name]) },
+    {
+      heartbeatIntervalMs: g.heartbeatIntervalMs,
+      sessionTimeoutMs: g.sessionTimeoutMs,
+      maxSize: g.maxSize,
+      assignors: g.assignors.map((name) => ASSIGNORS[name]),
+      migrationPolicy: g.migrationPolicy as MigrationPolicy,
+      classicGroupMaxSize: registry.config.maxSize,
+    },
     store,
     topicsImage(metadata),
     clock,

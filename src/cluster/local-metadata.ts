@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatProperties, parseProperties } from '../config/properties.js';
-import { writeFileAtomic } from '../storage/checkpoint.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../storage/checkpoint.js';
 
 export const METADATA_FILE = 'samsa-metadata.json';
 export const META_PROPERTIES_FILE = 'meta.properties';
@@ -371,6 +371,11 @@ const PARTITION_METADATA_BYTES_MAX = 4096;
 /** Kafka's partition.metadata file in each partition directory. */
 export function writePartitionMetadata(partitionDir: string, topicId: string): void {
   writeFileAtomic(path.join(partitionDir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
+}
+
+/** writePartitionMetadata off the event loop (the fsyncs run on the libuv pool). */
+export function writePartitionMetadataAsync(partitionDir: string, topicId: string): Promise<void> {
+  return writeFileAtomicAsync(path.join(partitionDir, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${topicId}\n`);
 }
 
 /** The topic id recorded in a partition directory, or null when it has no (readable) partition.metadata. */

@@ -215,7 +215,7 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
       'org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor',
       'Server assignors of consumer groups (class or short name: uniform, range); the first is the default.',
     ),
-    brokerOnly('group.consumer.migration.policy', 'STRING', 'bidirectional', 'Conversion between classic and consumer groups (here: only empty groups convert).', oneOf('disabled', 'downgrade', 'upgrade', 'bidirectional')),
+    brokerOnly('group.consumer.migration.policy', 'STRING', 'bidirectional', 'Online conversion between classic and consumer (KIP-848) groups: upgrade when a KIP-848 member joins a classic group, downgrade when only classic members remain.', oneOf('disabled', 'downgrade', 'upgrade', 'bidirectional')),
     brokerOnly('producer.id.expiration.ms', 'INT', '86400000', 'Partitions forget an idempotent producer idle this long.', atLeast(1)),
     brokerOnly('producer.id.expiration.check.interval.ms', 'INT', '600000', 'How often idle producers are looked for.', atLeast(1)),
     brokerOnly('transactional.id.expiration.ms', 'INT', '604800000', 'Accepted for compatibility; no transaction coordinator uses it yet.', atLeast(1)),

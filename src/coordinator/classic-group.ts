@@ -874,12 +874,30 @@ export class ClassicGroup implements CoordinatorGroup {
   }
 
   /** Deletion (DeleteGroups) or unload: answers nothing further, cancels every timer. */
+  revived(): ClassicGroup {
+    return ClassicGroup.fromSnapshot(this.snapshot(null), this.ctx);
+  }
+
   markDead(): void {
     for (const m of this.members.values()) this.ctx.timer.cancel(this.heartbeatKey(m.memberId));
     for (const memberId of this.pendingJoinMembers) this.ctx.timer.cancel(this.heartbeatKey(memberId));
     this.ctx.timer.cancel(this.joinKey());
     this.ctx.timer.cancel(this.syncKey());
     this.transitionTo('Dead');
+  }
+
+  /**
+   * The group becomes a KIP-848 consumer group (online upgrade): members
+   * waiting in JoinGroup or SyncGroup get REBALANCE_IN_PROGRESS so they rejoin
+   * the new group, as Kafka's convertToConsumerGroup answers them; then the
+   * group is dead to this coordinator.
+   */
+  abortForUpgrade(): void {
+    for (const m of this.members.values()) {
+      this.completeJoin(m, joinError(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
+      this.completeSync(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    this.markDead();
   }
 
   // ---- Registry interface (offsets, admin APIs) ---------------------------

@@ -5,20 +5,25 @@
 //
 // Every change is a list of records (consumer-group-records.ts) replayed into
 // the in-memory group at once and appended to the group's `__consumer_offsets`
-// partition through the CoordinatorStore before the answer goes out; `load()`
+// partition through the CoordinatorStore before the answer goes out. A change
+// is all or nothing (atomically()): when it throws or its append fails, the
+// group, its timers and its registration are put back as they were, as
+// Kafka's runtime reverts its timeline to the last written offset. `load()`
 // replays the same records at start-up. Timers are not records: at load every
 // member gets a fresh session timeout, and members revoking partitions a fresh
 // rebalance timeout, as Kafka schedules them when a coordinator loads.
 //
 // Time comes from the injected clock; `tick()` fires the timeouts that are due
 // (the broker calls it periodically, tests after advancing a ManualClock).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../storage/clock.js';
-import type { CoordinatorRecord, CoordinatorStore } from './coordinator-store.js';
+import type { ClassicGroupSnapshot, CoordinatorRecord, CoordinatorStore } from './coordinator-store.js';
 import { CoordinatorStoreError } from './coordinator-store.js';
-import type { CoordinatorGroup, DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
+import { groupAppendErrorToResponse, type CoordinatorGroup, type DescribedGroup as ClassicDescribedGroup } from './group-coordinator.js';
+import { ClassicGroup, joinError, syncError, type JoinRequest, type JoinResult, type LeavingMember, type SyncRequest, type SyncResult } from './classic-group.js';
+import { decodeConsumerAssignment, decodeConsumerSubscription, encodeConsumerAssignment, subscriptionVersion, type TopicPartitionList } from './consumer-protocol.js';
 import { PartitionAssignorError, type AssignmentMember, type PartitionAssignor, type TopicPartitions } from './assignors/assignor.js';
-import { decodeRecord, encodeRecord, isConsumerGroupKey, type ConsumerGroupRecord, type MemberSubscription, type SubscribedTopic } from './consumer-group-records.js';
+import { decodeRecord, encodeRecord, isConsumerGroupKey, type ClassicMemberMetadata, type ConsumerGroupRecord, type MemberSubscription, type SubscribedTopic } from './consumer-group-records.js';
 import {
   ConsumerGroup,
   EMPTY_ASSIGNMENT,
@@ -30,6 +35,7 @@ import {
   sameAssignment,
   sameMember,
   subscriptionOf,
+  type ConsumerGroupCheckpoint,
   type ConsumerGroupMember,
   type ConsumerGroupState,
   type OwnedPartitions,
@@ -40,6 +46,9 @@ export const GroupErrorCode = {
   NONE: 0,
   UNKNOWN_SERVER_ERROR: -1,
   ILLEGAL_GENERATION: 22,
+  INCONSISTENT_GROUP_PROTOCOL: 23,
+  REBALANCE_IN_PROGRESS: 27,
+  MEMBER_ID_REQUIRED: 79,
   INVALID_GROUP_ID: 24,
   UNKNOWN_MEMBER_ID: 25,
   UNSUPPORTED_VERSION: 35,
@@ -73,7 +82,15 @@ export interface ConsumerGroupConfig {
   maxSize: number;
   /** group.consumer.assignors, in preference order: the first is the default. */
   assignors: readonly PartitionAssignor[];
+  /** group.consumer.migration.policy (Kafka 4.0's default: bidirectional). */
+  migrationPolicy?: MigrationPolicy;
+  /** group.max.size: a downgrade to a classic group larger than this is refused. */
+  classicGroupMaxSize?: number;
 }
+
+/** group.consumer.migration.policy: which online conversions between classic and consumer groups are allowed. */
+export type MigrationPolicy = 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
+
 
 /** The topics the coordinator can see: name → wire topic id and partition count. */
 export interface TopicsImage {
@@ -94,7 +111,15 @@ export interface GroupRegistry {
   putGroup(group: CoordinatorGroup): void;
   /** NONE, or COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE while the group's partition is not loaded. */
   availability(groupId: string): number;
+  /**
+   * Registers a classic group rebuilt from `snapshot` under its id (online
+   * downgrade, or undoing an upgrade whose records could not be written);
+   * its members must heartbeat within their session timeouts; with a reason,
+   * it rebalances at once.
+   */
+  putClassicGroup?(snapshot: ClassicGroupSnapshot, rebalanceReason: string | null): void;
 }
+
 
 export interface ConsumerGroupLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -151,6 +176,24 @@ export interface ListedGroup {
   groupState: ConsumerGroupState;
 }
 
+/** What a change defers until its records are written. */
+interface ChangeContext {
+  onCommit: Array<() => void>;
+}
+
+/** A group as it was before a change, to put back when the change fails. */
+interface GroupUndo {
+  groupId: string;
+  group: ConsumerGroup | undefined;
+  state: ConsumerGroupCheckpoint | undefined;
+  sessions: Map<string, number> | undefined;
+  rebalances: Map<string, { epoch: number; deadlineMs: number }> | undefined;
+  syncs: Map<string, number> | undefined;
+  joins: Map<string, number> | undefined;
+  registered: CoordinatorGroup | undefined;
+  registeredAlive: boolean;
+}
+
 /** OffsetCommit: v9 is the first version that carries member epochs (KIP-848). */
 const OFFSET_COMMIT_MEMBER_EPOCH_VERSION = 9;
 
@@ -160,7 +203,13 @@ export class ConsumerGroupCoordinator {
   private readonly sessionDeadlines = new Map<string, Map<string, number>>();
   /** groupId → memberId → when a member revoking partitions at `epoch` is fenced. */
   private readonly rebalanceDeadlines = new Map<string, Map<string, { epoch: number; deadlineMs: number }>>();
+  /** groupId → memberId → when a classic member that got its JoinGroup answer is fenced for not sending SyncGroup. */
+  private readonly syncDeadlines = new Map<string, Map<string, number>>();
+  /** groupId → memberId → when a classic member told to rejoin (REBALANCE_IN_PROGRESS) is fenced for not doing so. */
+  private readonly joinDeadlines = new Map<string, Map<string, number>>();
   private registry: GroupRegistry | null = null;
+  /** groupId → the last queued change of the group (see atomically()). */
+  private readonly groupQueues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: ConsumerGroupConfig,
@@ -189,6 +238,13 @@ export class ConsumerGroupCoordinator {
     this.groups.delete(groupId);
     this.sessionDeadlines.delete(groupId);
     this.rebalanceDeadlines.delete(groupId);
+    this.syncDeadlines.delete(groupId);
+    this.joinDeadlines.delete(groupId);
+  }
+
+  /** A group dropped for a deletion or conversion whose records could not be written is back. */
+  reviveGroup(group: ConsumerGroup): void {
+    if (!this.groups.has(group.groupId)) this.groups.set(group.groupId, group);
   }
 
   /** The records that delete an empty consumer group (Kafka's createGroupTombstoneRecords). */
@@ -260,8 +316,8 @@ export class ConsumerGroupCoordinator {
       group.metadataRefreshNeeded = true;
       this.registry?.putGroup(new ConsumerGroupEntry(this, group));
       for (const member of group.members.values()) {
-        this.deadlines(this.sessionDeadlines, group.groupId).set(member.memberId, nowMs + this.config.sessionTimeoutMs);
-        if (member.state === MemberState.UNREVOKED_PARTITIONS) {
+        this.deadlines(this.sessionDeadlines, group.groupId).set(member.memberId, nowMs + this.sessionTimeoutOf(member));
+        if (member.state === MemberState.UNREVOKED_PARTITIONS && !isClassic(member)) {
           this.deadlines(this.rebalanceDeadlines, group.groupId).set(member.memberId, { epoch: member.memberEpoch, deadlineMs: nowMs + member.rebalanceTimeoutMs });
         }
       }
@@ -283,23 +339,115 @@ export class ConsumerGroupCoordinator {
   // ---- ConsumerGroupHeartbeat ------------------------------------------------
 
   async heartbeat(request: HeartbeatRequest, client: ClientInfo): Promise<HeartbeatResponse> {
-    const records: CoordinatorRecord[] = [];
-    let response: HeartbeatResponse;
     try {
       this.validate(request);
-      // A classic group of this id may still be loading: answer as Kafka does until it is known.
-      const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
-      if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
-      response =
-        request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
-          ? this.leave(request, records)
-          : this.join(request, client, records);
     } catch (err) {
       if (err instanceof GroupError) return errorResponse(err.errorCode, err.message);
       throw err;
     }
-    const failure = await this.write(request.groupId, records);
-    return failure ?? response;
+    // A classic group of this id may still be loading: answer as Kafka does until it is known.
+    const unavailable = this.registry?.availability(request.groupId) ?? GroupErrorCode.NONE;
+    if (unavailable !== GroupErrorCode.NONE) return errorResponse(unavailable, null);
+    return this.atomically(request.groupId, (records, change) => {
+      if (request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) return this.leave(request, records, change);
+      return this.join(request, client, records, change);
+    });
+  }
+
+  /**
+   * Runs one change of a group as Kafka's coordinator runtime runs a write
+   * operation against its timeline: the change applies its records to the
+   * in-memory group as it makes them, then they are appended as one batch; if
+   * the change throws or the append fails, the group (its state, timers,
+   * registration, and a classic group it replaced) is put back as it was and
+   * the request gets the error. Changes of one group run one at a time, so
+   * none builds on state that may still be rolled back.
+   */
+  private atomically(groupId: string, change: (records: CoordinatorRecord[], ctx: ChangeContext) => HeartbeatResponse): Promise<HeartbeatResponse>;
+  private atomically<T>(groupId: string, change: (records: CoordinatorRecord[], ctx: ChangeContext) => T, failed: (errorCode: number, message: string | null) => T): Promise<T>;
+  private atomically<T>(
+    groupId: string,
+    change: (records: CoordinatorRecord[], ctx: ChangeContext) => T,
+    failed: (errorCode: number, message: string | null) => T = errorResponse as unknown as (errorCode: number, message: string | null) => T,
+  ): Promise<T> {
+    return this.serialized(groupId, async () => {
+      const undo = this.checkpointGroup(groupId);
+      const records: CoordinatorRecord[] = [];
+      const ctx: ChangeContext = { onCommit: [] };
+      let response: T;
+      try {
+        response = change(records, ctx);
+      } catch (err) {
+        this.rollback(undo);
+        if (err instanceof GroupError) return failed(err.errorCode, err.message);
+        throw err;
+      }
+      const failure = await this.write(groupId, records);
+      if (failure) {
+        this.rollback(undo);
+        return failed(failure.errorCode, failure.errorMessage);
+      }
+      for (const f of ctx.onCommit) f();
+      return response;
+    });
+  }
+
+  /** Runs `task` after every earlier task of the group has finished. */
+  private async serialized<T>(groupId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.groupQueues.get(groupId);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.groupQueues.set(groupId, mine);
+    try {
+      if (previous) await previous;
+      return await task();
+    } finally {
+      done();
+      if (this.groupQueues.get(groupId) === mine) this.groupQueues.delete(groupId);
+    }
+  }
+
+  private checkpointGroup(groupId: string): GroupUndo {
+    const group = this.groups.get(groupId);
+    const copy = <T>(m: Map<string, T> | undefined) => (m === undefined ? undefined : new Map(m));
+    const registered = this.registry?.group(groupId);
+    return {
+      groupId,
+      group,
+      state: group?.checkpoint(),
+      sessions: copy(this.sessionDeadlines.get(groupId)),
+      rebalances: copy(this.rebalanceDeadlines.get(groupId)),
+      syncs: copy(this.syncDeadlines.get(groupId)),
+      joins: copy(this.joinDeadlines.get(groupId)),
+      registered,
+      registeredAlive: registered !== undefined && registered.stateName() !== 'Dead',
+    };
+  }
+
+  private rollback(undo: GroupUndo): void {
+    const { groupId } = undo;
+    const current = this.groups.get(groupId);
+    if (undo.group === undefined) {
+      // A group this change created is forgotten.
+      if (current !== undefined) this.groups.delete(groupId);
+    } else {
+      undo.group.restore(undo.state!);
+      this.groups.set(groupId, undo.group);
+    }
+    const restoreTimers = <T>(all: Map<string, Map<string, T>>, saved: Map<string, T> | undefined) => {
+      if (saved === undefined) all.delete(groupId);
+      else all.set(groupId, saved);
+    };
+    restoreTimers(this.sessionDeadlines, undo.sessions);
+    restoreTimers(this.rebalanceDeadlines, undo.rebalances);
+    restoreTimers(this.syncDeadlines, undo.syncs);
+    restoreTimers(this.joinDeadlines, undo.joins);
+    // A classic group marked dead for a conversion comes back to life.
+    const classic = undo.registered;
+    if (this.registry && classic !== undefined && undo.registeredAlive && classic.stateName() === 'Dead' && this.registry.group(groupId) === classic) {
+      this.registry.putGroup(classic.revived());
+    }
+    this.logger.info(`consumer group ${groupId}: change rolled back`, { groupId });
   }
 
   private validate(request: HeartbeatRequest): void {
@@ -332,30 +480,29 @@ export class ConsumerGroupCoordinator {
     }
   }
 
-  private join(request: HeartbeatRequest, client: ClientInfo, out: CoordinatorRecord[]): HeartbeatResponse {
+  private join(request: HeartbeatRequest, client: ClientInfo, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
     const { groupId, memberEpoch } = request;
     const nowMs = this.clock.nowMs();
     const created = !this.groups.has(groupId);
     const group = this.consumerGroupForJoin(groupId, memberEpoch === 0, out);
-    try {
-      const response = this.heartbeatInGroup(group, request, client, nowMs, out);
-      // Registered once it has a member, so a failed first join leaves no trace in ListGroups.
-      if (created) this.registry?.putGroup(new ConsumerGroupEntry(this, group));
-      return response;
-    } catch (err) {
-      // Nothing was written for a group this failed request would have created.
-      if (created && out.length === 0) this.groups.delete(groupId);
-      throw err;
-    }
+    const response = this.heartbeatInGroup(group, request, client, nowMs, out);
+    // Registered once its records are written, so a failed first join leaves no trace in ListGroups
+    // (and a classic group it converted stays registered until then, so a rollback revives it).
+    if (created) change.onCommit.push(() => this.registry?.putGroup(new ConsumerGroupEntry(this, group)));
+    return response;
   }
 
   private consumerGroupForJoin(groupId: string, createIfMissing: boolean, out: CoordinatorRecord[]): ConsumerGroup {
     const existing = this.groups.get(groupId);
     if (existing) return existing;
     const classicState = this.classicGroupState(groupId);
-    // A non-empty classic group keeps its type: Kafka answers as for a missing consumer group
-    // (online upgrade of a classic group is not implemented here).
-    if (classicState === 'non-empty') throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+    if (classicState === 'non-empty') {
+      const classic = this.registry!.group(groupId)!;
+      if (!createIfMissing || !(classic instanceof ClassicGroup) || !this.validateOnlineUpgrade(classic)) {
+        throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+      }
+      return this.convertToConsumerGroup(classic, out);
+    }
     if (!createIfMissing) throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
     if (classicState === 'empty') {
       const classic = this.registry!.group(groupId)!;
@@ -368,14 +515,114 @@ export class ConsumerGroupCoordinator {
     return group;
   }
 
+  private get migrationPolicy(): MigrationPolicy {
+    return this.config.migrationPolicy ?? 'bidirectional';
+  }
+
+  /** Kafka's validateOnlineUpgrade: the policy allows it, the members speak the consumer protocol, the group fits. */
+  private validateOnlineUpgrade(classic: ClassicGroup): boolean {
+    const groupId = classic.groupId;
+    if (this.migrationPolicy !== 'upgrade' && this.migrationPolicy !== 'bidirectional') {
+      this.logger.info(`cannot upgrade classic group ${groupId} to a consumer group: group.consumer.migration.policy is ${this.migrationPolicy}`, { groupId });
+      return false;
+    }
+    if (classic.protocolType !== 'consumer') {
+      this.logger.info(`cannot upgrade classic group ${groupId} to a consumer group: its protocol type is not consumer`, { groupId });
+      return false;
+    }
+    if (classic.size() > this.config.maxSize) {
+      this.logger.info(`cannot upgrade classic group ${groupId} to a consumer group: it has more members than group.consumer.max.size`, { groupId });
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Kafka's convertToConsumerGroup / ConsumerGroup.fromClassicGroup: the
+   * classic members become consumer group members that keep speaking the
+   * classic protocol, at member epoch = group epoch = target assignment epoch
+   * = the classic generation, Stable, owning (and targeted at) the partitions
+   * of their last SyncGroup assignment. The records are the classic group's
+   * tombstone and the new group's records, in one append with the joining
+   * member's; if they cannot be written, atomically() revives the classic group.
+   */
+  private convertToConsumerGroup(classic: ClassicGroup, out: CoordinatorRecord[]): ConsumerGroup {
+    const groupId = classic.groupId;
+    const generation = classic.generationId;
+    const converted: Array<{ subscription: MemberSubscription; assigned: TopicPartitions }> = [];
+    for (const m of classic.allMembers()) {
+      const metadata = classic.protocolName !== null ? m.metadata(classic.protocolName) : (m.protocols[0]?.metadata ?? Buffer.alloc(0));
+      const subscription = decodeConsumerSubscription(metadata);
+      const assignment = decodeConsumerAssignment(m.assignment);
+      if (subscription === null || assignment === null) {
+        this.logger.warn(`cannot upgrade classic group ${groupId} to a consumer group: member ${m.memberId} has a malformed consumer protocol`, { groupId });
+        throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Cannot upgrade the classic group ${groupId} to consumer group because the embedded consumer protocol is malformed.`);
+      }
+      converted.push({
+        subscription: {
+          instanceId: m.groupInstanceId,
+          rackId: subscription.rackId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: [...new Set(subscription.topics)].sort(),
+          subscribedTopicRegex: null,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+          serverAssignor: null,
+          classicMemberMetadata: { sessionTimeoutMs: m.sessionTimeoutMs, supportedProtocols: m.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) },
+        },
+        assigned: this.toTopicIds(assignment),
+      });
+    }
+    const memberIds = classic.allMembers().map((m) => m.memberId);
+    classic.abortForUpgrade();
+    out.push(...classic.tombstoneRecords());
+    const group = new ConsumerGroup(groupId);
+    this.groups.set(groupId, group);
+    const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
+    memberIds.forEach((memberId, i) => emit({ kind: 'member-metadata', groupId, memberId, value: converted[i].subscription }));
+    emit({ kind: 'group-metadata', groupId, epoch: generation });
+    memberIds.forEach((memberId, i) => emit({ kind: 'target-assignment-member', groupId, memberId, partitions: converted[i].assigned }));
+    emit({ kind: 'target-assignment-metadata', groupId, assignmentEpoch: generation });
+    memberIds.forEach((memberId, i) =>
+      emit({
+        kind: 'current-member-assignment',
+        groupId,
+        memberId,
+        value: { memberEpoch: generation, previousMemberEpoch: generation, state: MemberState.STABLE, assignedPartitions: converted[i].assigned, partitionsPendingRevocation: EMPTY_ASSIGNMENT },
+      }),
+    );
+    const nowMs = this.clock.nowMs();
+    converted.forEach((c, i) => this.deadlines(this.sessionDeadlines, groupId).set(memberIds[i], nowMs + c.subscription.classicMemberMetadata!.sessionTimeoutMs));
+    this.logger.info(`upgraded classic group ${groupId} (generation ${generation}, ${memberIds.length} member(s)) to a consumer group`, { groupId });
+    return group;
+  }
+
+  /** Topic names (as the ConsumerProtocol carries them) to this broker's topic ids; unknown topics are left out. */
+  private toTopicIds(list: readonly TopicPartitionList[]): TopicPartitions {
+    const out: TopicPartitions = new Map();
+    for (const t of list) {
+      const topic = this.topics.topic(t.topic);
+      if (!topic) continue;
+      let set = out.get(topic.topicId);
+      if (!set) out.set(topic.topicId, (set = new Set()));
+      for (const p of t.partitions) if (p >= 0 && p < topic.partitionCount) set.add(p);
+    }
+    return out;
+  }
+
+  private toTopicNames(assignment: TopicPartitions): TopicPartitionList[] {
+    return toWire(assignment).flatMap((t) => {
+      const topic = this.topics.topicName(t.topicId);
+      return topic === undefined ? [] : [{ topic, partitions: t.partitions }];
+    });
+  }
+
   private heartbeatInGroup(group: ConsumerGroup, request: HeartbeatRequest, client: ClientInfo, nowMs: number, out: CoordinatorRecord[]): HeartbeatResponse {
     const { groupId, memberEpoch } = request;
     const owned: OwnedPartitions = request.topicPartitions;
     const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
     const memberId = memberEpoch === 0 && request.memberId === '' ? newMemberId() : request.memberId;
-    if (group.members.size >= this.config.maxSize && !group.members.has(memberId)) {
-      throw new GroupError(GroupErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`);
-    }
+    this.throwIfGroupIsFull(group, memberId);
 
     const member = request.instanceId === null ? this.dynamicMember(group, memberId, memberEpoch, owned) : this.staticMember(group, memberId, request.instanceId, memberEpoch, owned, emit);
     const before = member;
@@ -390,7 +637,56 @@ export class ConsumerGroupCoordinator {
       subscribedTopicRegex: request.subscribedTopicRegex === undefined || request.subscribedTopicRegex === null ? member.subscribedTopicRegex : request.subscribedTopicRegex === '' ? null : request.subscribedTopicRegex,
       rebalanceTimeoutMs: request.rebalanceTimeoutMs !== -1 ? request.rebalanceTimeoutMs : member.rebalanceTimeoutMs,
       serverAssignor: request.serverAssignor ?? member.serverAssignor,
+      classicMemberMetadata: null,
     };
+    const updated = this.updateAndReconcile(group, memberId, member, subscription, owned, emit);
+
+    // 5. Timers: the session restarts with every heartbeat; a member revoking partitions has its rebalance timeout.
+    this.deadlines(this.sessionDeadlines, groupId).set(memberId, nowMs + this.config.sessionTimeoutMs);
+    const rebalance = this.deadlines(this.rebalanceDeadlines, groupId);
+    if (updated.state === MemberState.UNREVOKED_PARTITIONS) {
+      const scheduled = rebalance.get(memberId);
+      if (!scheduled || scheduled.epoch !== updated.memberEpoch || before.state !== MemberState.UNREVOKED_PARTITIONS) {
+        rebalance.set(memberId, { epoch: updated.memberEpoch, deadlineMs: nowMs + updated.rebalanceTimeoutMs });
+      }
+    } else {
+      rebalance.delete(memberId);
+    }
+
+    // The assignment goes out on a full request (join, or a client resending everything after an error) or when it changed.
+    const fullRequest =
+      memberEpoch === 0 || (request.rebalanceTimeoutMs !== -1 && (request.subscribedTopicNames !== null || (request.subscribedTopicRegex ?? null) !== null) && owned !== null);
+    const sendAssignment = fullRequest || !sameAssignment(before.assignedPartitions, updated.assignedPartitions);
+    return {
+      errorCode: GroupErrorCode.NONE,
+      errorMessage: null,
+      memberId,
+      memberEpoch: updated.memberEpoch,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      assignment: sendAssignment ? { topicPartitions: toWire(updated.assignedPartitions) } : null,
+    };
+  }
+
+  private throwIfGroupIsFull(group: ConsumerGroup, memberId: string): void {
+    if (group.members.size >= this.config.maxSize && (memberId === '' || !group.members.has(memberId))) {
+      throw new GroupError(GroupErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`);
+    }
+  }
+
+  /**
+   * Steps 1-4 of a heartbeat or a classic member's JoinGroup: the member's
+   * new subscription, the group epoch and subscribed topics, the target
+   * assignment, and the member's move towards it. Returns the member after.
+   */
+  private updateAndReconcile(
+    group: ConsumerGroup,
+    memberId: string,
+    member: ConsumerGroupMember,
+    subscription: MemberSubscription,
+    owned: OwnedPartitions,
+    emit: (record: ConsumerGroupRecord) => void,
+  ): ConsumerGroupMember {
+    const groupId = group.groupId;
     let bumpGroupEpoch = false;
     if (!group.members.has(memberId) || !sameSubscription(subscriptionOf(member), subscription)) {
       emit({ kind: 'member-metadata', groupId, memberId, value: subscription });
@@ -423,32 +719,7 @@ export class ConsumerGroupCoordinator {
     if (next !== current && !sameMember(next, current)) {
       emit({ kind: 'current-member-assignment', groupId, memberId, value: next });
     }
-    const updated = group.members.get(memberId)!;
-
-    // 5. Timers: the session restarts with every heartbeat; a member revoking partitions has its rebalance timeout.
-    this.deadlines(this.sessionDeadlines, groupId).set(memberId, nowMs + this.config.sessionTimeoutMs);
-    const rebalance = this.deadlines(this.rebalanceDeadlines, groupId);
-    if (updated.state === MemberState.UNREVOKED_PARTITIONS) {
-      const scheduled = rebalance.get(memberId);
-      if (!scheduled || scheduled.epoch !== updated.memberEpoch || before.state !== MemberState.UNREVOKED_PARTITIONS) {
-        rebalance.set(memberId, { epoch: updated.memberEpoch, deadlineMs: nowMs + updated.rebalanceTimeoutMs });
-      }
-    } else {
-      rebalance.delete(memberId);
-    }
-
-    // The assignment goes out on a full request (join, or a client resending everything after an error) or when it changed.
-    const fullRequest =
-      memberEpoch === 0 || (request.rebalanceTimeoutMs !== -1 && (request.subscribedTopicNames !== null || (request.subscribedTopicRegex ?? null) !== null) && owned !== null);
-    const sendAssignment = fullRequest || !sameAssignment(before.assignedPartitions, updated.assignedPartitions);
-    return {
-      errorCode: GroupErrorCode.NONE,
-      errorMessage: null,
-      memberId,
-      memberEpoch: updated.memberEpoch,
-      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-      assignment: sendAssignment ? { topicPartitions: toWire(updated.assignedPartitions) } : null,
-    };
+    return group.members.get(memberId)!;
   }
 
   private dynamicMember(group: ConsumerGroup, memberId: string, memberEpoch: number, owned: OwnedPartitions): ConsumerGroupMember {
@@ -470,19 +741,11 @@ export class ConsumerGroupCoordinator {
     const existing = group.staticMember(instanceId);
     if (memberEpoch === 0) {
       if (!existing || existing.memberId === memberId) return existing ?? newMember(memberId);
-      if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      // A KIP-848 member replaces a previous one only once it has left (epoch -2); one that spoke the classic protocol it replaces at once.
+      if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH && !isClassic(existing)) {
         throw new GroupError(GroupErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${existing.memberId} with instance id ${instanceId} is not released yet.`);
       }
-      // The new instance takes the old one's place and partitions without a rebalance.
-      const replacement: ConsumerGroupMember = { ...existing, memberId, memberEpoch: 0, previousMemberEpoch: 0, state: MemberState.STABLE, partitionsPendingRevocation: EMPTY_ASSIGNMENT };
-      const target = group.targetAssignment.get(existing.memberId) ?? EMPTY_ASSIGNMENT;
-      this.removeMemberRecords(group, existing.memberId, emit);
-      emit({ kind: 'member-metadata', groupId: group.groupId, memberId, value: subscriptionOf(replacement) });
-      emit({ kind: 'target-assignment-member', groupId: group.groupId, memberId, partitions: target });
-      emit({ kind: 'current-member-assignment', groupId: group.groupId, memberId, value: replacement });
-      this.forgetTimers(group.groupId, existing.memberId);
-      this.logger.info(`consumer group ${group.groupId}: static member ${instanceId} rejoined as ${memberId}`, { groupId: group.groupId, memberId, instanceId });
-      return group.members.get(memberId)!;
+      return this.replaceStaticMember(group, existing, memberId, emit);
     }
     if (!existing) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${instanceId} is unknown.`);
     if (existing.memberId !== memberId) {
@@ -492,7 +755,20 @@ export class ConsumerGroupCoordinator {
     return existing;
   }
 
-  private leave(request: HeartbeatRequest, out: CoordinatorRecord[]): HeartbeatResponse {
+  /** The new instance takes the old one's place and partitions without a rebalance. */
+  private replaceStaticMember(group: ConsumerGroup, existing: ConsumerGroupMember, memberId: string, emit: (record: ConsumerGroupRecord) => void): ConsumerGroupMember {
+    const replacement: ConsumerGroupMember = { ...existing, memberId, memberEpoch: 0, previousMemberEpoch: 0, state: MemberState.STABLE, partitionsPendingRevocation: EMPTY_ASSIGNMENT };
+    const target = group.targetAssignment.get(existing.memberId) ?? EMPTY_ASSIGNMENT;
+    this.removeMemberRecords(group, existing.memberId, emit);
+    emit({ kind: 'member-metadata', groupId: group.groupId, memberId, value: subscriptionOf(replacement) });
+    emit({ kind: 'target-assignment-member', groupId: group.groupId, memberId, partitions: target });
+    emit({ kind: 'current-member-assignment', groupId: group.groupId, memberId, value: replacement });
+    this.forgetTimers(group.groupId, existing.memberId);
+    this.logger.info(`consumer group ${group.groupId}: static member ${existing.instanceId} rejoined as ${memberId}`, { groupId: group.groupId, memberId, instanceId: existing.instanceId });
+    return group.members.get(memberId)!;
+  }
+
+  private leave(request: HeartbeatRequest, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
     const { groupId, memberId, instanceId, memberEpoch } = request;
     const group = this.groups.get(groupId);
     if (!group) throw new GroupError(GroupErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
@@ -501,7 +777,7 @@ export class ConsumerGroupCoordinator {
     if (instanceId === null) {
       const member = group.members.get(memberId);
       if (!member) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${groupId}.`);
-      this.fenceMember(group, member, 'left the group', emit);
+      this.fenceMembers(group, [member], 'left the group', out, change);
       return { ...left, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH };
     }
     const member = group.staticMember(instanceId);
@@ -516,21 +792,109 @@ export class ConsumerGroupCoordinator {
       this.logger.info(`consumer group ${groupId}: static member ${instanceId} (${memberId}) left temporarily`, { groupId, memberId, instanceId });
       return { ...left, memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH };
     }
-    this.fenceMember(group, member, 'left the group', emit);
+    this.fenceMembers(group, [member], 'left the group', out, change);
     return { ...left, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH };
   }
 
-  /** Removes a member and bumps the group epoch so the others get its partitions (Kafka's consumerGroupFenceMember). */
-  private fenceMember(group: ConsumerGroup, member: ConsumerGroupMember, reason: string, emit: (record: ConsumerGroupRecord) => void): void {
-    this.removeMemberRecords(group, member.memberId, emit);
+  /**
+   * Removes members (leave, timeouts) and bumps the group epoch so the others
+   * get their partitions (Kafka's consumerGroupFenceMembers) — or, when only
+   * members speaking the classic protocol would remain and the policy allows
+   * it, converts the group back to a classic group instead (online downgrade).
+   */
+  private fenceMembers(group: ConsumerGroup, members: readonly ConsumerGroupMember[], reason: string, out: CoordinatorRecord[], change: ChangeContext): void {
+    if (members.length === 0) return;
+    const leaving = new Set(members.map((m) => m.memberId));
+    if (this.validateOnlineDowngrade(group, leaving)) {
+      this.convertToClassicGroup(group, leaving, reason, out, change);
+      return;
+    }
+    const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
+    for (const member of members) {
+      this.removeMemberRecords(group, member.memberId, emit);
+      this.forgetTimers(group.groupId, member.memberId);
+    }
     const topics = this.subscribedTopics(group);
     if (!sameTopics(topics, group.subscribedTopics)) emit({ kind: 'partition-metadata', groupId: group.groupId, topics: [...topics.values()] });
     emit({ kind: 'group-metadata', groupId: group.groupId, epoch: group.groupEpoch + 1 });
-    this.forgetTimers(group.groupId, member.memberId);
-    this.logger.info(`consumer group ${group.groupId}: member ${member.memberId} ${reason}; epoch ${group.groupEpoch}`, {
-      groupId: group.groupId,
-      memberId: member.memberId,
-      groupEpoch: group.groupEpoch,
+    for (const member of members) {
+      this.logger.info(`consumer group ${group.groupId}: member ${member.memberId} ${reason}; epoch ${group.groupEpoch}`, {
+        groupId: group.groupId,
+        memberId: member.memberId,
+        groupEpoch: group.groupEpoch,
+      });
+    }
+  }
+
+  /** Kafka's validateOnlineDowngradeWithFencedMembers. */
+  private validateOnlineDowngrade(group: ConsumerGroup, leaving: ReadonlySet<string>): boolean {
+    const remaining = [...group.members.values()].filter((m) => !leaving.has(m.memberId));
+    if (remaining.length === 0 || !remaining.every(isClassic)) return false;
+    const groupId = group.groupId;
+    if (this.migrationPolicy !== 'downgrade' && this.migrationPolicy !== 'bidirectional') {
+      this.logger.info(`cannot downgrade consumer group ${groupId} to a classic group: group.consumer.migration.policy is ${this.migrationPolicy}`, { groupId });
+      return false;
+    }
+    if (remaining.length > (this.config.classicGroupMaxSize ?? Number.MAX_SAFE_INTEGER)) {
+      this.logger.info(`cannot downgrade consumer group ${groupId} to a classic group: it has more members than group.max.size`, { groupId });
+      return false;
+    }
+    if (this.registry?.putClassicGroup === undefined) return false;
+    return true;
+  }
+
+  /**
+   * Kafka's convertToClassicGroup / ClassicGroup.fromConsumerGroup: tombstones
+   * for the consumer group, and a classic group record of the remaining
+   * members (generation = group epoch, the protocol they all support, each
+   * member's target assignment as its ConsumerProtocol assignment); the new
+   * classic group then rebalances so the members rejoin it.
+   */
+  private convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, reason: string, out: CoordinatorRecord[], change: ChangeContext): void {
+    const groupId = group.groupId;
+    const remaining = [...group.members.values()].filter((m) => !leaving.has(m.memberId));
+    out.push(...this.tombstoneRecords(group));
+    // The protocol every remaining member supports that most of them prefer (ClassicGroup.selectProtocol).
+    const supportedBy = new Map<string, number>();
+    for (const m of remaining) for (const p of m.classicMemberMetadata!.supportedProtocols) supportedBy.set(p.name, (supportedBy.get(p.name) ?? 0) + 1);
+    const candidates = new Set([...supportedBy].filter(([, n]) => n === remaining.length).map(([name]) => name));
+    const votes = new Map<string, number>();
+    for (const m of remaining) {
+      const choice = m.classicMemberMetadata!.supportedProtocols.find((p) => candidates.has(p.name))?.name ?? m.classicMemberMetadata!.supportedProtocols[0]?.name ?? '';
+      votes.set(choice, (votes.get(choice) ?? 0) + 1);
+    }
+    let protocolName = '';
+    let best = -1;
+    for (const [name, n] of votes) if (n > best) [protocolName, best] = [name, n];
+    const nowMs = this.clock.nowMs();
+    const snapshot: ClassicGroupSnapshot = {
+      groupId,
+      protocolType: 'consumer',
+      generationId: group.groupEpoch,
+      protocolName,
+      leaderId: remaining[0].memberId,
+      currentStateTimestampMs: nowMs,
+      members: remaining.map((m) => {
+        const metadata = m.classicMemberMetadata!.supportedProtocols.find((p) => p.name === protocolName)?.metadata ?? Buffer.alloc(0);
+        return {
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+          sessionTimeoutMs: m.classicMemberMetadata!.sessionTimeoutMs,
+          subscription: metadata,
+          assignment: encodeConsumerAssignment(this.toTopicNames(group.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT), subscriptionVersion(metadata)),
+        };
+      }),
+    };
+    out.push({ type: 'group', groupId, value: snapshot });
+    // The switch happens once the records are written; until then (and if they cannot be) the consumer group stays.
+    change.onCommit.push(() => {
+      if (this.groups.get(groupId) !== group) return;
+      this.dropGroup(groupId);
+      this.registry!.putClassicGroup!(snapshot, `downgrade of group ${groupId} from consumer to classic`);
+      this.logger.info(`consumer group ${groupId}: ${[...leaving].join(', ')} ${reason}; only classic members remain: downgraded to a classic group (generation ${snapshot.generationId})`, { groupId });
     });
   }
 
@@ -538,6 +902,226 @@ export class ConsumerGroupCoordinator {
     emit({ kind: 'current-member-assignment', groupId: group.groupId, memberId, value: null });
     emit({ kind: 'target-assignment-member', groupId: group.groupId, memberId, partitions: null });
     emit({ kind: 'member-metadata', groupId: group.groupId, memberId, value: null });
+  }
+
+  // ---- Classic protocol members (JoinGroup/SyncGroup/Heartbeat/LeaveGroup to a consumer group) ----
+
+  /** The member a classic request names: by instance id when given (Kafka's validateConsumerGroupMember). */
+  private classicMember(group: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerGroupMember {
+    let member: ConsumerGroupMember | undefined;
+    if (instanceId === null) {
+      member = group.members.get(memberId);
+      if (!member) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${group.groupId}.`);
+    } else {
+      member = group.staticMember(instanceId);
+      if (!member) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member with instance id ${instanceId} is not a member of group ${group.groupId}.`);
+      if (member.memberId !== memberId) throw new GroupError(GroupErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} was fenced by member ${member.memberId}.`);
+    }
+    if (!isClassic(member)) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${member.memberId} does not use the classic protocol.`);
+    return member;
+  }
+
+  /** Kafka's ConsumerGroup.supportsClassicProtocols: type consumer, and a protocol every other classic member supports. */
+  private supportsClassicProtocols(group: ConsumerGroup, memberId: string, protocolType: string, names: readonly string[]): boolean {
+    if (protocolType !== 'consumer' || names.length === 0) return false;
+    const others = [...group.members.values()].filter((m) => m.memberId !== memberId && isClassic(m));
+    if (others.length === 0) return true;
+    return names.some((name) => others.every((m) => m.classicMemberMetadata!.supportedProtocols.some((p) => p.name === name)));
+  }
+
+  /**
+   * JoinGroup from a classic member (Kafka's classicGroupJoinToConsumerGroup):
+   * answered at once, with generation = the member's epoch after
+   * reconciliation, no leader and no member list, so the client syncs as a
+   * follower and SyncGroup hands it the assignment the server computed.
+   */
+  async classicJoin(request: JoinRequest): Promise<JoinResult> {
+    const groupId = request.groupId;
+    const isUnknownMember = request.memberId === '';
+    const memberId = isUnknownMember ? randomUUID() : request.memberId;
+    let sessionAndSync = false;
+    const result = await this.atomically(
+      groupId,
+      (out) => {
+        const group = this.groups.get(groupId);
+        if (!group) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Group ${groupId} not found.`);
+        this.throwIfGroupIsFull(group, memberId);
+        if (!this.supportsClassicProtocols(group, memberId, request.protocolType, request.protocols.map((p) => p.name))) {
+          throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s protocols are not supported.`);
+        }
+        // A new dynamic member (JoinGroup v4+) first gets its id and joins again with it.
+        if (isUnknownMember && request.groupInstanceId === null && request.requireKnownMemberId) return joinError(GroupErrorCode.MEMBER_ID_REQUIRED, memberId);
+        const subscription = decodeConsumerSubscription(request.protocols[0].metadata);
+        if (subscription === null) throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s consumer protocol subscription is malformed.`);
+        const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
+        let member: ConsumerGroupMember;
+        if (request.groupInstanceId === null) {
+          member = group.members.get(memberId) ?? newMember(memberId);
+          if (group.members.has(memberId) && !isClassic(member)) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} does not use the classic protocol.`);
+        } else {
+          const existing = group.staticMember(request.groupInstanceId);
+          if (isUnknownMember) member = existing ? this.replaceStaticMember(group, existing, memberId, emit) : newMember(memberId);
+          else {
+            if (!existing) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${request.groupInstanceId} is unknown.`);
+            if (existing.memberId !== memberId) {
+              throw new GroupError(GroupErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${request.groupInstanceId} was fenced by member ${existing.memberId}.`);
+            }
+            member = existing;
+          }
+        }
+        const classicMemberMetadata: ClassicMemberMetadata = { sessionTimeoutMs: request.sessionTimeoutMs, supportedProtocols: request.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) };
+        const updatedSubscription: MemberSubscription = {
+          instanceId: request.groupInstanceId ?? member.instanceId,
+          rackId: subscription.rackId ?? member.rackId,
+          clientId: request.clientId,
+          clientHost: request.clientHost,
+          subscribedTopicNames: [...new Set(subscription.topics)].sort(),
+          subscribedTopicRegex: member.subscribedTopicRegex,
+          rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+          serverAssignor: member.serverAssignor,
+          classicMemberMetadata,
+        };
+        // The partitions the member says it owns (ConsumerProtocol v1+; an eager member owns none when it rejoins).
+        const owned = toWire(this.toTopicIds(subscription.ownedPartitions));
+        const updated = this.updateAndReconcile(group, memberId, member, updatedSubscription, owned, emit);
+        sessionAndSync = true;
+        const response: JoinResult = {
+          errorCode: GroupErrorCode.NONE,
+          generationId: updated.memberEpoch,
+          protocolType: 'consumer',
+          protocolName: request.protocols[0].name,
+          leaderId: '',
+          memberId,
+          skipAssignment: false,
+          members: [],
+        };
+        return response;
+      },
+      (errorCode) => joinError(errorCode, request.memberId),
+    );
+    const group = this.groups.get(groupId);
+    if (result.errorCode === GroupErrorCode.NONE && sessionAndSync && group?.members.has(memberId)) {
+      const nowMs = this.clock.nowMs();
+      this.joinDeadlines.get(groupId)?.delete(memberId);
+      this.deadlines(this.sessionDeadlines, groupId).set(memberId, nowMs + request.sessionTimeoutMs);
+      // The member must follow up with SyncGroup within its rebalance timeout.
+      this.deadlines(this.syncDeadlines, groupId).set(memberId, nowMs + request.rebalanceTimeoutMs);
+    }
+    return result;
+  }
+
+  /** SyncGroup from a classic member (Kafka's classicGroupSyncToConsumerGroup): its current assignment in the ConsumerProtocol. */
+  classicSync(request: SyncRequest): SyncResult {
+    const group = this.groups.get(request.groupId);
+    if (!group) return syncError(GroupErrorCode.UNKNOWN_MEMBER_ID);
+    try {
+      const member = this.classicMember(group, request.memberId, request.groupInstanceId);
+      if (member.memberEpoch !== request.generationId) {
+        throw new GroupError(GroupErrorCode.ILLEGAL_GENERATION, `The request generation id ${request.generationId} is not equal to the member epoch ${member.memberEpoch} of member ${member.memberId}.`);
+      }
+      const protocolName = member.classicMemberMetadata!.supportedProtocols[0]?.name ?? '';
+      if ((request.protocolType !== null && request.protocolType !== 'consumer') || (request.protocolName !== null && request.protocolName !== protocolName)) {
+        throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `The protocol of member ${member.memberId}'s request does not match the group's.`);
+      }
+      this.throwIfRebalanceInProgress(group, member);
+      const nowMs = this.clock.nowMs();
+      this.syncDeadlines.get(group.groupId)?.delete(member.memberId);
+      this.deadlines(this.sessionDeadlines, group.groupId).set(member.memberId, nowMs + member.classicMemberMetadata!.sessionTimeoutMs);
+      const metadata = member.classicMemberMetadata!.supportedProtocols[0]?.metadata ?? Buffer.alloc(0);
+      return {
+        errorCode: GroupErrorCode.NONE,
+        protocolType: request.protocolType,
+        protocolName: request.protocolName,
+        assignment: encodeConsumerAssignment(this.toTopicNames(member.assignedPartitions), subscriptionVersion(metadata)),
+      };
+    } catch (err) {
+      if (err instanceof GroupError) return syncError(err.errorCode);
+      throw err;
+    }
+  }
+
+  /**
+   * A new group epoch means the member must rejoin to catch up, unless it is
+   * still revoking (it rejoins after; Kafka's throwIfRebalanceInProgress).
+   */
+  private throwIfRebalanceInProgress(group: ConsumerGroup, member: ConsumerGroupMember): void {
+    if (group.groupEpoch > member.memberEpoch && member.state !== MemberState.UNREVOKED_PARTITIONS) {
+      this.scheduleJoinDeadline(group.groupId, member);
+      throw new GroupError(GroupErrorCode.REBALANCE_IN_PROGRESS, `A new rebalance is triggered in group ${group.groupId} and member ${member.memberId} should rejoin to catch up.`);
+    }
+  }
+
+  private scheduleJoinDeadline(groupId: string, member: ConsumerGroupMember): void {
+    const joins = this.deadlines(this.joinDeadlines, groupId);
+    if (!joins.has(member.memberId)) joins.set(member.memberId, this.clock.nowMs() + member.rebalanceTimeoutMs);
+  }
+
+  /**
+   * Heartbeat from a classic member (Kafka's classicGroupHeartbeatToConsumerGroup):
+   * REBALANCE_IN_PROGRESS when it must rejoin — the group epoch moved past
+   * its epoch, it has partitions to revoke, or partitions it waits for are free.
+   */
+  classicHeartbeat(groupId: string, memberId: string, instanceId: string | null, generationId: number): number {
+    const group = this.groups.get(groupId);
+    if (!group) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+    try {
+      const member = this.classicMember(group, memberId, instanceId);
+      if (member.memberEpoch !== generationId) return GroupErrorCode.ILLEGAL_GENERATION;
+      this.deadlines(this.sessionDeadlines, groupId).set(member.memberId, this.clock.nowMs() + member.classicMemberMetadata!.sessionTimeoutMs);
+      const mustRejoin =
+        member.memberEpoch < group.groupEpoch ||
+        member.state === MemberState.UNREVOKED_PARTITIONS ||
+        (member.state === MemberState.UNRELEASED_PARTITIONS && !this.waitingOnUnreleasedPartition(group, member));
+      if (!mustRejoin) return GroupErrorCode.NONE;
+      this.scheduleJoinDeadline(groupId, member);
+      return GroupErrorCode.REBALANCE_IN_PROGRESS;
+    } catch (err) {
+      if (err instanceof GroupError) return err.errorCode;
+      throw err;
+    }
+  }
+
+  /** Whether a partition of the member's target it does not have yet is still held by another member. */
+  private waitingOnUnreleasedPartition(group: ConsumerGroup, member: ConsumerGroupMember): boolean {
+    const target = group.targetAssignment.get(member.memberId) ?? EMPTY_ASSIGNMENT;
+    for (const [topicId, partitions] of target) {
+      for (const p of partitions) {
+        if (member.assignedPartitions.get(topicId)?.has(p)) continue;
+        if (group.currentPartitionEpoch(topicId, p) !== -1) return true;
+      }
+    }
+    return false;
+  }
+
+  /** LeaveGroup naming classic members of a consumer group (Kafka's classicGroupLeaveToConsumerGroup): one error per member. */
+  async classicLeave(groupId: string, leaving: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }> {
+    type LeaveResult = { errorCode: number; memberErrors: number[] };
+    return this.atomically(
+      groupId,
+      (out, change): LeaveResult => {
+        const group = this.groups.get(groupId);
+        if (!group) return { errorCode: GroupErrorCode.NONE, memberErrors: leaving.map(() => GroupErrorCode.UNKNOWN_MEMBER_ID) };
+        const valid: ConsumerGroupMember[] = [];
+        const memberErrors = leaving.map((l) => {
+          let member: ConsumerGroupMember | undefined;
+          if (l.groupInstanceId === null) {
+            member = group.members.get(l.memberId);
+            if (!member) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+          } else {
+            member = group.staticMember(l.groupInstanceId);
+            if (!member) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+            // An admin removes a static member by its instance id alone.
+            if (l.memberId !== '' && member.memberId !== l.memberId) return GroupErrorCode.FENCED_INSTANCE_ID;
+          }
+          if (!isClassic(member)) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+          if (!valid.includes(member)) valid.push(member);
+          return GroupErrorCode.NONE;
+        });
+        this.fenceMembers(group, valid, 'left the group (LeaveGroup)', out, change);
+        return { errorCode: GroupErrorCode.NONE, memberErrors };
+      },
+      (errorCode): LeaveResult => ({ errorCode, memberErrors: [] }),
+    );
   }
 
   private updateTargetAssignment(group: ConsumerGroup, emit: (record: ConsumerGroupRecord) => void): void {
@@ -604,7 +1188,12 @@ export class ConsumerGroupCoordinator {
     out.push({ type: 'raw', key, value });
   }
 
-  /** Appends the records; an error response when the store refused them. */
+  /**
+   * Appends the records; an error response when the store refused them, with
+   * the append error mapped as Kafka's GroupCoordinatorService maps it
+   * (KAFKA_STORAGE_ERROR -> NOT_COORDINATOR, UNKNOWN_TOPIC_OR_PARTITION ->
+   * COORDINATOR_NOT_AVAILABLE, too large -> UNKNOWN_SERVER_ERROR).
+   */
   private async write(groupId: string, records: CoordinatorRecord[]): Promise<HeartbeatResponse | null> {
     if (records.length === 0) return null;
     try {
@@ -613,43 +1202,58 @@ export class ConsumerGroupCoordinator {
     } catch (err) {
       const code = err instanceof CoordinatorStoreError ? err.errorCode : GroupErrorCode.UNKNOWN_SERVER_ERROR;
       this.logger.warn(`consumer group ${groupId}: could not write ${records.length} record(s): ${(err as Error).message}`, { groupId });
-      return errorResponse(code, null);
+      return errorResponse(groupAppendErrorToResponse(code), null);
     }
   }
 
   // ---- timers and metadata -----------------------------------------------
 
-  /** Fences members whose session or rebalance timeout has passed. */
+  /** Fences members whose session, rebalance, sync or join timeout has passed. */
   async tick(): Promise<void> {
     const nowMs = this.clock.nowMs();
-    const writes: Array<Promise<HeartbeatResponse | null>> = [];
-    for (const [groupId, deadlines] of this.sessionDeadlines) {
-      const group = this.groups.get(groupId);
-      for (const [memberId, deadlineMs] of deadlines) {
+    const due = new Set<string>();
+    for (const [groupId, deadlines] of this.sessionDeadlines) for (const deadlineMs of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    for (const [groupId, deadlines] of this.rebalanceDeadlines) for (const { deadlineMs } of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    for (const all of [this.syncDeadlines, this.joinDeadlines]) for (const [groupId, deadlines] of all) for (const deadlineMs of deadlines.values()) if (deadlineMs <= nowMs) due.add(groupId);
+    // One change per group, run after the group's pending changes; deadlines are read again then.
+    // A fencing whose write fails is rolled back with its timers, so the next tick tries again.
+    await Promise.all([...due].map((groupId) => this.atomically(groupId, (out, change) => this.expireMembers(groupId, nowMs, out, change))));
+  }
+
+  private expireMembers(groupId: string, nowMs: number, out: CoordinatorRecord[], change: ChangeContext): HeartbeatResponse {
+    const group = this.groups.get(groupId);
+    const expired = new Map<string, string>();
+    const sessions = this.sessionDeadlines.get(groupId);
+    for (const [memberId, deadlineMs] of sessions ?? []) {
+      if (deadlineMs > nowMs) continue;
+      const member = group?.members.get(memberId);
+      if (!group || !member) sessions!.delete(memberId);
+      else expired.set(memberId, `session timed out after ${this.sessionTimeoutOf(member)} ms`);
+    }
+    const rebalances = this.rebalanceDeadlines.get(groupId);
+    for (const [memberId, { epoch, deadlineMs }] of rebalances ?? []) {
+      if (deadlineMs > nowMs) continue;
+      const member = group?.members.get(memberId);
+      rebalances!.delete(memberId);
+      if (!group || !member || member.state !== MemberState.UNREVOKED_PARTITIONS || member.memberEpoch !== epoch) continue;
+      if (!expired.has(memberId)) expired.set(memberId, `did not revoke its partitions within ${member.rebalanceTimeoutMs} ms`);
+    }
+    for (const [deadlines, what] of [
+      [this.syncDeadlines.get(groupId), 'did not send SyncGroup'],
+      [this.joinDeadlines.get(groupId), 'did not rejoin'],
+    ] as const) {
+      for (const [memberId, deadlineMs] of deadlines ?? []) {
         if (deadlineMs > nowMs) continue;
+        deadlines!.delete(memberId);
         const member = group?.members.get(memberId);
-        if (!group || !member) {
-          deadlines.delete(memberId);
-          continue;
-        }
-        const out: CoordinatorRecord[] = [];
-        this.fenceMember(group, member, `session timed out after ${this.config.sessionTimeoutMs} ms`, (r) => this.emit(group, r, out));
-        writes.push(this.write(groupId, out));
+        if (member && !expired.has(memberId)) expired.set(memberId, `${what} within its rebalance timeout of ${member.rebalanceTimeoutMs} ms`);
       }
     }
-    for (const [groupId, deadlines] of this.rebalanceDeadlines) {
-      const group = this.groups.get(groupId);
-      for (const [memberId, { epoch, deadlineMs }] of deadlines) {
-        if (deadlineMs > nowMs) continue;
-        const member = group?.members.get(memberId);
-        deadlines.delete(memberId);
-        if (!group || !member || member.state !== MemberState.UNREVOKED_PARTITIONS || member.memberEpoch !== epoch) continue;
-        const out: CoordinatorRecord[] = [];
-        this.fenceMember(group, member, `did not revoke its partitions within ${member.rebalanceTimeoutMs} ms`, (r) => this.emit(group, r, out));
-        writes.push(this.write(groupId, out));
-      }
+    if (group && expired.size > 0) {
+      const reason = [...new Set(expired.values())].join('; ');
+      this.fenceMembers(group, [...expired.keys()].map((id) => group.members.get(id)!), reason, out, change);
     }
-    await Promise.all(writes);
+    return errorResponse(GroupErrorCode.NONE, null);
   }
 
   /** A topic was created, deleted or grew: groups that may subscribe to it recompute their subscribed topics at the next heartbeat. */
@@ -677,7 +1281,15 @@ export class ConsumerGroupCoordinator {
   private forgetTimers(groupId: string, memberId: string): void {
     this.sessionDeadlines.get(groupId)?.delete(memberId);
     this.rebalanceDeadlines.get(groupId)?.delete(memberId);
+    this.syncDeadlines.get(groupId)?.delete(memberId);
+    this.joinDeadlines.get(groupId)?.delete(memberId);
   }
+
+  /** A classic member's session timeout is its own (JoinGroup); KIP-848 members have the broker's. */
+  private sessionTimeoutOf(member: ConsumerGroupMember): number {
+    return member.classicMemberMetadata?.sessionTimeoutMs ?? this.config.sessionTimeoutMs;
+  }
+
 
   // ---- ConsumerGroupDescribe -----------------------------------------------
 
@@ -731,13 +1343,10 @@ export class ConsumerGroupCoordinator {
     if (memberEpoch < 0 && group.members.size === 0) return null;
     const member = group.members.get(memberId);
     if (!member) return new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${groupId}.`);
-    if (!transactional && apiVersion < OFFSET_COMMIT_MEMBER_EPOCH_VERSION) {
+    if (!transactional && !isClassic(member) && apiVersion < OFFSET_COMMIT_MEMBER_EPOCH_VERSION) {
       return new GroupError(GroupErrorCode.UNSUPPORTED_VERSION, 'OffsetCommit version 9 or above must be used by members using the modern group protocol');
     }
-    if (memberEpoch !== member.memberEpoch) {
-      return new GroupError(GroupErrorCode.STALE_MEMBER_EPOCH, `The member epoch ${memberEpoch} is stale; the current member epoch is ${member.memberEpoch}.`);
-    }
-    return null;
+    return validateMemberEpoch(member, memberEpoch);
   }
 
   /** Kafka's ConsumerGroup.validateOffsetFetch: admin fetches (epoch -1, no member id) always pass. */
@@ -747,11 +1356,15 @@ export class ConsumerGroupCoordinator {
     if (memberEpoch < 0 && (memberId === null || memberId === '')) return null;
     const member = memberId === null ? undefined : group.members.get(memberId);
     if (!member) return new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${groupId}.`);
-    if (memberEpoch !== member.memberEpoch) {
-      return new GroupError(GroupErrorCode.STALE_MEMBER_EPOCH, `The member epoch ${memberEpoch} is stale; the current member epoch is ${member.memberEpoch}.`);
-    }
-    return null;
+    return validateMemberEpoch(member, memberEpoch);
   }
+}
+
+/** Kafka's ConsumerGroup.validateMemberEpoch: a classic member's mismatch is ILLEGAL_GENERATION, a KIP-848 member's STALE_MEMBER_EPOCH. */
+function validateMemberEpoch(member: ConsumerGroupMember, memberEpoch: number): GroupError | null {
+  if (memberEpoch === member.memberEpoch) return null;
+  if (isClassic(member)) return new GroupError(GroupErrorCode.ILLEGAL_GENERATION, `The generation id ${memberEpoch} is not the member epoch ${member.memberEpoch}.`);
+  return new GroupError(GroupErrorCode.STALE_MEMBER_EPOCH, `The member epoch ${memberEpoch} is stale; the current member epoch is ${member.memberEpoch}.`);
 }
 
 function throwIfMemberEpochIsInvalid(member: ConsumerGroupMember, received: number, owned: OwnedPartitions): void {
@@ -778,8 +1391,23 @@ function ownsSubsetOf(owned: OwnedPartitions, assigned: TopicPartitions): boolea
   return owned.every((t) => t.partitions.every((p) => assigned.get(t.topicId)?.has(p) === true));
 }
 
+function sameClassicMetadata(a: ClassicMemberMetadata | null | undefined, b: ClassicMemberMetadata | null | undefined): boolean {
+  if ((a ?? null) === null || (b ?? null) === null) return (a ?? null) === (b ?? null);
+  return (
+    a!.sessionTimeoutMs === b!.sessionTimeoutMs &&
+    a!.supportedProtocols.length === b!.supportedProtocols.length &&
+    a!.supportedProtocols.every((p, i) => p.name === b!.supportedProtocols[i].name && p.metadata.equals(b!.supportedProtocols[i].metadata))
+  );
+}
+
+/** Whether the member speaks the classic protocol (JoinGroup/SyncGroup) inside the consumer group. */
+export function isClassic(member: ConsumerGroupMember): boolean {
+  return (member.classicMemberMetadata ?? null) !== null;
+}
+
 function sameSubscription(a: MemberSubscription, b: MemberSubscription): boolean {
   return (
+    sameClassicMetadata(a.classicMemberMetadata, b.classicMemberMetadata) &&
     a.instanceId === b.instanceId &&
     a.rackId === b.rackId &&
     a.clientId === b.clientId &&
@@ -884,10 +1512,33 @@ export class ConsumerGroupEntry implements CoordinatorGroup {
     return this.coordinator.tombstoneRecords(this.group);
   }
 
+  revived(): ConsumerGroupEntry {
+    this.coordinator.reviveGroup(this.group);
+    return this;
+  }
+
   /** DescribeGroups (v0-v5) describes a group of another type as Dead, as Kafka does. */
   describe(): ClassicDescribedGroup | null {
     return null;
   }
+
+  // Classic members of the group (after an online upgrade, or joining one) are served by the consumer group.
+  classicJoin(request: JoinRequest): Promise<JoinResult> {
+    return this.coordinator.classicJoin(request);
+  }
+
+  classicSync(request: SyncRequest): SyncResult {
+    return this.coordinator.classicSync(request);
+  }
+
+  classicHeartbeat(memberId: string, instanceId: string | null, generationId: number): number {
+    return this.coordinator.classicHeartbeat(this.groupId, memberId, instanceId, generationId);
+  }
+
+  classicLeave(members: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }> {
+    return this.coordinator.classicLeave(this.groupId, members);
+  }
+
 }
 
 /** Kafka's NON_EMPTY_GROUP. */

@@ -9,7 +9,8 @@
 //   3 ConsumerGroupMetadata            key {GroupId}            value {Epoch}
 //   4 ConsumerGroupPartitionMetadata   key {GroupId}            value {Topics[{TopicId, TopicName, NumPartitions, PartitionMetadata[]}]}
 //   5 ConsumerGroupMemberMetadata      key {GroupId, MemberId}  value {InstanceId, RackId, ClientId, ClientHost,
-//                                                                      SubscribedTopicNames, SubscribedTopicRegex, RebalanceTimeoutMs, ServerAssignor}
+//                                                                      SubscribedTopicNames, SubscribedTopicRegex, RebalanceTimeoutMs, ServerAssignor,
+//                                                                      tag 0: ClassicMemberMetadata {SessionTimeoutMs, SupportedProtocols[{Name, Metadata}]}}
 //   6 ConsumerGroupTargetAssignmentMetadata key {GroupId}       value {AssignmentEpoch}
 //   7 ConsumerGroupTargetAssignmentMember   key {GroupId, MemberId} value {TopicPartitions[{TopicId, Partitions}]}
 //   8 ConsumerGroupCurrentMemberAssignment  key {GroupId, MemberId} value {MemberEpoch, PreviousMemberEpoch, State,
@@ -44,6 +45,17 @@ export interface MemberSubscription {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  /**
+   * Set for a member that speaks the classic protocol (JoinGroup/SyncGroup)
+   * inside a consumer group, after an online upgrade: its session timeout and
+   * JoinGroup protocols. Null for KIP-848 members. Tagged field 0, as in Kafka.
+   */
+  classicMemberMetadata?: ClassicMemberMetadata | null;
+}
+
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  supportedProtocols: Array<{ name: string; metadata: Buffer }>;
 }
 
 export interface CurrentAssignment {
@@ -120,7 +132,25 @@ function encodeValue(record: ConsumerGroupRecord): Buffer | null {
       w.compactNullableString(v.subscribedTopicRegex);
       w.int32(v.rebalanceTimeoutMs);
       w.compactNullableString(v.serverAssignor);
-      break;
+      const classic = v.classicMemberMetadata ?? null;
+      if (classic === null) break;
+      // Tagged field 0 (a nullable struct: presence byte, then the flexible struct).
+      const t = new Writer(64);
+      t.int8(1);
+      t.int32(classic.sessionTimeoutMs);
+      t.compactArrayCount(classic.supportedProtocols.length);
+      for (const p of classic.supportedProtocols) {
+        t.compactString(p.name);
+        t.compactBytes(p.metadata);
+        t.uvarint(0);
+      }
+      t.uvarint(0);
+      const tagged = t.toBuffer();
+      w.uvarint(1);
+      w.uvarint(0);
+      w.uvarint(tagged.length);
+      w.raw(tagged);
+      return w.toBuffer();
     }
     case 'target-assignment-metadata':
       if (record.assignmentEpoch === null) return null;
@@ -176,6 +206,11 @@ export function decodeRecord(key: Buffer, value: Buffer | null): ConsumerGroupRe
       break;
     case RecordType.MEMBER_METADATA:
       record = { kind: 'member-metadata', groupId, memberId, value: v === null ? null : readMemberSubscription(v) };
+      if (v !== null && record.value !== null) {
+        record.value.classicMemberMetadata = readClassicMemberTag(v);
+        if (!v.ok) throw new Error(`consumer group record (type ${type}) of group ${groupId}: ${v.error}`);
+        return record;
+      }
       break;
     case RecordType.TARGET_ASSIGNMENT_METADATA:
       record = { kind: 'target-assignment-metadata', groupId, assignmentEpoch: v === null ? null : v.int32() };
@@ -234,6 +269,38 @@ function readMemberSubscription(r: Reader): MemberSubscription {
   const rebalanceTimeoutMs = r.int32();
   const serverAssignor = r.compactNullableString();
   return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+}
+
+/** The tagged fields of a member metadata value: tag 0 is the classic member metadata, others are skipped. */
+function readClassicMemberTag(r: Reader): ClassicMemberMetadata | null {
+  let classic: ClassicMemberMetadata | null = null;
+  const count = r.uvarint();
+  for (let i = 0; i < count && r.ok; i++) {
+    const tag = r.uvarint();
+    const size = r.uvarint();
+    const end = r.taggedEnd(size);
+    if (tag !== 0) {
+      r.unknownTagged(tag, size, undefined);
+      continue;
+    }
+    if (r.int8() !== 1) {
+      r.checkTaggedEnd(end);
+      continue;
+    }
+    const sessionTimeoutMs = r.int32();
+    const n = r.nonNull(r.compactArrayCount(2));
+    const supportedProtocols: ClassicMemberMetadata['supportedProtocols'] = [];
+    for (let j = 0; j < n && r.ok; j++) {
+      const name = r.compactString();
+      const metadata = Buffer.from(r.compactBytes());
+      skipTags(r);
+      supportedProtocols.push({ name, metadata });
+    }
+    skipTags(r);
+    r.checkTaggedEnd(end);
+    classic = { sessionTimeoutMs, supportedProtocols };
+  }
+  return classic;
 }
 
 function readTopicPartitions(r: Reader): TopicPartitions {

@@ -84,6 +84,37 @@ export class ConsumerGroup {
 
   constructor(readonly groupId: string) {}
 
+  /**
+   * The group's state as it is now, for restore() when the records of a
+   * change could not be written. Member objects, assignments and owners are
+   * never mutated in place (replay replaces them), so copying the maps is a
+   * full copy.
+   */
+  checkpoint(): ConsumerGroupCheckpoint {
+    return {
+      groupEpoch: this.groupEpoch,
+      assignmentEpoch: this.assignmentEpoch,
+      members: new Map(this.members),
+      staticMembers: new Map(this.staticMembers),
+      targetAssignment: new Map(this.targetAssignment),
+      subscribedTopics: this.subscribedTopics,
+      metadataRefreshNeeded: this.metadataRefreshNeeded,
+      partitionOwners: new Map(this.partitionOwners),
+    };
+  }
+
+  /** Puts the group back as it was at checkpoint(), in place (registry entries keep pointing at it). */
+  restore(c: ConsumerGroupCheckpoint): void {
+    this.groupEpoch = c.groupEpoch;
+    this.assignmentEpoch = c.assignmentEpoch;
+    replaceMap(this.members, c.members);
+    replaceMap(this.staticMembers, c.staticMembers);
+    replaceMap(this.targetAssignment, c.targetAssignment);
+    this.subscribedTopics = c.subscribedTopics;
+    this.metadataRefreshNeeded = c.metadataRefreshNeeded;
+    replaceMap(this.partitionOwners, c.partitionOwners);
+  }
+
   state(): ConsumerGroupState {
     if (this.members.size === 0) return 'Empty';
     if (this.groupEpoch > this.assignmentEpoch) return 'Assigning';
@@ -186,6 +217,22 @@ export class ConsumerGroup {
       }
     }
   }
+}
+
+export interface ConsumerGroupCheckpoint {
+  readonly groupEpoch: number;
+  readonly assignmentEpoch: number;
+  readonly members: ReadonlyMap<string, ConsumerGroupMember>;
+  readonly staticMembers: ReadonlyMap<string, string>;
+  readonly targetAssignment: ReadonlyMap<string, TopicPartitions>;
+  readonly subscribedTopics: Map<string, SubscribedTopic>;
+  readonly metadataRefreshNeeded: boolean;
+  readonly partitionOwners: ReadonlyMap<string, { memberId: string; epoch: number }>;
+}
+
+function replaceMap<K, V>(into: Map<K, V>, from: ReadonlyMap<K, V>): void {
+  into.clear();
+  for (const [k, v] of from) into.set(k, v);
 }
 
 /** What the member said it owns in its heartbeat: null when it did not say (unchanged since the last one). */

@@ -59,8 +59,28 @@ export interface CoordinatorGroup {
   markDead(): void;
   /** Records that remove the group itself (offsets are tombstoned by the coordinator). */
   tombstoneRecords(): CoordinatorRecord[];
+  /**
+   * After markDead() for a deletion or type conversion whose tombstones could
+   * not be written: the group as it was, live again (to put back in the registry).
+   */
+  revived(): CoordinatorGroup;
   /** DescribeGroups (the classic API) view; null describes the group as Dead. */
   describe(): DescribedGroup | null;
+}
+
+/**
+ * A group of another type that serves classic-protocol members too: a KIP-848
+ * consumer group after an online upgrade (or one a classic member joins).
+ */
+export interface ClassicProtocolHost {
+  classicJoin(request: JoinRequest): Promise<JoinResult>;
+  classicSync(request: SyncRequest): SyncResult;
+  classicHeartbeat(memberId: string, instanceId: string | null, generationId: number): number;
+  classicLeave(members: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }>;
+}
+
+function classicHost(group: CoordinatorGroup | undefined): (CoordinatorGroup & ClassicProtocolHost) | null {
+  return group !== undefined && group.type === 'consumer' && 'classicJoin' in group ? (group as CoordinatorGroup & ClassicProtocolHost) : null;
 }
 
 /** The owner of `raw` records (KIP-848 consumer groups), fed by this coordinator's single load pass. */
@@ -322,6 +342,9 @@ export class GroupCoordinator {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId);
     }
     let group = this.groups.get(request.groupId);
+    // A classic member joining a non-empty KIP-848 consumer group is served by that group.
+    const host = classicHost(group);
+    if (host !== null && !host.isEmpty()) return host.classicJoin(request);
     // An empty KIP-848 consumer group becomes a classic group when a classic member joins
     // (Kafka's offline conversion; its committed offsets stay).
     if (group !== undefined && group.type === 'consumer' && group.isEmpty() && request.memberId === '') {
@@ -352,6 +375,8 @@ export class GroupCoordinator {
     if (unavailable !== ErrorCode.NONE) return syncError(unavailable);
     const group = this.groups.get(request.groupId);
     if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    const host = classicHost(group);
+    if (host !== null) return host.classicSync(request);
     if (!(group instanceof ClassicGroup)) return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     return group.sync(request);
   }
@@ -364,6 +389,8 @@ export class GroupCoordinator {
     if (unavailable !== ErrorCode.NONE) return unavailable;
     const group = this.groups.get(groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const host = classicHost(group);
+    if (host !== null) return host.classicHeartbeat(memberId, groupInstanceId, generationId);
     if (!(group instanceof ClassicGroup)) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
@@ -378,6 +405,15 @@ export class GroupCoordinator {
     if (!(group instanceof ClassicGroup)) return { errorCode: ErrorCode.NONE, memberErrors: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
     if (group.isInState('Dead')) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, memberErrors: [] };
     return { errorCode: ErrorCode.NONE, memberErrors: group.leave(members) };
+  }
+
+  /** LeaveGroup for any group type: a consumer group answers for its classic members (and may downgrade). */
+  async leave(groupId: string, members: readonly LeavingMember[]): Promise<{ errorCode: number; memberErrors: number[] }> {
+    if (groupId !== '' && this.availability(groupId) === ErrorCode.NONE) {
+      const host = classicHost(this.groups.get(groupId));
+      if (host !== null) return host.classicLeave(members);
+    }
+    return this.leaveGroup(groupId, members);
   }
 
   // ---- Offsets --------------------------------------------------------------
@@ -569,6 +605,8 @@ export class GroupCoordinator {
     try {
       await this.store.append(this.store.partitionFor(group.groupId), records);
     } catch (err) {
+      // Not converted after all: the group stays as it was, unless another took the id meanwhile.
+      if (!this.groups.has(group.groupId)) this.groups.set(group.groupId, group.revived());
       return groupAppendErrorToResponse(storeErrorCode(err));
     }
     this.logger.info(`group ${group.groupId}: converted from ${group.type} to classic`);
@@ -589,8 +627,8 @@ export class GroupCoordinator {
       await this.store.append(this.store.partitionFor(groupId), records);
     } catch (err) {
       // Not deleted after all: put the group back unless a new one took the id meanwhile (its offsets are lost from memory only).
-      if (!this.groups.has(groupId) && group instanceof ClassicGroup) {
-        this.groups.set(groupId, ClassicGroup.fromSnapshot(group.snapshot(null), this.classicContext));
+      if (!this.groups.has(groupId)) {
+        this.groups.set(groupId, group.revived());
         if (offsets !== undefined) this.offsets.set(groupId, offsets);
       }
       return groupAppendErrorToResponse(storeErrorCode(err));
@@ -721,6 +759,18 @@ export class GroupCoordinator {
 
   group(groupId: string): CoordinatorGroup | undefined {
     return this.groups.get(groupId);
+  }
+
+  /**
+   * A classic group rebuilt from its record takes the id (a KIP-848 group
+   * downgraded, or an upgrade undone): its members must heartbeat within their
+   * session timeouts, and with a reason it rebalances so they all rejoin.
+   */
+  putClassicGroup(snapshot: ClassicGroupSnapshot, rebalanceReason: string | null): void {
+    const group = ClassicGroup.fromSnapshot(snapshot, this.classicContext);
+    this.groups.set(snapshot.groupId, group);
+    group.onLoaded();
+    if (rebalanceReason !== null && group.canRebalance()) group.prepareRebalance(rebalanceReason);
   }
 
   /** Registers a group of another type (KIP-848) under its id. */

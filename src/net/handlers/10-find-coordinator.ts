@@ -10,7 +10,9 @@
 // coordinator is always this broker (`broker.self`). Transactional ids need a
 // transaction coordinator this broker does not have: COORDINATOR_NOT_AVAILABLE,
 // the retriable answer, as Kafka gives while none can serve the key. The
-// first group lookup creates __consumer_offsets, as in Kafka.
+// first group lookup creates __consumer_offsets, as in Kafka, and is answered
+// once its partitions exist; the creation yields between partitions, so other
+// connections are served meanwhile.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
@@ -23,25 +25,21 @@ const KEY_TYPE_TRANSACTION = 1;
 type Answer = Omit<FindCoordinatorResponse.Coordinator, 'key'>;
 
 export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
-  const answer = (keyType: number): Answer => {
+  const answer = (keyType: number, offsetsTopicReady: boolean): Answer => {
     const failed = (errorCode: number, errorMessage: string): Answer => ({ nodeId: -1, host: '', port: -1, errorCode, errorMessage });
     if (keyType === KEY_TYPE_GROUP) {
-      // Kafka creates __consumer_offsets on the first FindCoordinator for a group, so
-      // the one-time cost of its partitions is not paid inside a JoinGroup or commit.
-      if (!offsetsTopicReady()) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+      if (!offsetsTopicReady) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
       return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
     }
     if (keyType === KEY_TYPE_TRANSACTION) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
     return failed(ErrorCode.INVALID_REQUEST, `Unknown coordinator type: ${keyType}`);
   };
-  const offsetsTopicReady = (): boolean => {
-    if (broker.metadata.topic(OFFSETS_TOPIC)) return true;
-    try {
-      broker.coordinatorStore.ensureTopic();
-      return true;
-    } catch {
-      return false;
+  const respond = (request: FindCoordinatorRequest, apiVersion: number, offsetsTopicReady: boolean): FindCoordinatorResponse => {
+    const keyType = request.keyType ?? KEY_TYPE_GROUP;
+    if (apiVersion >= 4) {
+      return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType, offsetsTopicReady) })) };
     }
+    return { throttleTimeMs: 0, ...answer(keyType, offsetsTopicReady) };
   };
   return {
     apiKey: ApiKey.FindCoordinator,
@@ -49,10 +47,13 @@ export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindC
     maxVersion: 5,
     handle(request, context) {
       const keyType = request.keyType ?? KEY_TYPE_GROUP;
-      if (context.apiVersion >= 4) {
-        return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType) })) };
-      }
-      return { throttleTimeMs: 0, ...answer(keyType) };
+      // Kafka creates __consumer_offsets on the first FindCoordinator for a group, so
+      // the one-time cost of its partitions is not paid inside a JoinGroup or commit.
+      if (keyType !== KEY_TYPE_GROUP || broker.metadata.topic(OFFSETS_TOPIC)) return respond(request, context.apiVersion, true);
+      return broker.coordinatorStore.ensureTopicAsync().then(
+        () => respond(request, context.apiVersion, true),
+        () => respond(request, context.apiVersion, false),
+      );
     },
   };
 }

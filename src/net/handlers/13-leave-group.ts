@@ -15,10 +15,10 @@ export function leaveGroupHandler(broker: BrokerServices): ApiHandler<LeaveGroup
     apiKey: ApiKey.LeaveGroup,
     minVersion: 0,
     maxVersion: 5,
-    handle(request, context) {
+    async handle(request, context) {
       const v = context.apiVersion;
       const members = v >= 3 ? (request.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: request.memberId ?? '', groupInstanceId: null }];
-      const result = broker.groupCoordinator.leaveGroup(request.groupId, members);
+      const result = await broker.groupCoordinator.leave(request.groupId, members);
       if (v < 3) {
         const errorCode = result.errorCode !== ErrorCode.NONE ? result.errorCode : (result.memberErrors[0] ?? ErrorCode.NONE);
         return { throttleTimeMs: 0, errorCode };
