@@ -26,6 +26,7 @@ import { silentLogger } from '../src/storage/log.js';
 import { BrokerProcess } from './e2e/broker-process.js';
 import { createTopic, fetchFrame, metadata, produceFrame, produceOne, recordBatch, SimpleClient } from './e2e/protocol.js';
 import { e2eReport, type E2eReport, type Metric } from './e2e/report.js';
+import { compileLoadgen as compileLoadgen_, iperf3MBps as iperf3MBps_, loopback, median, runLoad, type LoadResult } from './e2e/loadgen.js';
 import { machineInfo, writeReportFiles } from './report-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,79 +62,8 @@ function record(name: string, unit: string, value: number, params?: Metric['para
   s.values.push(value);
 }
 
-function compileLoadgen(): string {
-  const binary = path.join(scratch, 'loadgen');
-  execFileSync('cc', ['-O2', '-pthread', '-o', binary, path.join(root, 'bench', 'e2e', 'c', 'loadgen.c')], { stdio: 'inherit' });
-  return binary;
-}
-
-interface LoadResult {
-  requests: number;
-  errors: number;
-  seconds: number;
-  responseBytes: number;
-  recordBytes: number;
-  latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number };
-  error: string;
-}
-
-function runLoad(loadgen: string, mode: string, opts: Record<string, string | number>): Promise<LoadResult> {
-  const argv = [mode, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, String(v)])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(loadgen, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('exit', () => {
-      try {
-        const result = JSON.parse(out) as LoadResult;
-        if (result.errors > 0) reject(new Error(`loadgen ${mode}: ${result.errors} errors: ${result.error}`));
-        else resolve(result);
-      } catch {
-        reject(new Error(`loadgen ${argv.join(' ')} failed: ${err || out}`));
-      }
-    });
-  });
-}
-
-interface Loopback {
-  mbPerS: number;
-  readerCpuS: number;
-  bytes: number;
-}
-
-function loopback(loadgen: string, bytes: number, writeFile?: string): Loopback {
-  const argv = ['loopback', '--bytes', String(bytes), ...(writeFile ? ['--write-file', writeFile] : [])];
-  const result = JSON.parse(execFileSync(loadgen, argv, { encoding: 'utf8' })) as Loopback;
-  if (writeFile) fs.rmSync(writeFile, { force: true });
-  return result;
-}
-
-function iperf3MBps(): number | null {
-  if (spawnSync('iperf3', ['--version']).status !== 0) return null;
-  const port = String(5201 + Math.floor(Math.random() * 500));
-  const server = spawn('iperf3', ['-s', '-1', '-p', port], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 50; i++) {
-      const r = spawnSync('iperf3', ['-c', '127.0.0.1', '-p', port, '-t', quick ? '1' : '3', '-J'], { encoding: 'utf8' });
-      if (r.status === 0) {
-        const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-        return j.end.sum_received.bits_per_second / 8e6;
-      }
-      spawnSync('sleep', ['0.1']);
-    }
-    return null;
-  } finally {
-    server.kill();
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const compileLoadgen = () => compileLoadgen_(scratch);
+const iperf3MBps = () => iperf3MBps_(quick ? 1 : 3);
 
 // ---- workloads ----
 
@@ -289,7 +219,7 @@ async function main(): Promise<void> {
   const loadgen = compileLoadgen();
   // `samsa server-start` runs the compiled dist/ when it is fresh (bin/samsa.js): build it, as after `npm ci`.
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  if (pkg.scripts?.build) execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  if (pkg.scripts?.build) execFileSync('npm', ['run', '--silent', 'build', '--', '--if-stale'], { cwd: root, stdio: 'inherit' });
   const load0 = os.loadavg();
   console.log(`bench:e2e runs=${runs}${quick ? ' quick' : ''} produce=${produceBytes / MiB} MiB/run, load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
 

@@ -17,6 +17,19 @@
 //       F holds one Fetch v4 frame; request k fetches offset k*K at every byte
 //       position A, B, ... (one per partition). Each answer is parsed and must
 //       carry exactly R record bytes (whole batches) with no error code.
+//       --rotate 1: request k (over all connections) sends frame k % count
+//       instead, so frames for many partitions take turns (npm run bench, partition scaling).
+//       --fence G: G holds one acks=1 Produce frame and the template holds acks=0
+//       frames, which get no answer: each connection sends its requests without a
+//       window, then G, and its one answer (the broker handles a connection's
+//       requests in order) marks that everything before it was appended.
+//   loadgen e2e      --port P --template F --requests N --rate R --fetch-template T
+//                    --offset-at A --records-per-request K
+//       End-to-end latency: one connection produces F (K records per request, to
+//       a fresh single-partition topic) open-loop at R requests/s, while a second
+//       connection long-polls Fetch T from the next offset. A record batch with
+//       base offset o was sent by request o / K; its latency is from that request's
+//       scheduled send time to the fetch answer that carried it.
 //   loadgen exact    --port P --template F --expect E --conns C --window W --requests N [--rate R]
 //       Any API whose answer to a fixed request is always the same (OffsetCommit
 //       of fixed offsets): E holds the size-prefixed answer to the template's
@@ -50,6 +63,7 @@
 
 #define WINDOW_MAX 256
 #define CONNS_MAX 64
+#define FRAMES_MAX 4096
 
 static void die(const char *what) {
   fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
@@ -121,7 +135,7 @@ static int connect_to(int port) {
 
 // ---- options ----
 
-enum Mode { PRODUCE, FETCH, EXACT };
+enum Mode { PRODUCE, FETCH, EXACT, E2E };
 
 static struct {
   enum Mode mode;
@@ -136,15 +150,34 @@ static struct {
   long offset_step;
   long expect_records_bytes;
   const char *expect_path;
+  int rotate;
+  const char *fence_path;
+  const char *fetch_template_path;
+  long records_per_request;
 } opt = {.conns = 1, .window = 8};
 
 static uint8_t *templ;
 static size_t templ_len;
-static size_t frame_at[CONNS_MAX];
-static size_t frame_len[CONNS_MAX];
+static size_t frame_at[FRAMES_MAX];
+static size_t frame_len[FRAMES_MAX];
+static uint8_t *fence;  // --fence: the acks=1 frame closing an acks=0 run
+static size_t fence_len;
+static int64_t *scheduled_ns;  // e2e: the scheduled send time of every request
 static int frame_count;
 static uint8_t *expected;  // EXACT: the size-prefixed answer every request must get
 static size_t expected_len;
+
+static uint8_t *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) die(path);
+  struct stat st;
+  if (fstat(fileno(f), &st) < 0) die("fstat");
+  *len = (size_t)st.st_size;
+  uint8_t *p = malloc(*len + 1);
+  if (!p || fread(p, 1, *len, f) != *len) fail("reading a file");
+  fclose(f);
+  return p;
+}
 
 static void load_template(void) {
   FILE *f = fopen(opt.template_path, "rb");
@@ -155,7 +188,7 @@ static void load_template(void) {
   templ = malloc(templ_len);
   if (!templ || fread(templ, 1, templ_len, f) != templ_len) fail("reading the template");
   fclose(f);
-  for (size_t at = 0; at < templ_len && frame_count < CONNS_MAX;) {
+  for (size_t at = 0; at < templ_len && frame_count < FRAMES_MAX;) {
     if (templ_len - at < 12) fail("template: truncated frame");
     size_t n = 4 + be32(templ + at);
     if (at + n > templ_len) fail("template: frame past the end");
@@ -164,6 +197,10 @@ static void load_template(void) {
     at += n;
   }
   if (frame_count == 0) fail("template: no frame");
+  if (opt.fence_path) {
+    fence = read_file(opt.fence_path, &fence_len);
+    if (fence_len < 12 || 4 + be32(fence) != fence_len) fail("fence: not one size-prefixed frame");
+  }
   if (opt.mode == EXACT) {
     FILE *e = fopen(opt.expect_path, "rb");
     if (!e) die(opt.expect_path);
@@ -182,6 +219,7 @@ typedef struct {
   int index;
   int fd;
   uint8_t *frame;  // this connection's copy (correlation ids and offsets are patched)
+  uint8_t *frames;  // --rotate: this connection's copy of the whole template
   size_t frame_len;
   long requests;   // to send on this connection
   long first_request;  // global index of the first (fetch offsets)
@@ -209,15 +247,33 @@ static void *sender_main(void *arg) {
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
       }
     }
-    while (sem_wait(&c->window) < 0 && errno == EINTR) {
+    uint8_t *frame = c->frame;
+    size_t len = c->frame_len;
+    if (opt.rotate) {
+      long f = (c->first_request + i * opt.conns) % frame_count;
+      frame = c->frames + frame_at[f];
+      len = frame_len[f];
     }
-    put32(c->frame + 8, (uint32_t)i);  // correlation id: size(4) api key(2) version(2)
+    if (!fence) {
+      while (sem_wait(&c->window) < 0 && errno == EINTR) {
+      }
+    }
+    put32(frame + 8, (uint32_t)i);  // correlation id: size(4) api key(2) version(2)
     if (opt.mode == FETCH) {
       uint64_t offset = (uint64_t)(c->first_request + i * opt.conns) * (uint64_t)opt.offset_step;
       for (int k = 0; k < opt.offset_count; k++) put64(c->frame + opt.offset_at[k], offset);
     }
     c->sent_at[i % WINDOW_MAX] = per_conn_rate > 0 ? scheduled : now_ns();
-    write_all(c->fd, c->frame, c->frame_len);
+    if (scheduled_ns) scheduled_ns[c->first_request + i * opt.conns] = c->sent_at[i % WINDOW_MAX];
+    write_all(c->fd, frame, len);
+  }
+  if (fence) {
+    uint8_t *f = malloc(fence_len);
+    memcpy(f, fence, fence_len);
+    put32(f + 8, (uint32_t)c->requests);
+    c->sent_at[0] = now_ns();
+    write_all(c->fd, f, fence_len);
+    free(f);
   }
   return NULL;
 }
@@ -308,7 +364,9 @@ static void *receiver_main(void *arg) {
   size_t cap = 1 << 20;
   uint8_t *buf = malloc(cap);
   uint8_t head[4];
-  for (long i = 0; i < c->requests; i++) {
+  long first = fence ? c->requests : 0;  // acks=0 requests get no answer: only the fence's
+  long last = fence ? c->requests + 1 : c->requests;
+  for (long i = first; i < last; i++) {
     if (!read_all(c->fd, head, 4)) {
       snprintf(c->error_text, sizeof c->error_text, "connection closed by the broker after %ld answers", i);
       c->errors++;
@@ -331,9 +389,9 @@ static void *receiver_main(void *arg) {
       c->errors++;
       break;
     }
-    c->latency_us[i] = (uint32_t)((t - c->sent_at[i % WINDOW_MAX]) / 1000);
+    if (!fence) c->latency_us[i] = (uint32_t)((t - c->sent_at[i % WINDOW_MAX]) / 1000);
     c->response_bytes += (long long)n + 4;
-    if (opt.mode == PRODUCE) {
+    if (opt.mode == PRODUCE || opt.mode == E2E) {
       c->errors += produce_errors(buf, n, c->error_text, sizeof c->error_text);
     } else if (opt.mode == EXACT) {
       if (n + 4 != expected_len || memcmp(buf + 4, expected + 8, n - 4) != 0) {
@@ -353,7 +411,7 @@ static void *receiver_main(void *arg) {
         }
       }
     }
-    c->done++;
+    c->done += fence ? c->requests : 1;
     sem_post(&c->window);
   }
   free(buf);
@@ -382,6 +440,10 @@ static int run_requests(void) {
     c->frame_len = frame_len[f];
     c->frame = malloc(c->frame_len);
     memcpy(c->frame, templ + frame_at[f], c->frame_len);
+    if (opt.rotate) {
+      c->frames = malloc(templ_len);
+      memcpy(c->frames, templ, templ_len);
+    }
     c->requests = opt.requests / opt.conns + (i < opt.requests % opt.conns ? 1 : 0);
     c->first_request = i;
     c->latency_us = latencies + assigned;
@@ -417,7 +479,7 @@ static int run_requests(void) {
   double seconds = (double)(now_ns() - start) / 1e9;
   // Latencies of answered requests only.
   long k = 0;
-  for (int i = 0; i < opt.conns; i++)
+  for (int i = 0; i < opt.conns && !fence; i++)
     for (long j = 0; j < conns[i].done; j++) latencies[k++] = conns[i].latency_us[j];
   qsort(latencies, (size_t)k, sizeof(uint32_t), cmp_u32);
 #define PCT(p) (k > 0 ? latencies[(long)((double)(k - 1) * (p))] : 0)
@@ -481,6 +543,150 @@ static int run_loopback(long long bytes, size_t chunk, const char *write_file) {
   return 0;
 }
 
+// ---- end-to-end latency ----
+
+typedef struct {
+  int fd;
+  uint8_t *frame;
+  size_t frame_len;
+  long records_total;
+  uint32_t *latency_us;  // per produced request, from its scheduled send to the fetch that carried it
+  long seen;             // requests whose batch was fetched
+  char error_text[200];
+  long errors;
+} Consumer;
+
+// Walks a Fetch v4 answer of one partition; for every batch, records the
+// latency of the request that produced it. Returns the next fetch offset, or -1.
+static long long e2e_batches(Consumer *k, const uint8_t *p, size_t n, long long offset, int64_t t) {
+  size_t at = 8;
+  if (n < at + 4 || be32(p + at) != 1) goto bad;
+  at += 4;
+  if (n < at + 2) goto bad;
+  at += 2 + be16(p + at);
+  if (n < at + 4 || be32(p + at) != 1) goto bad;
+  at += 4;
+  if (n < at + 26) goto bad;
+  uint16_t code = be16(p + at + 4);
+  if (code != 0) {
+    snprintf(k->error_text, sizeof k->error_text, "fetch: error code %u", code);
+    return -1;
+  }
+  at += 22;
+  int32_t aborted = (int32_t)be32(p + at);
+  at += 4;
+  if (aborted > 0) at += (size_t)aborted * 16;
+  if (n < at + 4) goto bad;
+  int32_t len = (int32_t)be32(p + at);
+  at += 4;
+  if (len <= 0) return offset;
+  if (n < at + (size_t)len) goto bad;
+  for (size_t b = at, end = at + (size_t)len; end - b >= 27;) {
+    size_t batch = 12 + be32(p + b + 8);
+    if (b + batch > end) break;  // a partial batch at the end: fetched again next time
+    long long base = be64(p + b);
+    long long last = base + (int32_t)be32(p + b + 23);
+    if (base >= offset) {
+      long req = (long)(base / opt.records_per_request);
+      if (req < opt.requests) {
+        k->latency_us[req] = (uint32_t)((t - scheduled_ns[req]) / 1000);
+        k->seen++;
+      }
+    }
+    offset = last + 1;
+    b += batch;
+  }
+  return offset;
+bad:
+  snprintf(k->error_text, sizeof k->error_text, "malformed fetch answer of %zu bytes", n);
+  return -1;
+}
+
+static void *consumer_main(void *arg) {
+  Consumer *k = arg;
+  size_t cap = 1 << 20;
+  uint8_t *buf = malloc(cap);
+  uint8_t head[4];
+  long long offset = 0;
+  for (uint32_t id = 0; offset < k->records_total; id++) {
+    put32(k->frame + 8, id);
+    put64(k->frame + opt.offset_at[0], (uint64_t)offset);
+    write_all(k->fd, k->frame, k->frame_len);
+    if (!read_all(k->fd, head, 4)) {
+      snprintf(k->error_text, sizeof k->error_text, "fetch connection closed");
+      k->errors++;
+      break;
+    }
+    size_t n = be32(head);
+    if (n > cap) {
+      while (cap < n) cap *= 2;
+      buf = realloc(buf, cap);
+      if (!buf) fail("out of memory");
+    }
+    if (!read_all(k->fd, buf, n)) {
+      snprintf(k->error_text, sizeof k->error_text, "fetch connection closed mid-answer");
+      k->errors++;
+      break;
+    }
+    offset = e2e_batches(k, buf, n, offset, now_ns());
+    if (offset < 0) {
+      k->errors++;
+      break;
+    }
+  }
+  free(buf);
+  return NULL;
+}
+
+static int run_e2e(void) {
+  opt.conns = 1;
+  load_template();
+  scheduled_ns = calloc((size_t)opt.requests, sizeof(int64_t));
+  Consumer k = {0};
+  k.frame = read_file(opt.fetch_template_path, &k.frame_len);
+  if ((size_t)opt.offset_at[0] + 8 > k.frame_len) fail("--offset-at outside the fetch frame");
+  k.records_total = opt.requests * opt.records_per_request;
+  k.latency_us = calloc((size_t)opt.requests, sizeof(uint32_t));
+  k.fd = connect_to(opt.port);
+  Conn *c = &conns[0];
+  c->fd = connect_to(opt.port);
+  c->frame_len = frame_len[0];
+  c->frame = malloc(c->frame_len);
+  memcpy(c->frame, templ + frame_at[0], c->frame_len);
+  c->requests = opt.requests;
+  c->latency_us = calloc((size_t)opt.requests, sizeof(uint32_t));
+  sem_init(&c->window, 0, (unsigned)opt.window);
+  pthread_t sender, receiver, consumer;
+  int64_t start = now_ns();
+  c->start_ns = start;
+  pthread_create(&consumer, NULL, consumer_main, &k);
+  pthread_create(&receiver, NULL, receiver_main, c);
+  pthread_create(&sender, NULL, sender_main, c);
+  pthread_join(receiver, NULL);
+  if (c->errors > 0) {
+    shutdown(c->fd, SHUT_RDWR);
+    for (int i = 0; i < opt.window; i++) sem_post(&c->window);
+    shutdown(k.fd, SHUT_RDWR);
+  }
+  pthread_join(sender, NULL);
+  pthread_join(consumer, NULL);
+  double seconds = (double)(now_ns() - start) / 1e9;
+  long errors = c->errors + k.errors;
+  const char *error_text = c->error_text[0] ? c->error_text : k.error_text;
+  if (errors == 0 && k.seen != opt.requests) {
+    errors = 1;
+    error_text = "not every produced batch was fetched exactly once";
+  }
+  qsort(k.latency_us, (size_t)opt.requests, sizeof(uint32_t), cmp_u32);
+  uint32_t *latencies = k.latency_us;
+  long n = opt.requests;
+#define EPCT(p) latencies[(long)((double)(n - 1) * (p))]
+  printf("{\"requests\":%ld,\"errors\":%ld,\"seconds\":%.6f,\"responseBytes\":0,\"recordBytes\":0,"
+         "\"latencyUs\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,\"p999\":%u,\"max\":%u},\"error\":\"%s\"}\n",
+         n, errors, seconds, EPCT(0.5), EPCT(0.9), EPCT(0.99), EPCT(0.999), latencies[n - 1], error_text);
+  return errors > 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) fail("usage: loadgen produce|fetch|loopback [options]");
   const char *mode = argv[1];
@@ -504,6 +710,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--chunk")) chunk = atol(v);
     else if (!strcmp(k, "--write-file")) write_file = v;
     else if (!strcmp(k, "--expect")) opt.expect_path = v;
+    else if (!strcmp(k, "--rotate")) opt.rotate = atoi(v);
+    else if (!strcmp(k, "--fence")) opt.fence_path = v;
+    else if (!strcmp(k, "--fetch-template")) opt.fetch_template_path = v;
+    else if (!strcmp(k, "--records-per-request")) opt.records_per_request = atol(v);
     else if (!strcmp(k, "--offset-at")) {
       char *copy = strdup(v);
       for (char *tok = strtok(copy, ","); tok && opt.offset_count < 64; tok = strtok(NULL, ",")) opt.offset_at[opt.offset_count++] = atol(tok);
@@ -517,7 +727,13 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "produce")) opt.mode = PRODUCE;
   else if (!strcmp(mode, "fetch")) opt.mode = FETCH;
   else if (!strcmp(mode, "exact")) opt.mode = EXACT;
-  else fail("mode must be produce, fetch, exact or loopback");
+  else if (!strcmp(mode, "e2e")) opt.mode = E2E;
+  else fail("mode must be produce, fetch, exact, e2e or loopback");
+  if (opt.mode == E2E) {
+    if (!opt.port || !opt.template_path || !opt.fetch_template_path || opt.requests <= 0 || opt.offset_count != 1 || opt.records_per_request <= 0)
+      fail("e2e needs --port, --template, --fetch-template, --requests, --offset-at and --records-per-request");
+    return run_e2e();
+  }
   if (opt.mode == EXACT && !opt.expect_path) fail("exact needs --expect");
   if (!opt.port || !opt.template_path || opt.requests <= 0) fail("--port, --template and --requests are required");
   return run_requests();
