@@ -324,6 +324,33 @@ describe('online upgrade of a classic group and downgrade back', () => {
   });
 });
 
+describe('static member replacement', () => {
+  it('downgrades without a rebalance when a classic static member replaces the last KIP-848 member', async () => {
+    const clock = new ManualClock();
+    const store = new RecordingStore(4);
+    const { coordinator, consumer, timer } = await start(store, clock);
+    const [a, b] = await classicGroup(coordinator, timer);
+    const k = await consumer.heartbeat(heartbeat({ instanceId: 'inst' }), client);
+    expect(k.errorCode).toBe(ErrorCode.NONE);
+    const group = consumer.group('g')!;
+    const kTarget = [...(group.targetAssignment.get(k.memberId!)?.get(TOPIC_ID) ?? [])].sort();
+    expect(kTarget.length).toBe(1);
+    // The same instance comes back speaking the classic protocol.
+    const joined = await coordinator.joinGroup(joinRequest({ groupInstanceId: 'inst', clientId: 'k-classic' }));
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    const downgraded = coordinator.group('g');
+    expect(downgraded).toBeInstanceOf(ClassicGroup);
+    expect((downgraded as ClassicGroup).stateName()).toBe('Stable');
+    expect((downgraded as ClassicGroup).allMembers().map((m) => m.memberId).sort()).toEqual([a.memberId, b.memberId, joined.memberId].sort());
+    expect(consumer.group('g')).toBeUndefined();
+    // Its SyncGroup to the classic group hands it the partitions the KIP-848 member was to have.
+    const sync = await coordinator.syncGroup({ groupId: 'g', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: 'inst', protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    expect(sync.errorCode).toBe(ErrorCode.NONE);
+    expect(partitionsOf(sync.assignment)).toEqual(kTarget);
+    coordinator.close();
+  });
+});
+
 describe('group.consumer.migration.policy', () => {
   it('disabled and downgrade refuse the upgrade with GROUP_ID_NOT_FOUND; upgrade upgrades but never downgrades', async () => {
     for (const policy of ['disabled', 'downgrade'] as const) {
