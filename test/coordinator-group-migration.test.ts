@@ -304,6 +304,13 @@ describe('online upgrade of a classic group and downgrade back', () => {
     expect(coordinator.group('g')?.type).toBe('consumer');
     // LeaveGroup for a member that is not a classic member of the group: UNKNOWN_MEMBER_ID.
     expect(await coordinator.leave('g', [{ memberId: k.memberId!, groupInstanceId: null }])).toEqual({ errorCode: ErrorCode.NONE, memberErrors: [ErrorCode.UNKNOWN_MEMBER_ID] });
+    // The fenced classic member comes back with its old id: Kafka takes it in again under that id.
+    expect((await coordinator.joinGroup(joinRequest({ memberId: joined.memberId }))).errorCode).toBe(ErrorCode.NONE);
+    // An empty consumer group does not know a classic member id: UNKNOWN_MEMBER_ID, so the client joins without one.
+    const e = await consumer.heartbeat(heartbeat({ groupId: 'e' }), client);
+    await consumer.heartbeat(heartbeat({ groupId: 'e', memberId: e.memberId!, memberEpoch: -1, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: null }), client);
+    expect(coordinator.group('e')?.type).toBe('consumer');
+    expect((await coordinator.joinGroup(joinRequest({ groupId: 'e', memberId: 'gone' }))).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     coordinator.close();
   });
 
