@@ -33,9 +33,19 @@
 // truncation, deletion) makes the swap refuse (CleaningAbortedError) and the
 // work is dropped.
 //
-// Not here yet: transactions (aborted transactions and markers are kept as
-// they are), log.cleaner.io.max.bytes.per.second throttling, and the cleaner
-// metrics.
+// Transactions (cleaner-txn.ts): before the two passes, the aborted
+// transactions are found by walking batch headers (no .txnindex here; each
+// segment's walk is remembered): from the log start through the cleanable
+// segments, and on into later segments (the active one too) until every
+// transaction open at the cleanable end has its marker, as Kafka's
+// collectAbortedTransactions reads on past the upper bound. Pass 1 leaves the
+// records of aborted transactions out of the offset map; pass 2 drops them
+// and the markers Kafka would drop. Nothing at or above the first unstable
+// offset (the first offset of a transaction without its marker yet, Kafka's
+// LSO) is cleaned.
+//
+// Not here yet: log.cleaner.io.max.bytes.per.second throttling, and the
+// cleaner metrics.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -43,6 +53,8 @@ import { readOffsetCheckpoint, topicPartitionKey, writeOffsetCheckpoint } from '
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { filterBatch, forEachBatchKey, type BatchFilterContext } from './cleaner-batch.js';
+import { abortedTransactions, CleanedTransactionMetadata, controlRecordType, TxnEventCollector, type AbortedTxn, type TxnEvent } from './cleaner-txn.js';
+import { readBatchHeader } from '../record/record-batch.js';
 import { OffsetIndex, TimeIndex, type IndexImpl } from './index-file.js';
 import { CleaningAbortedError, type Log, type LogLogger, type SwapStep } from './log.js';
 import {
@@ -274,7 +286,8 @@ export class LogCleaner {
     }
     const segments = log.segmentsSnapshot();
     const active = segments[segments.length - 1];
-    let uncleanable = Math.min(log.highWatermark, active.baseOffset);
+    // Kafka's firstUnstableOffset bound: a transaction without its marker yet is not cleaned.
+    let uncleanable = Math.min(log.highWatermark, active.baseOffset, log.firstUnstableOffset ?? Number.POSITIVE_INFINITY);
     if (config.minCompactionLagMs > 0) {
       for (const s of nonActiveSegmentsFrom(segments, firstDirtyOffset)) {
         if (s.largestTimestamp() > nowMs - config.minCompactionLagMs) {
@@ -417,6 +430,9 @@ interface CleanerSettings {
   crashPoint: (point: CleanerCrashPoint) => void;
 }
 
+/** The transaction events of inactive segments, walked once (segments do not change once inactive). */
+const segmentTxnEvents = new WeakMap<LogSegment, readonly TxnEvent[]>();
+
 /** One cleaner "thread": its offset map and buffers, cleaning one log at a time. */
 class Cleaner {
   private map: SkimpyOffsetMap | null = null;
@@ -452,9 +468,11 @@ class Cleaner {
     const segments = log.segmentsSnapshot();
     const dirty = nonActiveSegmentsFrom(segments, ltc.firstDirtyOffset).filter((s) => s.baseOffset < ltc.firstUncleanableOffset);
     const maxEntries = Math.floor(map.slots * this.settings.loadFactor);
+    const aborted = await this.collectAbortedTransactions(log, segments, ltc.firstUncleanableOffset);
+    const mapTxn = new CleanedTransactionMetadata(aborted);
     let full = false;
     for (const segment of dirty) {
-      full = await this.buildOffsetMapForSegment(log, segment, ltc.firstDirtyOffset, map, maxEntries);
+      full = await this.buildOffsetMapForSegment(log, segment, ltc.firstDirtyOffset, map, maxEntries, mapTxn);
       if (full) break;
     }
     if (map.latestOffset < ltc.firstDirtyOffset) {
@@ -475,6 +493,7 @@ class Cleaner {
       nowMs,
       deleteRetentionMs: config.deleteRetentionMs,
       lastOffsetOfProducer: log.lastDataOffsetsOfProducers(),
+      txn: new CleanedTransactionMetadata(aborted),
     };
     for (const group of groups) await this.cleanSegments(log, group, context, result);
     result.endOffset = endOffset;
@@ -492,11 +511,66 @@ class Cleaner {
     }
   }
 
+  /**
+   * The aborted transactions that a clean up to `firstUncleanableOffset` can
+   * meet, from the transaction events of the log's segments (see the header).
+   */
+  private async collectAbortedTransactions(log: Log, segments: readonly LogSegment[], firstUncleanableOffset: number): Promise<AbortedTxn[]> {
+    const events: TxnEvent[] = [];
+    const open = new Set<number>();
+    const active = segments[segments.length - 1];
+    for (const segment of segments) {
+      const pastCleanable = segment.baseOffset >= firstUncleanableOffset;
+      if (pastCleanable && open.size === 0) break;
+      const segmentEvents = await this.txnEventsOf(log, segment, segment === active);
+      for (const e of segmentEvents) {
+        if (pastCleanable && !open.has(e.producerId)) continue;
+        events.push(e);
+        if (e.kind === 'marker') open.delete(e.producerId);
+        else if (!pastCleanable) open.add(e.producerId);
+      }
+    }
+    return abortedTransactions(events);
+  }
+
+  /** The transaction events of one segment: remembered for inactive segments, read each time from the active one. */
+  private async txnEventsOf(log: Log, segment: LogSegment, active: boolean): Promise<readonly TxnEvent[]> {
+    const known = segmentTxnEvents.get(segment);
+    if (known) return known;
+    const collector = new TxnEventCollector();
+    await this.scanSegment(
+      log,
+      segment,
+      0,
+      (buf, at) => {
+        collector.onBatch(buf, at, buf.readInt16BE(at + 21), Number(buf.readBigInt64BE(at + 43)), Number(buf.readBigInt64BE(at)));
+        return 1;
+      },
+      active,
+    );
+    if (!active) segmentTxnEvents.set(segment, collector.events);
+    return collector.events;
+  }
+
   /** Kafka's buildOffsetMapForSegment: true when the map filled up before the segment's end. */
-  private async buildOffsetMapForSegment(log: Log, segment: LogSegment, startOffset: number, map: SkimpyOffsetMap, maxEntries: number): Promise<boolean> {
+  private async buildOffsetMapForSegment(
+    log: Log,
+    segment: LogSegment,
+    startOffset: number,
+    map: SkimpyOffsetMap,
+    maxEntries: number,
+    txn: CleanedTransactionMetadata,
+  ): Promise<boolean> {
     let full = false;
     const start = segment.offsetIndex.lookup(startOffset).position;
     await this.scanSegment(log, segment, start, (buf, at, size) => {
+      const batchHeader = readBatchHeader(buf.subarray(at, at + size), 0);
+      // Markers and the batches of aborted transactions put nothing in the map.
+      const skip = batchHeader.isControl ? (txn.onControlBatchRead(batchHeader, controlRecordType(buf, at)), true) : txn.onBatchRead(batchHeader);
+      if (skip) {
+        if (batchHeader.lastOffset >= startOffset) map.updateLatestOffset(batchHeader.lastOffset);
+        return batchHeader.recordsCount;
+      }
       const { header, records } = forEachBatchKey(buf, at, size, (key, offset) => {
         if (offset < startOffset) return true;
         if (map.size >= maxEntries) {
@@ -516,6 +590,8 @@ class Cleaner {
   /** Kafka's cleanSegments: one group into one cleaned segment, swapped in for the group. */
   private async cleanSegments(log: Log, group: LogSegment[], context: BatchFilterContext, result: CleanResult): Promise<void> {
     const writer = new CleanedSegmentWriter(log.dir, group[0].baseOffset, log.currentConfig, this.settings.impl, this.settings.ioBytes);
+    // The cleaned segment's transaction events, known from what is written: its walk is not needed later.
+    const txnEvents = new TxnEventCollector();
     try {
       for (const segment of group) {
         await this.scanSegment(log, segment, 0, (buf, at, size) => {
@@ -523,7 +599,11 @@ class Cleaner {
           result.bytesRead += size;
           result.recordsRead += filtered.recordsRead;
           result.recordsKept += filtered.recordsKept;
-          if (filtered.bytes !== null) writer.append(filtered.bytes, filtered.lastOffset, filtered.maxTimestamp);
+          if (filtered.bytes !== null) {
+            const out = Buffer.from(filtered.bytes.buffer, filtered.bytes.byteOffset, filtered.bytes.byteLength);
+            txnEvents.onBatch(out, 0, out.readInt16BE(21), Number(out.readBigInt64BE(43)), Number(out.readBigInt64BE(0)));
+            writer.append(filtered.bytes, filtered.lastOffset, filtered.maxTimestamp);
+          }
           return filtered.recordsRead;
         });
         writer.flushPending();
@@ -532,7 +612,8 @@ class Cleaner {
       const cleanedBytes = await writer.finish(group[group.length - 1].lastModifiedMs());
       this.settings.crashPoint('cleaned-written');
       for (const segment of group) this.checkAborted(log, segment);
-      log.replaceSegments(group[0].baseOffset, cleanedBytes, group, this.settings.crashPoint);
+      const cleaned = log.replaceSegments(group[0].baseOffset, cleanedBytes, group, this.settings.crashPoint);
+      segmentTxnEvents.set(cleaned, txnEvents.events);
       result.bytesWritten += cleanedBytes;
       result.segmentsCleaned += group.length;
     } catch (err) {
@@ -548,10 +629,15 @@ class Cleaner {
    * whichever comes first: well-compressed batches hold many records in few
    * bytes. The buffer grows when one batch is larger than it.
    */
-  private async scanSegment(log: Log, segment: LogSegment, position: number, onBatch: (buf: Buffer, at: number, size: number) => number): Promise<void> {
+  private async scanSegment(log: Log, segment: LogSegment, position: number, onBatch: (buf: Buffer, at: number, size: number) => number, active = false): Promise<void> {
+    // The active segment is read up to its size now: appends only add after it.
     const end = segment.size;
     while (position < end) {
-      this.checkAborted(log, segment);
+      if (active) {
+        if (this.settings.isAborted(log) || log.isClosed) throw new CleaningAbortedError(`${log.name}: the log changed while reading ${segment.logPath}`);
+      } else {
+        this.checkAborted(log, segment);
+      }
       const buf = this.readBuffer;
       const bytes = segment.dataFile.readInto(position, buf, 0, Math.min(buf.length, end - position));
       let at = 0;
