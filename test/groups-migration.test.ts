@@ -4,9 +4,11 @@
 // group: it upgrades, partitions move by revocation, every record is read and
 // only records of partitions that changed owner may be read twice; when the
 // KIP-848 consumer leaves, the group downgrades and the kafkajs consumers get
-// everything back. Also: group.consumer.migration.policy refusals with Kafka's
-// error, and a migrated group surviving a SIGKILLed broker.
+// everything back. Also: librdkafka cooperative-sticky classic members in a
+// consumer group and through its downgrade, group.consumer.migration.policy
+// refusals with Kafka's error, and a migrated group surviving a SIGKILLed broker.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Consumer, MessagesStreamModes, stringDeserializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,6 +28,8 @@ import {
 } from '../src/protocol/generated/index.js';
 import { silentLogger } from '../src/storage/log.js';
 import { BrokerProcess } from './support/broker-process.js';
+import { hasPythonModule, PYTHON, runPython } from './support/confluent.js';
+import { GroupLedger, startGroupBroker, waitFor as waitUntil } from './support/groups.js';
 import { tempDir } from './support/storage.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -326,3 +330,67 @@ async function consumerHeartbeat(conn: BrokerConnection, r: { groupId: string; m
     }),
   );
 }
+
+// librdkafka (confluent-kafka for Python) classic cooperative-sticky members, with a KIP-848 member driven
+// here: the first classic member joins the consumer group the KIP-848 member holds and gets partitions as
+// they are revoked; when the KIP-848 member leaves, the group downgrades and the librdkafka members carry on
+// (test/support/confluent-groups.py's cooperative scenario: every record once, commits at the log end).
+describe.skipIf(!hasPythonModule('confluent_kafka'))('online migration with librdkafka classic members', () => {
+  it('a cooperative-sticky member joins a consumer group, gets partitions by revocation, and keeps going after the downgrade', { timeout: 120_000 }, async () => {
+    const broker = await startGroupBroker(cleanups, PROPERTIES);
+    const topic = 'confluent-cooperative';
+    const groupId = 'cooperative-group';
+    const created = await broker.metadata.createTopic(topic, 6, 1, {});
+    if (!created.ok) throw new Error(created.message);
+    broker.materializeTopic(created.value);
+    const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: broker.port, clientId: 'kip848' });
+    cleanups.push(() => conn.close());
+
+    // The KIP-848 member: heartbeats, applies each assignment (revoking the rest at once), reports what it owns.
+    let member = { memberId: '', memberEpoch: 0, owned: [] as Array<{ topicId: string; partitions: number[] }> };
+    let leaving = false;
+    const errors: number[] = [];
+    const beat = async () => {
+      const joining = member.memberEpoch === 0;
+      const r = await conn.request<ConsumerGroupHeartbeatResponse>(ApiKey.ConsumerGroupHeartbeat, () => ({
+        groupId,
+        memberId: member.memberId,
+        memberEpoch: leaving ? -1 : member.memberEpoch,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: joining ? 30_000 : -1,
+        subscribedTopicNames: joining ? [topic] : null,
+        serverAssignor: null,
+        topicPartitions: leaving ? null : member.owned,
+      }));
+      if (r.errorCode !== 0) errors.push(r.errorCode);
+      else member = { memberId: r.memberId ?? member.memberId, memberEpoch: r.memberEpoch, owned: r.assignment ? r.assignment.topicPartitions.map((t) => ({ topicId: t.topicId, partitions: t.partitions })) : member.owned };
+    };
+    await beat();
+    expect(member.owned.flatMap((t) => t.partitions).length).toBe(6);
+    const loop = setInterval(() => void beat().catch(() => {}), 150);
+    cleanups.push(() => clearInterval(loop));
+
+    const python = runPython(PYTHON, [path.join(import.meta.dirname, 'support', 'confluent-groups.py'), broker.bootstrap, 'cooperative', topic, groupId], { timeout: 100_000, maxBuffer: 64 * 1024 * 1024 });
+    // The librdkafka member joins the consumer group and gets its share once the KIP-848 member released it.
+    await waitUntil('a classic member holding partitions in the consumer group', async () => {
+      const d = await describeConsumerGroup(conn, groupId);
+      return d.errorCode === 0 && d.groupState === 'Stable' && d.members.length === 2 && d.members.every((m) => m.assignment.topicPartitions.length > 0);
+    });
+    expect((await listed(conn, groupId))?.groupType).toBe('consumer');
+    clearInterval(loop);
+    leaving = true;
+    await beat();
+    await waitUntil('the group downgraded', async () => (await listed(conn, groupId))?.groupType === 'classic');
+
+    const { stdout } = await python;
+    const report = JSON.parse(stdout) as { members: Record<string, { errors: unknown[] }>; records: Array<[string, number, number, string, string, Record<string, string>]>; committed: number[] };
+    expect(errors).toEqual([]);
+    expect(report.members.a.errors).toEqual([]);
+    expect(report.members.b.errors).toEqual([]);
+    const ledger = new GroupLedger();
+    for (const [m, partition, offset, key, value, headers] of report.records) ledger.add(m, partition, [{ offset, key, value, headers }]);
+    expect(ledger.problems(6, 6000)).toEqual([]);
+    expect(report.committed).toEqual([1000, 1000, 1000, 1000, 1000, 1000]);
+  });
+});

@@ -290,6 +290,7 @@ export class Broker implements BrokerServices {
           openConnections: () => this.listener?.connectionCount ?? 0,
           partitionLogs: () => this.logs.allLogs(),
           fetchSessions: () => this.fetchSessions,
+          logCleaner: () => this.logs.cleaner?.stats() ?? null,
         },
       });
     } catch (err) {

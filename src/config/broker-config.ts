@@ -127,6 +127,8 @@ export interface CleanerConfig {
   ioBufferSize: number;
   /** log.cleaner.io.buffer.load.factor (default 0.9): how full a key -> offset map may get. */
   ioBufferLoadFactor: number;
+  /** log.cleaner.io.max.bytes.per.second (default Double.MAX_VALUE: unthrottled): read + written bytes per second. */
+  ioMaxBytesPerSecond: number;
 }
 
 export const CLEANER_DEFAULTS: Readonly<CleanerConfig> = Object.freeze({
@@ -136,6 +138,7 @@ export const CLEANER_DEFAULTS: Readonly<CleanerConfig> = Object.freeze({
   dedupeBufferSize: 128 * 1024 * 1024,
   ioBufferSize: 512 * 1024,
   ioBufferLoadFactor: 0.9,
+  ioMaxBytesPerSecond: Number.MAX_VALUE,
 });
 
 export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
@@ -216,6 +219,7 @@ const KNOWN = new Set([
   'log.cleaner.dedupe.buffer.size',
   'log.cleaner.io.buffer.size',
   'log.cleaner.io.buffer.load.factor',
+  'log.cleaner.io.max.bytes.per.second',
   'log.cleaner.delete.retention.ms',
   'log.cleaner.min.compaction.lag.ms',
   'log.cleaner.max.compaction.lag.ms',
@@ -347,7 +351,16 @@ function cleanerConfig(get: (name: string) => string | undefined): CleanerConfig
     dedupeBufferSize: intIn('log.cleaner.dedupe.buffer.size', get('log.cleaner.dedupe.buffer.size') ?? String(d.dedupeBufferSize), 1024, Number.MAX_SAFE_INTEGER),
     ioBufferSize: intIn('log.cleaner.io.buffer.size', get('log.cleaner.io.buffer.size') ?? String(d.ioBufferSize), 1024, INT32_MAX),
     ioBufferLoadFactor: loadFactor,
+    ioMaxBytesPerSecond: ioMaxBytesPerSecond(get('log.cleaner.io.max.bytes.per.second')),
   };
+}
+
+/** A double as Kafka's ConfigDef parses it (1.7976931348623157E308 included); must be positive. */
+function ioMaxBytesPerSecond(raw: string | undefined): number {
+  if (raw === undefined) return CLEANER_DEFAULTS.ioMaxBytesPerSecond;
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || Number.isNaN(value) || value <= 0) throw new ConfigError('log.cleaner.io.max.bytes.per.second', `must be a positive number, got ${raw}`);
+  return value;
 }
 
 /** Reads a server.properties file (bounded in size) and applies `overrides` on top. */

@@ -1,7 +1,12 @@
 // The KIP-848 consumer group coordinator (Kafka's GroupMetadataManager, the
 // consumer-group half): ConsumerGroupHeartbeat, ConsumerGroupDescribe, the
 // session and rebalance timeouts, topic metadata changes, and the checks
-// OffsetCommit/OffsetFetch make against member epochs.
+// OffsetCommit/OffsetFetch make against member epochs; and Kafka 4.0's online
+// migration (group.consumer.migration.policy): a ConsumerGroupHeartbeat join
+// upgrades a non-empty classic group, whose members then live here speaking
+// the classic protocol (classicJoin/Sync/Heartbeat/Leave, their own session,
+// sync and join timeouts), and the group goes back to a classic group
+// (downgrade) when only such members remain.
 //
 // Every change is a list of records (consumer-group-records.ts) replayed into
 // the in-memory group at once and appended to the group's `__consumer_offsets`
@@ -103,8 +108,9 @@ export interface TopicsImage {
  * The group registry shared with classic groups (GroupCoordinator): a group
  * id has one type. Consumer groups are registered there (as
  * ConsumerGroupEntry) so ListGroups, DescribeGroups, DeleteGroups and the
- * offset APIs see them; an empty classic group becomes a consumer group when
- * a member joins with ConsumerGroupHeartbeat (Kafka's offline conversion).
+ * offset APIs see them; a classic group becomes a consumer group when a
+ * member joins with ConsumerGroupHeartbeat (an empty one always, a non-empty
+ * one as the migration policy allows), and back (putClassicGroup).
  */
 export interface GroupRegistry {
   group(groupId: string): CoordinatorGroup | undefined;

@@ -44,8 +44,12 @@
 // offset (the first offset of a transaction without its marker yet, Kafka's
 // LSO) is cleaned.
 //
-// Not here yet: log.cleaner.io.max.bytes.per.second throttling, and the
-// cleaner metrics.
+// Throttling: log.cleaner.io.max.bytes.per.second bounds the bytes read and
+// written per second across the cleaner threads (Kafka's Throttler: checked
+// every 300 ms, sleeping off any excess). Metrics: stats() answers Kafka's
+// LogCleaner and LogCleanerManager gauges (max-clean-time-secs,
+// cleaner-recopy-percent, max-buffer-utilization-percent, max-dirty-percent,
+// uncleanable-partitions-count, ...) from the last run of each thread.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -95,6 +99,83 @@ export interface LogCleanerOptions {
   impl?: IndexImpl;
   /** Crash tests: called at each step of writing and swapping a cleaned segment (the test SIGKILLs its process there). */
   crashPoint?: (point: CleanerCrashPoint) => void;
+  /** log.cleaner.io.max.bytes.per.second: read + written bytes per second over all threads; absent or Infinity: no throttle. */
+  ioMaxBytesPerSecond?: number;
+}
+
+/** Kafka's log cleaner gauges (kafka.log:type=LogCleaner / LogCleanerManager), from the last run of each thread. */
+export interface CleanerStats {
+  /** max-buffer-utilization-percent: the fullest offset map of the last runs. */
+  maxBufferUtilizationPercent: number;
+  /** cleaner-recopy-percent: bytes written over bytes read in the last runs, averaged over the threads. */
+  cleanerRecopyPercent: number;
+  /** max-clean-time-secs: the longest of the last runs. */
+  maxCleanTimeSecs: number;
+  /** max-compaction-delay-secs: how far past max.compaction.lag.ms the most delayed log cleaned last was. */
+  maxCompactionDelaySecs: number;
+  /** max-dirty-percent: the highest dirty ratio among compacted logs at the last pick. */
+  maxDirtyPercent: number;
+  /** time-since-last-run-ms. */
+  timeSinceLastRunMs: number;
+  /** uncleanable-partitions-count, per log dir. */
+  uncleanablePartitionsCount: Map<string, number>;
+  /** uncleanable-bytes, per log dir. */
+  uncleanableBytes: Map<string, number>;
+  /** Cleans done and bytes read/written since start (Samsa's counters). */
+  cleansTotal: number;
+  bytesReadTotal: number;
+  bytesWrittenTotal: number;
+  /** Time spent sleeping for log.cleaner.io.max.bytes.per.second. */
+  throttledMsTotal: number;
+}
+
+/** One thread's last run, for the gauges. */
+interface LastRun {
+  elapsedMs: number;
+  bytesRead: number;
+  bytesWritten: number;
+  bufferUtilization: number;
+  compactionDelayMs: number;
+}
+
+/**
+ * Kafka's Throttler: keeps the byte rate at or under `bytesPerSecond`
+ * measured over periods of at least 300 ms, by sleeping off the excess.
+ */
+export class Throttler {
+  private periodStartMs: number;
+  private bytesInPeriod = 0;
+  throttledMs = 0;
+
+  constructor(
+    private readonly bytesPerSecond: number,
+    private readonly nowMs: () => number = () => performance.now(),
+    private readonly checkIntervalMs = 300,
+  ) {
+    this.periodStartMs = this.nowMs();
+  }
+
+  get enabled(): boolean {
+    // Kafka's default, Double.MAX_VALUE, means no throttle.
+    return this.bytesPerSecond > 0 && this.bytesPerSecond < Number.MAX_VALUE;
+  }
+
+  async maybeThrottle(bytes: number): Promise<void> {
+    if (!this.enabled) return;
+    this.bytesInPeriod += bytes;
+    const elapsedMs = this.nowMs() - this.periodStartMs;
+    if (elapsedMs < this.checkIntervalMs) return;
+    const rate = (this.bytesInPeriod * 1000) / elapsedMs;
+    if (rate > this.bytesPerSecond) {
+      const sleepMs = (this.bytesInPeriod * 1000) / this.bytesPerSecond - elapsedMs;
+      if (sleepMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, sleepMs).unref());
+        this.throttledMs += sleepMs;
+      }
+    }
+    this.periodStartMs = this.nowMs();
+    this.bytesInPeriod = 0;
+  }
 }
 
 export type CleanerCrashPoint = 'cleaned-partly-written' | 'cleaned-written' | SwapStep;
@@ -118,6 +199,8 @@ export interface LogToClean {
   cleanableRatio: number;
   /** max.compaction.lag.ms has passed for the oldest dirty batch. */
   needCompactionNow: boolean;
+  /** By how much max.compaction.lag.ms has passed for the oldest dirty batch (0 when it has not). */
+  compactionDelayMs: number;
 }
 
 export interface CleanResult {
@@ -145,6 +228,13 @@ export class LogCleaner {
   private stopped = true;
   private closing = false;
   private wake: Array<() => void> = [];
+  private readonly throttler: Throttler;
+  private readonly lastRuns = new Map<number, LastRun>();
+  private lastRunEndMs: number;
+  private dirtiestRatio = 0;
+  private cleansTotal = 0;
+  private bytesReadTotal = 0;
+  private bytesWrittenTotal = 0;
 
   constructor(
     private readonly source: CleanerLogSource,
@@ -152,6 +242,8 @@ export class LogCleaner {
   ) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? { info: () => {}, warn: () => {} };
+    this.throttler = new Throttler(options.ioMaxBytesPerSecond ?? Number.POSITIVE_INFINITY);
+    this.lastRunEndMs = this.clock.nowMs();
     for (const dir of source.logDirs()) this.checkpoints.set(dir, this.readCheckpoint(dir));
     const threads = Math.max(1, options.threads);
     for (let i = 0; i < threads; i++) {
@@ -165,6 +257,7 @@ export class LogCleaner {
           impl: options.impl,
           isAborted: (log) => this.aborted.has(log) || this.closing,
           crashPoint: options.crashPoint ?? (() => {}),
+          throttle: (bytes) => this.throttler.maybeThrottle(bytes),
         }),
       );
     }
@@ -237,9 +330,21 @@ export class LogCleaner {
     if (toClean === null) return null;
     const { log } = toClean;
     this.inProgress.add(log);
+    const startedMs = performance.now();
     try {
       const result = await cleaner.clean(toClean);
       this.updateCheckpoint(log, result.endOffset);
+      this.lastRuns.set(cleaner.id, {
+        elapsedMs: performance.now() - startedMs,
+        bytesRead: result.bytesRead,
+        bytesWritten: result.bytesWritten,
+        bufferUtilization: cleaner.bufferUtilization,
+        compactionDelayMs: toClean.compactionDelayMs,
+      });
+      this.lastRunEndMs = this.clock.nowMs();
+      this.cleansTotal++;
+      this.bytesReadTotal += result.bytesRead;
+      this.bytesWrittenTotal += result.bytesWritten;
       return result;
     } catch (err) {
       if (err instanceof CleaningAbortedError || this.aborted.has(log) || log.isClosed) {
@@ -260,14 +365,45 @@ export class LogCleaner {
   grabFilthiestCompactedLog(): LogToClean | null {
     const nowMs = this.clock.nowMs();
     let best: LogToClean | null = null;
+    let dirtiest = 0;
     for (const log of this.source.logs()) {
       if (log.isClosed || !log.currentConfig.compact || this.inProgress.has(log) || this.uncleanable.has(log)) continue;
       const ltc = this.logToClean(log, nowMs);
       if (ltc === null || ltc.cleanBytes + ltc.cleanableBytes === 0) continue;
+      dirtiest = Math.max(dirtiest, ltc.cleanableRatio);
       const eligible = (ltc.needCompactionNow && ltc.cleanableBytes > 0) || ltc.cleanableRatio > log.currentConfig.minCleanableDirtyRatio;
       if (eligible && (best === null || ltc.cleanableRatio > best.cleanableRatio)) best = ltc;
     }
+    this.dirtiestRatio = dirtiest;
     return best;
+  }
+
+  /** Kafka's cleaner gauges now (see CleanerStats). */
+  stats(): CleanerStats {
+    const runs = [...this.lastRuns.values()];
+    const uncleanablePartitionsCount = new Map<string, number>(this.source.logDirs().map((d) => [d, 0]));
+    const uncleanableBytes = new Map<string, number>(this.source.logDirs().map((d) => [d, 0]));
+    for (const log of this.uncleanable) {
+      const dir = this.source.logDirOf(log);
+      if (dir === undefined) continue;
+      uncleanablePartitionsCount.set(dir, (uncleanablePartitionsCount.get(dir) ?? 0) + 1);
+      if (!log.isClosed) uncleanableBytes.set(dir, (uncleanableBytes.get(dir) ?? 0) + log.size);
+    }
+    const recopy = runs.map((r) => (r.bytesWritten / Math.max(r.bytesRead, 1)) * 100);
+    return {
+      maxBufferUtilizationPercent: Math.max(0, ...runs.map((r) => r.bufferUtilization * 100)),
+      cleanerRecopyPercent: recopy.length === 0 ? 0 : recopy.reduce((a, b) => a + b, 0) / recopy.length,
+      maxCleanTimeSecs: Math.max(0, ...runs.map((r) => r.elapsedMs / 1000)),
+      maxCompactionDelaySecs: Math.max(0, ...runs.map((r) => r.compactionDelayMs / 1000)),
+      maxDirtyPercent: this.dirtiestRatio * 100,
+      timeSinceLastRunMs: Math.max(0, this.clock.nowMs() - this.lastRunEndMs),
+      uncleanablePartitionsCount,
+      uncleanableBytes,
+      cleansTotal: this.cleansTotal,
+      bytesReadTotal: this.bytesReadTotal,
+      bytesWrittenTotal: this.bytesWrittenTotal,
+      throttledMsTotal: this.throttler.throttledMs,
+    };
   }
 
   /** The clean and dirty sections of a compacted log (Kafka's cleanableOffsets and LogToClean). */
@@ -307,6 +443,7 @@ export class LogCleaner {
       if (s !== active) cleanableBytes += s.size;
     }
     const total = cleanBytes + cleanableBytes;
+    const compactionDelayMs = maxCompactionDelayMs(segments, firstDirtyOffset, nowMs, config.maxCompactionLagMs);
     return {
       log,
       firstDirtyOffset,
@@ -314,7 +451,8 @@ export class LogCleaner {
       cleanBytes,
       cleanableBytes,
       cleanableRatio: total === 0 ? 0 : cleanableBytes / total,
-      needCompactionNow: maxCompactionDelayMs(segments, firstDirtyOffset, nowMs, config.maxCompactionLagMs) > 0,
+      needCompactionNow: compactionDelayMs > 0,
+      compactionDelayMs,
     };
   }
 
@@ -428,6 +566,8 @@ interface CleanerSettings {
   impl?: IndexImpl;
   isAborted: (log: Log) => boolean;
   crashPoint: (point: CleanerCrashPoint) => void;
+  /** log.cleaner.io.max.bytes.per.second: resolves once `bytes` more may be read or written. */
+  throttle: (bytes: number) => Promise<void>;
 }
 
 /** The transaction events of inactive segments, walked once (segments do not change once inactive). */
@@ -452,6 +592,11 @@ class Cleaner {
    * offset), up to log.cleaner.dedupe.buffer.size / threads: a broker with
    * small compacted topics does not hold 128 MiB for them.
    */
+  /** How full the offset map got in the last clean (0-1). */
+  get bufferUtilization(): number {
+    return this.map === null ? 0 : this.map.size / this.map.slots;
+  }
+
   private offsetMap(offsetCount: number): SkimpyOffsetMap {
     const slotsMax = Math.floor(this.settings.dedupeBytes / OFFSET_MAP_SLOT_BYTES);
     const wanted = Math.min(slotsMax, Math.ceil(offsetCount / this.settings.loadFactor) + 1);
@@ -594,6 +739,7 @@ class Cleaner {
     const txnEvents = new TxnEventCollector();
     try {
       for (const segment of group) {
+        const before = writer.writtenBytes;
         await this.scanSegment(log, segment, 0, (buf, at, size) => {
           const filtered = filterBatch(buf, at, size, context);
           result.bytesRead += size;
@@ -607,6 +753,7 @@ class Cleaner {
           return filtered.recordsRead;
         });
         writer.flushPending();
+        await this.settings.throttle(writer.writtenBytes - before);
         if (writer.writtenBytes > 0) this.settings.crashPoint('cleaned-partly-written');
       }
       const cleanedBytes = await writer.finish(group[group.length - 1].lastModifiedMs());
@@ -661,6 +808,7 @@ class Cleaner {
         continue;
       }
       position += at;
+      await this.settings.throttle(at);
       await yieldToLoop();
     }
     // Back to the configured size once a large batch has passed.
