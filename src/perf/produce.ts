@@ -140,6 +140,16 @@ function payloadBytes(length: number, seed: number): Buffer {
   return out;
 }
 
+/** Records of `recordSize` value bytes that fit in one batch of `batchSize` bytes (uncompressed), at least 1. */
+export function recordsPerBatch(batchSize: number, recordSize: number): number {
+  return Math.max(1, Math.floor((batchSize - BATCH_HEADER_BYTES) / (recordSize + RECORD_OVERHEAD_BYTES)));
+}
+
+/** A batch of `count` records as the generator sends them (random A-Z values, null keys), for other load generators to reuse. */
+export function templateBatch(recordSize: number, count: number, compression: CompressionName): Buffer {
+  return new BatchTemplates(recordSize, compression).get(count);
+}
+
 /** Template batches by record count, built (and compressed) once. */
 class BatchTemplates {
   private readonly byCount = new Map<number, Buffer>();
@@ -316,11 +326,10 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
     const { leaders } = await ensureTopic(client, options.topic, options.partitions, options.replicationFactor);
     const plan = assignConnections(leaders, options.connections);
     const capped = options.throughput > 0;
-    const recordWire = options.recordSize + RECORD_OVERHEAD_BYTES;
-    const fullBatch = Math.max(1, Math.floor((options.batchSize - BATCH_HEADER_BYTES) / recordWire));
-    const recordsPerBatch = capped ? Math.min(fullBatch, Math.max(1, Math.floor((options.throughput * options.lingerMs) / 1000))) : fullBatch;
+    const fullBatch = recordsPerBatch(options.batchSize, options.recordSize);
+    const perBatch = capped ? Math.min(fullBatch, Math.max(1, Math.floor((options.throughput * options.lingerMs) / 1000))) : fullBatch;
     const templates = new BatchTemplates(options.recordSize, options.compression);
-    const template = templates.get(recordsPerBatch);
+    const template = templates.get(perBatch);
     let versionUsed = 0;
 
     // Frames per connection, laid out once.
@@ -389,7 +398,17 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
           if (us > window.maxUs) window.maxUs = us;
         }
       }
-      pump();
+      schedulePump();
+    };
+    // Responses that arrive together (one socket read) free their slots first; one pump then writes the next frames under one cork.
+    let pumpQueued = false;
+    const schedulePump = () => {
+      if (pumpQueued) return;
+      pumpQueued = true;
+      queueMicrotask(() => {
+        pumpQueued = false;
+        pump();
+      });
     };
 
     for (const { leader, partitions } of plan) {
@@ -402,7 +421,7 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
       connections.push(conn);
       const perRequest = Math.max(1, Math.min(capped ? 1 : partitions.length, Math.floor((options.maxRequestSize - REQUEST_OVERHEAD_BYTES) / template.length)));
       for (let s = 0; s < options.maxInFlight; s++) {
-        conn.free.push({ frame: buildProduceFrame(frameSpec(version, new Array<number>(perRequest).fill(recordsPerBatch))), oneOff: false });
+        conn.free.push({ frame: buildProduceFrame(frameSpec(version, new Array<number>(perRequest).fill(perBatch))), oneOff: false });
       }
     }
     const slotRecords = connections[0].free[0].frame.records;
@@ -429,7 +448,7 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
       stopIfOver(now);
       const touched = new Set<ProduceConnection>();
       // Under a cap: batches whose last record is due by now.
-      let budget = capped ? Math.floor(((now - startedAt) / 1000) * (options.throughput / recordsPerBatch)) - sentBatches : Infinity;
+      let budget = capped ? Math.floor(((now - startedAt) / 1000) * (options.throughput / perBatch)) - sentBatches : Infinity;
       while (remaining > 0 && budget > 0) {
         let conn: ProduceConnection | null = null;
         for (let i = 0; i < connections.length; i++) {
@@ -446,7 +465,7 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
         else {
           // The tail: a frame with exactly the records left, built once.
           const counts: number[] = [];
-          for (let left = remaining; left > 0; left -= recordsPerBatch) counts.push(Math.min(recordsPerBatch, left));
+          for (let left = remaining; left > 0; left -= perBatch) counts.push(Math.min(perBatch, left));
           slot = { frame: buildProduceFrame(frameSpec(versionUsed, counts)), oneOff: true };
         }
         if (!touched.has(conn)) {
@@ -464,7 +483,7 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
       }
       for (const c of touched) c.socket.uncork();
       if (capped && remaining > 0 && timer === null) {
-        const nextDue = startedAt + ((sentBatches + 1) * recordsPerBatch * 1000) / options.throughput;
+        const nextDue = startedAt + ((sentBatches + 1) * perBatch * 1000) / options.throughput;
         timer = setTimeout(() => {
           timer = null;
           pump();
@@ -527,7 +546,7 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
       p95Ms: stats.percentileUs(95) / 1000,
       p99Ms: stats.percentileUs(99) / 1000,
       p999Ms: stats.percentileUs(99.9) / 1000,
-      recordsPerBatch,
+      recordsPerBatch: perBatch,
       batchesPerRequest,
       produceVersion: versionUsed,
       partitions: leaders.length,
