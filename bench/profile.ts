@@ -285,7 +285,7 @@ async function main(): Promise<void> {
   const properties = Object.fromEntries(options('--property').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
   // The broker runs the compiled dist/ (bin/samsa.js falls back to tsx, which would be profiled too).
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build', '--', '--if-stale'], { cwd: root, stdio: 'inherit' });
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `samsa-profile-${scenario}-`));
   const loadgen = compileLoadgen(scratch);
   try {
