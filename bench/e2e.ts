@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   const loadgen = compileLoadgen();
   // `samsa server-start` runs the compiled dist/ when it is fresh (bin/samsa.js): build it, as after `npm ci`.
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  if (pkg.scripts?.build) execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  if (pkg.scripts?.build) execFileSync('npm', ['run', '--silent', 'build', '--', '--if-stale'], { cwd: root, stdio: 'inherit' });
   const load0 = os.loadavg();
   console.log(`bench:e2e runs=${runs}${quick ? ' quick' : ''} produce=${produceBytes / MiB} MiB/run, load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
 

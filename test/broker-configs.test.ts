@@ -98,6 +98,7 @@ function alterRaw(port: number, version: number, resourceType: number, resourceN
 
 function createTopic(broker: Broker, name: string, configs: Record<string, string> = {}, partitions = 1): void {
   const created = broker.metadata.createTopic(name, partitions, 1, configs);
+  if (created instanceof Promise) throw new Error('a broker alone creates topics synchronously');
   if (!created.ok) throw new Error(created.message);
   broker.materializeTopic(created.value);
 }

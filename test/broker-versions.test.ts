@@ -20,12 +20,12 @@ beforeAll(async () => {
   dataDir = tempDir();
   // No initial rebalance delay: JoinGroup samples complete at once.
   broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties: { 'group.initial.rebalance.delay.ms': '0' } });
-  const created = broker.metadata.createTopic('t', 1, 1, {});
+  const created = await broker.metadata.createTopic('t', 1, 1, {});
   if (!created.ok) throw new Error(created.message);
   broker.materializeTopic(created.value);
   topicId = kafkaUuidToCanonical(created.value.topicId);
   for (const name of ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'p0', 'p1', 'p2', 'p3']) {
-    const extra = broker.metadata.createTopic(name, 1, 1, {});
+    const extra = await broker.metadata.createTopic(name, 1, 1, {});
     if (!extra.ok) throw new Error(extra.message);
     broker.materializeTopic(extra.value);
   }

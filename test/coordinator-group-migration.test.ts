@@ -7,7 +7,7 @@
 // what it does not allow.
 import { describe, expect, it } from 'vitest';
 import { ClassicGroup, type JoinRequest, type JoinResult } from '../src/coordinator/classic-group.js';
-import { MemoryCoordinatorStore, type CoordinatorRecord } from '../src/coordinator/coordinator-store.js';
+import { CoordinatorStoreError, MemoryCoordinatorStore, type CoordinatorRecord } from '../src/coordinator/coordinator-store.js';
 import { GroupCoordinator } from '../src/coordinator/group-coordinator.js';
 import { ManualTimer } from '../src/coordinator/timer.js';
 import { ConsumerGroupCoordinator, type HeartbeatRequest, type MigrationPolicy, type TopicsImage } from '../src/coordinator/consumer-group-coordinator.js';
@@ -26,7 +26,10 @@ const settle = () => new Promise((r) => setImmediate(r));
 
 class RecordingStore extends MemoryCoordinatorStore {
   readonly appends: CoordinatorRecord[][] = [];
+  /** The next appends fail with this Kafka error code. */
+  failWith: number | null = null;
   override async append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
+    if (this.failWith !== null) throw new CoordinatorStoreError(this.failWith, 'injected');
     this.appends.push([...records]);
     return super.append(partition, records);
   }
@@ -301,6 +304,13 @@ describe('online upgrade of a classic group and downgrade back', () => {
     expect(coordinator.group('g')?.type).toBe('consumer');
     // LeaveGroup for a member that is not a classic member of the group: UNKNOWN_MEMBER_ID.
     expect(await coordinator.leave('g', [{ memberId: k.memberId!, groupInstanceId: null }])).toEqual({ errorCode: ErrorCode.NONE, memberErrors: [ErrorCode.UNKNOWN_MEMBER_ID] });
+    // The fenced classic member comes back with its old id: Kafka takes it in again under that id.
+    expect((await coordinator.joinGroup(joinRequest({ memberId: joined.memberId }))).errorCode).toBe(ErrorCode.NONE);
+    // An empty consumer group does not know a classic member id: UNKNOWN_MEMBER_ID, so the client joins without one.
+    const e = await consumer.heartbeat(heartbeat({ groupId: 'e' }), client);
+    await consumer.heartbeat(heartbeat({ groupId: 'e', memberId: e.memberId!, memberEpoch: -1, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: null }), client);
+    expect(coordinator.group('e')?.type).toBe('consumer');
+    expect((await coordinator.joinGroup(joinRequest({ groupId: 'e', memberId: 'gone' }))).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     coordinator.close();
   });
 
@@ -320,6 +330,60 @@ describe('online upgrade of a classic group and downgrade back', () => {
     expect(coordinator.group('g')).toBeInstanceOf(ClassicGroup);
     expect((coordinator.group('g') as ClassicGroup).allMembers().map((m) => m.memberId)).toEqual([b.memberId]);
     expect(k.errorCode).toBe(ErrorCode.NONE);
+    coordinator.close();
+  });
+});
+
+describe('a migration whose records cannot be written', () => {
+  it('leaves the classic group as it was (members, assignments, heartbeat timers), and the next join upgrades it', async () => {
+    const clock = new ManualClock();
+    const store = new RecordingStore(4);
+    const { coordinator, consumer, timer } = await start(store, clock);
+    const [a, b] = await classicGroup(coordinator, timer);
+    store.failWith = ErrorCode.KAFKA_STORAGE_ERROR;
+    const failed = await consumer.heartbeat(heartbeat({}), client);
+    expect(failed.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    const back = coordinator.group('g');
+    expect(back).toBeInstanceOf(ClassicGroup);
+    expect((back as ClassicGroup).stateName()).toBe('Stable');
+    expect(consumer.group('g')).toBeUndefined();
+    expect(coordinator.heartbeat('g', a.memberId, null, a.generationId)).toBe(ErrorCode.NONE);
+    // Its members still expire: b stops heartbeating and is removed after its session timeout.
+    clock.advance(SESSION_MS / 2);
+    expect(coordinator.heartbeat('g', a.memberId, null, a.generationId)).toBe(ErrorCode.NONE);
+    clock.advance(SESSION_MS / 2 + 1);
+    timer.advance(0);
+    expect((back as ClassicGroup).hasMember(b.memberId)).toBe(false);
+    store.failWith = null;
+    expect((await consumer.heartbeat(heartbeat({}), client)).errorCode).toBe(ErrorCode.NONE);
+    expect(coordinator.group('g')?.type).toBe('consumer');
+    coordinator.close();
+  });
+});
+
+describe('static member replacement', () => {
+  it('downgrades without a rebalance when a classic static member replaces the last KIP-848 member', async () => {
+    const clock = new ManualClock();
+    const store = new RecordingStore(4);
+    const { coordinator, consumer, timer } = await start(store, clock);
+    const [a, b] = await classicGroup(coordinator, timer);
+    const k = await consumer.heartbeat(heartbeat({ instanceId: 'inst' }), client);
+    expect(k.errorCode).toBe(ErrorCode.NONE);
+    const group = consumer.group('g')!;
+    const kTarget = [...(group.targetAssignment.get(k.memberId!)?.get(TOPIC_ID) ?? [])].sort();
+    expect(kTarget.length).toBe(1);
+    // The same instance comes back speaking the classic protocol.
+    const joined = await coordinator.joinGroup(joinRequest({ groupInstanceId: 'inst', clientId: 'k-classic' }));
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    const downgraded = coordinator.group('g');
+    expect(downgraded).toBeInstanceOf(ClassicGroup);
+    expect((downgraded as ClassicGroup).stateName()).toBe('Stable');
+    expect((downgraded as ClassicGroup).allMembers().map((m) => m.memberId).sort()).toEqual([a.memberId, b.memberId, joined.memberId].sort());
+    expect(consumer.group('g')).toBeUndefined();
+    // Its SyncGroup to the classic group hands it the partitions the KIP-848 member was to have.
+    const sync = await coordinator.syncGroup({ groupId: 'g', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: 'inst', protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    expect(sync.errorCode).toBe(ErrorCode.NONE);
+    expect(partitionsOf(sync.assignment)).toEqual(kTarget);
     coordinator.close();
   });
 });

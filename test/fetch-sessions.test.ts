@@ -148,7 +148,7 @@ async function setup(properties: Record<string, string> = {}): Promise<Setup> {
   cleanups.push(() => broker.close());
   const topicIds = new Map<string, string>();
   for (const [name, partitions] of [['alpha', 3], ['beta', 2]] as const) {
-    const created = broker.metadata.createTopic(name, partitions, 1, {});
+    const created = await broker.metadata.createTopic(name, partitions, 1, {});
     if (!created.ok) throw new Error(created.message);
     broker.materializeTopic(created.value);
     topicIds.set(name, kafkaUuidToCanonical(created.value.topicId));

@@ -39,7 +39,7 @@ interface Report {
 async function runScenario(scenario: string): Promise<Report> {
   const broker = await startGroupBroker(cleanups);
   const topic = `confluent-${scenario}`;
-  const created = broker.metadata.createTopic(topic, PARTITIONS, 1, {});
+  const created = await broker.metadata.createTopic(topic, PARTITIONS, 1, {});
   if (!created.ok) throw new Error(created.message);
   broker.materializeTopic(created.value);
   const { stdout } = await runPython(PYTHON, [SCRIPT, broker.bootstrap, scenario, topic, `${scenario}-group`], { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 });

@@ -53,7 +53,7 @@ describe.skipIf(!KCAT)('kcat balanced consumer (-G)', () => {
     const bootstrap = broker.bootstrap;
     const topic = 'kcat-group';
     const groupId = 'kcat-group';
-    const created = broker.metadata.createTopic(topic, PARTITIONS, 1, {});
+    const created = await broker.metadata.createTopic(topic, PARTITIONS, 1, {});
     if (!created.ok) throw new Error(created.message);
     broker.materializeTopic(created.value);
 

@@ -35,7 +35,7 @@ async function setup(topic: string) {
   const producer = new Producer({ ...base, serializers: stringSerializers });
   cleanups.push(() => producer.close());
   // Creating the topic through metadata needs auto-creation; the broker's metadata service does it directly.
-  const created = broker.metadata.createTopic(topic, PARTITIONS, 1, {});
+  const created = await broker.metadata.createTopic(topic, PARTITIONS, 1, {});
   if (!created.ok) throw new Error(created.message);
   broker.materializeTopic(created.value);
   /** Produces records [from, to), each to partition seq % PARTITIONS, cycling through `codecs` per send. */

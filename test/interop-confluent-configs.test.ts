@@ -25,7 +25,7 @@ describe.skipIf(!hasPythonModule('confluent_kafka.admin'))('confluent-kafka Admi
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties: { 'log.retention.hours': '48' } });
     cleanups.push(() => broker.close());
-    const created = broker.metadata.createTopic('rdk', 1, 1, { 'segment.ms': '600000' });
+    const created = await broker.metadata.createTopic('rdk', 1, 1, { 'segment.ms': '600000' });
     if (!created.ok) throw new Error(created.message);
     broker.materializeTopic(created.value);
 

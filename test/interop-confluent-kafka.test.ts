@@ -33,7 +33,7 @@ describe.skipIf(!hasPythonModule('confluent_kafka'))('confluent-kafka (Python, l
     cleanups.push(() => broker.close());
     const partitions = 3;
     const perCodec = 20;
-    const created = broker.metadata.createTopic('confluent', partitions, 1, {});
+    const created = await broker.metadata.createTopic('confluent', partitions, 1, {});
     if (!created.ok) throw new Error(created.message);
     broker.materializeTopic(created.value);
 

@@ -47,7 +47,7 @@ describe('@platformatic/kafka with groupProtocol consumer', () => {
     const base = { clientId: 'kip848-interop', bootstrapBrokers: [`127.0.0.1:${broker.port}`], retries: 5, retryDelay: 100 };
     const conn = await BrokerConnection.connect({ host: '127.0.0.1', port: broker.port });
     cleanups.push(() => conn.close());
-    const created = broker.metadata.createTopic('orders', PARTITIONS, 1, {});
+    const created = await broker.metadata.createTopic('orders', PARTITIONS, 1, {});
     if (!created.ok) throw new Error(created.message);
     broker.materializeTopic(created.value);
 

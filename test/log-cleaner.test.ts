@@ -7,7 +7,8 @@ import { buildRecordBatch, decodeBatchRecords, iterateBatchHeaders, type Compres
 import { readOffsetCheckpoint } from '../src/storage/checkpoint.js';
 import { ManualClock } from '../src/storage/clock.js';
 import { RecordValidationError, StorageErrorCode } from '../src/storage/errors.js';
-import { CLEANER_OFFSET_CHECKPOINT_FILE } from '../src/storage/log-cleaner.js';
+import { CLEANER_OFFSET_CHECKPOINT_FILE, Throttler } from '../src/storage/log-cleaner.js';
+import { brokerConfigFromProperties } from '../src/config/broker-config.js';
 import type { LogConfig } from '../src/storage/log-config.js';
 import { LogManager } from '../src/storage/log-manager.js';
 import { silentLogger, type Log } from '../src/storage/log.js';
@@ -365,7 +366,7 @@ describe('cleaner configs', () => {
     const { brokerConfigFromProperties } = await import('../src/config/broker-config.js');
     const { withTopicOverrides, ConfigError } = await import('../src/storage/log-config.js');
     const defaults = brokerConfigFromProperties({});
-    expect(defaults.cleaner).toEqual({ enable: true, threads: 1, backoffMs: 15_000, dedupeBufferSize: 134_217_728, ioBufferSize: 524_288, ioBufferLoadFactor: 0.9 });
+    expect(defaults.cleaner).toEqual({ enable: true, threads: 1, backoffMs: 15_000, dedupeBufferSize: 134_217_728, ioBufferSize: 524_288, ioBufferLoadFactor: 0.9, ioMaxBytesPerSecond: Number.MAX_VALUE });
     expect(defaults.log).toMatchObject({ compact: false, delete: true, deleteRetentionMs: 86_400_000, minCompactionLagMs: 0, minCleanableDirtyRatio: 0.5 });
     const set = brokerConfigFromProperties({
       'log.cleaner.enable': 'false',
@@ -408,4 +409,33 @@ describe('SkimpyOffsetMap', () => {
     expect(map.get(Buffer.from('key-1'))).toBe(-1);
     expect(map.latestOffset).toBe(-1);
   });
+});
+
+describe('log.cleaner.io.max.bytes.per.second', () => {
+  it('is parsed as Kafka does (default Double.MAX_VALUE: no throttle) and refuses non-positive rates', () => {
+    expect(brokerConfigFromProperties({}).cleaner.ioMaxBytesPerSecond).toBe(Number.MAX_VALUE);
+    expect(brokerConfigFromProperties({ 'log.cleaner.io.max.bytes.per.second': '1048576.0' }).cleaner.ioMaxBytesPerSecond).toBe(1048576);
+    expect(brokerConfigFromProperties({ 'log.cleaner.io.max.bytes.per.second': '1.7976931348623157E308' }).cleaner.ioMaxBytesPerSecond).toBe(Number.MAX_VALUE);
+    expect(() => brokerConfigFromProperties({ 'log.cleaner.io.max.bytes.per.second': '0' })).toThrow(/positive/);
+    expect(new Throttler(Number.MAX_VALUE).enabled).toBe(false);
+  });
+
+  it('sleeps off the bytes above the rate, measured over periods of at least 300 ms (Kafka\'s Throttler)', async () => {
+    let now = 0;
+    const throttler = new Throttler(1_000_000, () => now);
+    // Within one period nothing is checked.
+    now = 100;
+    await throttler.maybeThrottle(500_000);
+    expect(throttler.throttledMs).toBe(0);
+    // 200 kB over 300 ms is under 1 MB/s: no sleep.
+    now = 300;
+    const fresh = new Throttler(1_000_000, () => now);
+    now = 600;
+    await fresh.maybeThrottle(200_000);
+    expect(fresh.throttledMs).toBe(0);
+    // 530 kB in 400 ms at 1 MB/s should take 530 ms: the first throttler sleeps the other 130 ms.
+    now = 400;
+    await throttler.maybeThrottle(30_000);
+    expect(throttler.throttledMs).toBe(130);
+  }, 20_000);
 });

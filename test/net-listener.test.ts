@@ -235,6 +235,53 @@ describe.each(['auto', 'stream'] as const)('Listener and Connection (readMode %s
     for (const s of sockets) s.destroy();
   });
 
+  it('frames of changing sizes after large ones (the speculative read guesses the last size): each handler gets its own bytes, whole', async () => {
+    const handler: RequestHandler = (f) => [frame(Buffer.from(`${f[0]} ${f.length} ${crc32c(f, 0, f.length, 0)}`))] as SendPart[];
+    const l = await start(handler);
+    const K = 1024;
+    // Same size; smaller (the next frame's start lands in the guessed buffer);
+    // small after large; larger than the guessed buffer holds; exactly the pooling threshold.
+    const sizes = [200 * K, 200 * K, 150 * K, 70 * K, 100, 300 * K, 300 * K, 1536 * K, 1536 * K, POOLED_FRAME_BYTES_MIN, 10, 90 * K, 3];
+    const requests = sizes.map((n, i) => {
+      const b = Buffer.alloc(n);
+      for (let j = 0; j < n; j += 997) b[j] = (j * 13 + i) & 0xff;
+      b[0] = i;
+      return b;
+    });
+    const expected = requests.map((b, i) => `${i} ${b.length} ${crc32c(b, 0, b.length, 0)}`);
+    // All at once, and frame by frame with the size prefix split across writes.
+    const all = await connect(l.port);
+    const split = await connect(l.port);
+    const readingAll = readFrames(all, requests.length);
+    const readingSplit = readFrames(split, requests.length);
+    all.write(Buffer.concat(requests.map(frame)));
+    for (const r of requests) {
+      const f = frame(r);
+      split.write(f.subarray(0, 2));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      split.write(f.subarray(2));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect((await readingAll).map((f) => f.toString())).toEqual(expected);
+    expect((await readingSplit).map((f) => f.toString())).toEqual(expected);
+    all.destroy();
+    split.destroy();
+  });
+
+  it('a bad size prefix right after a large frame still closes the connection with a warning', async () => {
+    const warnings: string[] = [];
+    const l = await start(echo(), { connection: { readMode, requestBytesMax: 1024 * 1024 } }, warnings);
+    const s = await connect(l.port);
+    const reading = readFrames(s, 1);
+    s.write(frame(Buffer.alloc(200 * 1024, 7)));
+    expect((await reading)[0].length).toBe(200 * 1024);
+    const bad = Buffer.alloc(8);
+    bad.writeInt32BE(2 * 1024 * 1024);
+    s.write(bad);
+    await closed(s);
+    expect(warnings.some((w) => w.includes('socket.request.max.bytes'))).toBe(true);
+  });
+
   it('frame pool: exact sizes, pooled only in range, foreign and repeated releases ignored', () => {
     const small = acquireFrame(100);
     expect(small.length).toBe(100);

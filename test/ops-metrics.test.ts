@@ -48,13 +48,13 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return 0;
 }
 
-async function startBroker(): Promise<Broker> {
+async function startBroker(properties: Record<string, string> = {}): Promise<Broker> {
   const dataDir = tempDir('samsa-metrics-');
   cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   // Another process may take the port between freePort() and the bind; try a few.
   for (let attempt = 0; ; attempt++) {
     try {
-      const broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties: { 'metrics.port': String(await freePort()) } });
+      const broker = await Broker.start({ port: 0, host: '127.0.0.1', dataDir, logger: silentLogger, properties: { ...properties, 'metrics.port': String(await freePort()) } });
       cleanups.push(() => broker.close());
       return broker;
     } catch (err) {
@@ -127,6 +127,44 @@ describe('Prometheus /metrics', () => {
     // close() also stops the endpoint.
     await broker.close();
     await expect(get(metricsPort, '/metrics')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("reports the log cleaner's gauges (Kafka's LogCleaner metrics) after a clean", async () => {
+    const broker = await startBroker({ 'log.cleaner.backoff.ms': '3600000' });
+    const metricsPort = broker.metricsPort!;
+    const idle = (await get(metricsPort, '/metrics')).body;
+    expect(idle).toMatch(/^samsa_log_cleaner_max_clean_time_secs 0$/m);
+    expect(sample(idle, 'samsa_log_cleaner_cleans_total')).toBe(0);
+
+    const kafka = new Kafka({ clientId: 'metrics-cleaner', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'compacted', numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    // 10 keys written 20 times over: most of what is read is not copied. The roll makes it cleanable.
+    for (let round = 0; round < 20; round++) {
+      await producer.send({ topic: 'compacted', messages: Array.from({ length: 10 }, (_, k) => ({ key: `k${k}`, value: `round-${round}-${'x'.repeat(100)}` })) });
+    }
+    broker.logs.getLog('compacted', 0)!.roll();
+    const result = await broker.logs.cleaner!.cleanOnce();
+    expect(result).not.toBeNull();
+
+    const text = (await get(metricsPort, '/metrics')).body;
+    expect(sample(text, 'samsa_log_cleaner_cleans_total')).toBe(1);
+    expect(sample(text, 'samsa_log_cleaner_read_bytes_total')).toBe(result!.bytesRead);
+    expect(sample(text, 'samsa_log_cleaner_written_bytes_total')).toBe(result!.bytesWritten);
+    const recopy = sample(text, 'samsa_log_cleaner_cleaner_recopy_percent');
+    expect(recopy).toBeCloseTo((result!.bytesWritten / result!.bytesRead) * 100, 6);
+    expect(recopy).toBeGreaterThan(0);
+    expect(recopy).toBeLessThan(50);
+    expect(sample(text, 'samsa_log_cleaner_max_buffer_utilization_percent')).toBeGreaterThan(0);
+    expect(sample(text, 'samsa_log_cleaner_max_clean_time_secs')).toBeGreaterThan(0);
+    expect(sample(text, 'samsa_log_cleaner_max_dirty_percent')).toBeGreaterThan(50);
+    expect(sample(text, 'samsa_log_cleaner_uncleanable_partitions_count', { log_dir: broker.config.logDirs[0] })).toBe(0);
+    expect(text).toMatch(/^samsa_log_cleaner_uncleanable_partitions_count\{log_dir="[^"]+"\} 0$/m);
   });
 
   it('is off unless metrics.port is set', async () => {

@@ -2,9 +2,14 @@
 // the listener, started and stopped as one. `Broker.start({ port: 0, dataDir })`
 // is the embedding entry point for test runners; `broker.bootstrap` is what
 // clients connect to; `close()` may be called any number of times.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalMetadata, writePartitionMetadata, writePartitionMetadataAsync, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
+import { LocalMetadata, writeMetaProperties, writePartitionMetadata, writePartitionMetadataAsync, type MetadataResult, type TopicChange, type TopicMetadata } from '../cluster/local-metadata.js';
+import type { ClusterMetadata } from '../cluster/metadata.js';
+// Loaded only in cluster mode: the etcd client (gRPC) is no start-up cost for a broker alone.
+import type { EtcdMetadata } from '../cluster/etcd-metadata.js';
+import { ReplicaManager } from './replica-manager.js';
 import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, type BrokerConfig } from '../config/broker-config.js';
 import { Dispatcher } from '../net/dispatcher.js';
 import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
@@ -19,7 +24,7 @@ import { incrementalAlterConfigsHandler } from '../net/handlers/44-incremental-a
 import { DynamicBrokerConfigs } from '../config/dynamic-broker-configs.js';
 import { ConfigAdmin } from './config-admin.js';
 import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
-import { ProducerIdManager } from '../cluster/producer-id-manager.js';
+import { ClusterProducerIds, ProducerIdManager, type ProducerIdSource } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
@@ -79,7 +84,9 @@ export interface AdvertisedBroker {
 /** What request handlers may use. */
 export interface BrokerServices {
   readonly config: BrokerConfig;
-  readonly metadata: LocalMetadata;
+  readonly metadata: ClusterMetadata;
+  /** Which partitions this broker holds and leads (in a cluster; a broker alone leads them all). */
+  readonly replicas: ReplicaManager;
   readonly logs: LogManager;
   readonly fetchWaiters: FetchWaiters;
   readonly fetchSessions: FetchSessions;
@@ -107,10 +114,11 @@ export class Broker implements BrokerServices {
   readonly configs: ConfigAdmin;
   readonly coordinatorStore: OffsetsTopicStore;
   readonly groupCoordinator: GroupCoordinator;
+  readonly replicas: ReplicaManager;
 
   private constructor(
     readonly config: BrokerConfig,
-    readonly metadata: LocalMetadata,
+    readonly metadata: ClusterMetadata,
     readonly logs: LogManager,
     readonly fetchWaiters: FetchWaiters,
     readonly fetchSessions: FetchSessions,
@@ -119,7 +127,8 @@ export class Broker implements BrokerServices {
     clock: Clock | undefined,
   ) {
     this.configs = new ConfigAdmin(config, metadata, logs, dynamicConfigs);
-    if (config.offsetsTopicReplicationFactor > 1) {
+    this.replicas = new ReplicaManager(config.nodeId, metadata, logs, logger);
+    if (config.offsetsTopicReplicationFactor > 1 && !metadata.clustered) {
       logger.warn(`offsets.topic.replication.factor=${config.offsetsTopicReplicationFactor}: a broker alone holds one replica; __consumer_offsets is created with 1`);
     }
     this.coordinatorStore = new OffsetsTopicStore({
@@ -128,7 +137,11 @@ export class Broker implements BrokerServices {
       materializeTopic: (topic) => this.materializeTopic(topic),
       materializeTopicAsync: (topic) => this.materializeTopicAsync(topic),
       materializePartition: (topic, partition) => this.materializePartition(topic, partition),
-      config: { numPartitions: config.offsetsTopicNumPartitions, replicationFactor: 1, segmentBytes: config.offsetsTopicSegmentBytes },
+      config: {
+        numPartitions: config.offsetsTopicNumPartitions,
+        replicationFactor: metadata.clustered ? config.offsetsTopicReplicationFactor : 1,
+        segmentBytes: config.offsetsTopicSegmentBytes,
+      },
       logger,
       // Batch timestamps follow the logs' own clock (their timestamp checks use it); the
       // coordinator's clock (commit timestamps, retention) is the injected one.
@@ -163,7 +176,7 @@ export class Broker implements BrokerServices {
     }
     const config = brokerConfigFromProperties(properties);
     logUnusedProperties(config, logger);
-    const metadata = LocalMetadata.open(config.logDirs.map((d) => path.resolve(d)), config.nodeId);
+    const metadata = config.etcdEndpoints.length > 0 ? await openClusterMetadata(config, logger) : LocalMetadata.open(config.logDirs.map((d) => path.resolve(d)), config.nodeId);
     metadata.onTopicChange((change) => logTopicChange(change, logger));
     // Broker configs set at runtime (AlterConfigs) outrank server.properties, as in Kafka.
     const dynamicConfigs = DynamicBrokerConfigs.open(path.resolve(config.logDirs[0]));
@@ -182,9 +195,14 @@ export class Broker implements BrokerServices {
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
       cleaner: config.cleaner,
     });
-    const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
+    // In a cluster every broker takes blocks from etcd, so no two hand out the same id.
+    const producerIds: ProducerIdSource = metadata.clustered
+      ? new ClusterProducerIds((size) => (metadata as EtcdMetadata).reserveProducerIdBlock(size))
+      : ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
     const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs, options.clock);
+    // In a cluster, topics change on other brokers too: this broker follows its view.
+    metadata.onTopicChange((change) => broker.replicas.onTopicChange(change, (t) => broker.materializeTopic(t), (name) => broker.configs.refreshTopic(name)));
     await reconcileTopicLogs(metadata, logs, logger, (topic) => broker.materializeTopic(topic));
     const dispatcher = new Dispatcher(logger);
     dispatcher.register(produceHandler(broker, logger));
@@ -245,6 +263,18 @@ export class Broker implements BrokerServices {
       // An ephemeral listener (port 0) advertises the port it got.
       port: advertised === endpoint || advertised.port === 0 ? boundPort : advertised.port,
     };
+    if (metadata instanceof LocalMetadata) metadata.self = { ...broker.self, rack: config.brokerRack, epoch: 0 };
+    if (metadata.clustered) {
+      const cluster = metadata as EtcdMetadata;
+      // Registered once clients can connect; a live broker with the same id stops this one.
+      try {
+        await cluster.register({ host: broker.self.host, port: broker.self.port, rack: config.brokerRack });
+      } catch (err) {
+        await broker.close();
+        throw err;
+      }
+      cluster.startController();
+    }
     await broker.startMetrics(dispatcher);
     logReady(broker, `${endpoint.host || '0.0.0.0'}:${boundPort}`, performance.now() - startMs);
     return broker;
@@ -263,6 +293,7 @@ export class Broker implements BrokerServices {
           openConnections: () => this.listener?.connectionCount ?? 0,
           partitionLogs: () => this.logs.allLogs(),
           fetchSessions: () => this.fetchSessions,
+          logCleaner: () => this.logs.cleaner?.stats() ?? null,
         },
       });
     } catch (err) {
@@ -301,6 +332,8 @@ export class Broker implements BrokerServices {
     const config = this.topicLogConfig(topic.name);
     for (let p = 0; p < topic.partitionCount; p++) {
       if (this.logs.getLog(topic.name, p)) continue;
+      // In a cluster only the assigned replicas hold a log.
+      if (!this.replicas.isReplica(topic, p)) continue;
       const log = this.logs.getOrCreateLog(topic.name, p, config);
       writePartitionMetadata(log.dir, topic.topicId);
     }
@@ -323,6 +356,8 @@ export class Broker implements BrokerServices {
     for (let p = 0; p < topic.partitionCount; p++) {
       if (this.closing) break;
       if (this.logs.getLog(topic.name, p)) continue;
+      // In a cluster only the assigned replicas hold a log.
+      if (!this.replicas.isReplica(topic, p)) continue;
       const log = this.logs.getOrCreateLog(topic.name, p, config);
       parents.add(path.dirname(log.dir));
       writes.push(writePartitionMetadataAsync(log.dir, topic.topicId));
@@ -335,12 +370,15 @@ export class Broker implements BrokerServices {
   /** One partition's log now (the coordinator's first append to it), the way materializeTopic makes it. */
   materializePartition(topic: TopicMetadata, partition: number): void {
     if (this.logs.getLog(topic.name, partition)) return;
+    if (!this.replicas.isReplica(topic, partition)) return;
     const log = this.logs.getOrCreateLog(topic.name, partition, this.topicLogConfig(topic.name));
     writePartitionMetadata(log.dir, topic.topicId);
   }
 
-  deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>> {
-    return deleteTopic(this.metadata, this.logs, this.logger, name);
+  async deleteTopic(name: string): Promise<MetadataResult<TopicMetadata>> {
+    // In a cluster the deletion is one etcd transaction; every broker (this one at once) then sets its directories aside.
+    if (this.metadata.clustered) return (this.metadata as EtcdMetadata).deleteTopic(name);
+    return deleteTopic(this.metadata as LocalMetadata, this.logs, this.logger, name);
   }
 
   /** Graceful stop: answer what was read, close connections, flush and checkpoint the logs. Idempotent. */
@@ -359,10 +397,35 @@ export class Broker implements BrokerServices {
     this.listener = null;
     if (this.metrics) await this.metrics.close();
     this.metrics = null;
+    // Deregistering first lets the controller move leadership at once rather than after the session timeout.
+    if (this.metadata.clustered) await (this.metadata as EtcdMetadata).close();
     await this.logs.close();
     const stopMs = Math.round(performance.now() - startMs);
     this.logger.info(`stopped in ${stopMs} ms`, { nodeId: this.config.nodeId, stopMs });
   }
+}
+
+/** Cluster mode: the view of the cluster's metadata in etcd, and this broker's meta.properties with the cluster id. */
+async function openClusterMetadata(config: BrokerConfig, logger: LogLogger): Promise<EtcdMetadata> {
+  const { EtcdMetadata } = await import('../cluster/etcd-metadata.js');
+  const metadata = await EtcdMetadata.connect({
+    endpoints: config.etcdEndpoints,
+    prefix: config.etcdPrefix,
+    nodeId: config.nodeId,
+    sessionTimeoutMs: config.brokerSessionTimeoutMs,
+    uncleanLeaderElection: config.uncleanLeaderElectionEnable,
+    logger,
+  });
+  try {
+    for (const dir of config.logDirs.map((d) => path.resolve(d))) {
+      fs.mkdirSync(dir, { recursive: true });
+      writeMetaProperties(dir, metadata.clusterId, config.nodeId);
+    }
+  } catch (err) {
+    await metadata.close();
+    throw err;
+  }
+  return metadata;
 }
 
 /** The one start-up line: listener, data dirs, cluster, and how long it took. */
@@ -390,5 +453,5 @@ function logTopicChange(change: TopicChange, logger: LogLogger): void {
   else if (change.kind === 'deleted') logger.info(`topic ${name} deleted`, fields);
   else if (change.kind === 'partitions-added') {
     logger.info(`topic ${name}: partitions ${change.previousPartitionCount} -> ${partitionCount}`, { ...fields, previousPartitionCount: change.previousPartitionCount });
-  } else logger.info(`topic ${name}: configs changed`, { ...fields, configs: change.topic.configs });
+  } else if (change.kind === 'configs-changed') logger.info(`topic ${name}: configs changed`, { ...fields, configs: change.topic.configs });
 }

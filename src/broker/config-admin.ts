@@ -5,7 +5,8 @@
 // partition logs, so a lower segment.bytes rolls on the next append, a lower
 // max.message.bytes refuses the next large batch and retention applies at the
 // next check.
-import { topicNameError, type LocalMetadata } from '../cluster/local-metadata.js';
+import { topicNameError } from '../cluster/local-metadata.js';
+import type { ClusterMetadata, MaybePromise } from '../cluster/metadata.js';
 import {
   BROKER_CONFIGS,
   ConfigSource,
@@ -51,7 +52,7 @@ const fail = (errorCode: number, errorMessage: string): ConfigOutcome => ({ erro
 export class ConfigAdmin {
   constructor(
     private readonly config: BrokerConfig,
-    private readonly metadata: LocalMetadata,
+    private readonly metadata: ClusterMetadata,
     private readonly logs: LogManager,
     private readonly dynamic: DynamicBrokerConfigs,
   ) {}
@@ -115,7 +116,7 @@ export class ConfigAdmin {
   }
 
   /** AlterConfigs: the given set replaces every config of the resource. */
-  replace(resourceType: number, resourceName: string, configs: readonly { name: string; value: string | null }[], validateOnly: boolean): ConfigOutcome {
+  replace(resourceType: number, resourceName: string, configs: readonly { name: string; value: string | null }[], validateOnly: boolean): MaybePromise<ConfigOutcome> {
     const names = configs.map((c) => c.name);
     if (new Set(names).size !== names.length) return fail(ErrorCode.INVALID_REQUEST, 'Error due to duplicate config keys');
     if (resourceType === ResourceType.TOPIC) {
@@ -137,7 +138,7 @@ export class ConfigAdmin {
   }
 
   /** IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on the current set. */
-  edit(resourceType: number, resourceName: string, edits: readonly ConfigEdit[], validateOnly: boolean): ConfigOutcome {
+  edit(resourceType: number, resourceName: string, edits: readonly ConfigEdit[], validateOnly: boolean): MaybePromise<ConfigOutcome> {
     const names = edits.map((e) => e.name);
     if (new Set(names).size !== names.length) return fail(ErrorCode.INVALID_REQUEST, 'Error due to duplicate config keys');
     let current: Record<string, string | null>;
@@ -226,14 +227,18 @@ export class ConfigAdmin {
     return fail(ErrorCode.INVALID_REQUEST, `Invalid config value for resource ConfigResource(type=BROKER, name='${resourceName}'): ${reason}`);
   }
 
-  private applyTopic(name: string, next: Record<string, string | null>, validateOnly: boolean): ConfigOutcome {
+  private applyTopic(name: string, next: Record<string, string | null>, validateOnly: boolean): MaybePromise<ConfigOutcome> {
     const invalid = this.validateTopicConfigs(next);
     if (invalid.errorCode !== ErrorCode.NONE) return invalid;
     if (validateOnly) return OK;
-    const stored = this.metadata.setTopicConfigs(name, next as Record<string, string>);
-    if (!stored.ok) return fail(stored.errorCode, stored.message);
-    this.refreshTopic(name);
-    return OK;
+    const storing = this.metadata.setTopicConfigs(name, next as Record<string, string>);
+    const done = (stored: Awaited<typeof storing>): ConfigOutcome => {
+      if (!stored.ok) return fail(stored.errorCode, stored.message);
+      this.refreshTopic(name);
+      return OK;
+    };
+    // In a cluster the change is an etcd transaction; every broker refreshes its logs when its view has it.
+    return storing instanceof Promise ? storing.then(done) : done(storing);
   }
 
   private applyBroker(resourceName: string, next: Record<string, string>, validateOnly: boolean): ConfigOutcome {
@@ -263,7 +268,7 @@ export class ConfigAdmin {
   }
 
   /** Pushes a topic's effective config to its open partition logs. */
-  private refreshTopic(name: string): void {
+  refreshTopic(name: string): void {
     const topic = this.metadata.topic(name);
     if (!topic) return;
     const config = withTopicOverrides(this.config.log, topic.configs);

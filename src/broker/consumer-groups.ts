@@ -2,7 +2,8 @@
 // as the coordinator sees it (wire topic ids), topic changes, the timer that
 // fires session and rebalance timeouts, and the group registry and load pass
 // it shares with classic groups (GroupCoordinator).
-import { kafkaUuidToCanonical, type LocalMetadata } from '../cluster/local-metadata.js';
+import { kafkaUuidToCanonical } from '../cluster/local-metadata.js';
+import type { ClusterMetadata } from '../cluster/metadata.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { rangeAssignor } from '../coordinator/assignors/range.js';
 import { uniformAssignor } from '../coordinator/assignors/uniform.js';
@@ -27,7 +28,7 @@ function isInternalTopic(name: string): boolean {
   return name === '__consumer_offsets' || name === '__transaction_state' || name === '__share_group_state';
 }
 
-export function topicsImage(metadata: LocalMetadata): TopicsImage {
+export function topicsImage(metadata: ClusterMetadata): TopicsImage {
   return {
     topic(name) {
       const t = metadata.topic(name);
@@ -53,7 +54,7 @@ export function topicsImage(metadata: LocalMetadata): TopicsImage {
  */
 export function startConsumerGroups(
   config: BrokerConfig,
-  metadata: LocalMetadata,
+  metadata: ClusterMetadata,
   store: CoordinatorStore,
   registry: GroupRegistry & { setRawRecordListener(listener: RawRecordListener): void; readonly config: { maxSize: number } },
   clock: Clock,

@@ -18,6 +18,7 @@ import {
   type MetadataResult,
   type TopicMetadata,
 } from '../cluster/local-metadata.js';
+import type { ClusterMetadata } from '../cluster/metadata.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { LogLogger } from '../storage/log.js';
 
@@ -46,7 +47,7 @@ export async function deleteTopic(metadata: LocalMetadata, logs: LogManager, log
  * records topic ids missing from partition directories, and creates the logs
  * of partitions metadata has but the disk lacks.
  */
-export async function reconcileTopicLogs(metadata: LocalMetadata, logs: LogManager, logger: LogLogger, materialize: (topic: TopicMetadata) => void): Promise<void> {
+export async function reconcileTopicLogs(metadata: ClusterMetadata, logs: LogManager, logger: LogLogger, materialize: (topic: TopicMetadata) => void): Promise<void> {
   const pending = metadata.pendingDeletions();
   const doomed: Array<[string, number]> = [];
   const strays: Array<[string, number]> = [];

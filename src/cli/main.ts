@@ -2,11 +2,13 @@
 // protocol (src/client/), so they work against any Kafka broker too.
 import { ConnectionError } from '../client/errors.js';
 import { brokerApiVersionsCommand } from './broker-api-versions.js';
+import { clusterCommand } from './cluster.js';
 import { consoleConsumerCommand } from './console-consumer.js';
 import { consoleProducerCommand } from './console-producer.js';
 import { consumerGroupsCommand } from './consumer-groups.js';
 import { dumpFiles } from './dump-log.js';
 import { processIo, printLine, type CliIo } from './io.js';
+import { perfCommand } from './perf.js';
 import { serverStart } from './server-start.js';
 import { topicsCommand } from './topics.js';
 
@@ -41,6 +43,23 @@ Commands:
       List, describe, reset or delete consumer groups (kafka-consumer-groups).
   broker-api-versions --bootstrap-server H:P
       Print the API versions of every broker (kafka-broker-api-versions).
+  cluster --bootstrap-server H:P
+      List the brokers (id, endpoint, rack), the controller, and the
+      under-replicated and offline partitions of a cluster.
+  perf produce --topic T --num-records N|--duration S --record-size B
+         [--bootstrap-server H:P] [--throughput R] [--producer-props acks=1
+         linger.ms=5 batch.size=16384 compression.type=lz4 ...] [--partitions N]
+         [--connections N] [--max-in-flight N] [--json] [--print-metrics]
+      Producer load test (kafka-producer-perf-test): progress every 5 s and
+      Kafka's summary line with latency percentiles.
+  perf consume --bootstrap-server H:P --topic T --messages N|--duration S
+         [--group G] [--from-latest] [--timeout MS] [--fetch-size B]
+         [--connections N] [--show-detailed-stats] [--json]
+      Consumer load test (kafka-consumer-perf-test); counts records from
+      batch headers without decoding them.
+  perf sink --port N
+      A Kafka-protocol server that acknowledges Produce and stores nothing,
+      to measure the load generator alone.
   dump-log --files <file1,file2,...> [--print-data-log] [--offsets-decoder]
       Print the batches of .log segment files, the entries of .index /
       .timeindex files and the producers in .snapshot files, in the format
@@ -59,6 +78,8 @@ const COMMANDS: Record<string, Command> = {
   'console-consumer': consoleConsumerCommand,
   'consumer-groups': consumerGroupsCommand,
   'broker-api-versions': brokerApiVersionsCommand,
+  cluster: clusterCommand,
+  perf: perfCommand,
 };
 
 /** Runs one command; resolves with the process exit code. */

@@ -38,6 +38,22 @@ export interface ConsumerOptions {
   fetchMaxBytes: number;
   partitionMaxBytes: number;
   requestTimeoutMs: number;
+  /**
+   * Count batches instead of decoding records (the perf consumer): poll then
+   * returns no records and calls this once per data batch at or past the
+   * position. `records` assumes contiguous offsets inside a batch when the
+   * batch starts before the position (true except on compacted topics).
+   */
+  onBatch?: (batch: CountedBatch) => void;
+}
+
+export interface CountedBatch {
+  partition: number;
+  records: number;
+  /** The whole batch, header included. */
+  bytes: number;
+  /** The offset after the batch: the position to commit. */
+  nextOffset: number;
 }
 
 export interface FetchedRecord {
@@ -201,7 +217,12 @@ export class TopicConsumer {
     for (const { position, header } of iterateBatchHeaders(records)) {
       complete++;
       if (header.lastOffset < state.position) continue;
-      if (!header.isControl) {
+      if (this.options.onBatch) {
+        if (!header.isControl) {
+          const records = header.baseOffset >= state.position ? header.recordsCount : header.lastOffset - state.position + 1;
+          this.options.onBatch({ partition: state.partition, records, bytes: header.sizeInBytes, nextOffset: header.lastOffset + 1 });
+        }
+      } else if (!header.isControl) {
         for (const r of decodeBatchRecords(records, position)) {
           if (r.offset < state.position) continue;
           out.push({

@@ -27,7 +27,7 @@ import {
 } from '../protocol/generated/index.js';
 import type { KafkaClient } from './client.js';
 import { BrokerConnection } from './connection.js';
-import { TopicConsumer, type FetchedRecord, type OffsetSpec } from './consumer.js';
+import { TopicConsumer, type CountedBatch, type FetchedRecord, type OffsetSpec } from './consumer.js';
 import { ConnectionError, KafkaResponseError } from './errors.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -73,6 +73,8 @@ export interface GroupConsumerOptions {
   requestTimeoutMs: number;
   /** Where warnings go (failed commits, lost membership). */
   warn?: (line: string) => void;
+  /** Count batches instead of decoding records (see ConsumerOptions.onBatch); counted batches are marked consumed. */
+  onBatch?: (batch: CountedBatch) => void;
 }
 
 export interface MemberSubscription {
@@ -476,6 +478,12 @@ export class GroupConsumer {
       fetchMaxBytes: this.options.fetchMaxBytes,
       partitionMaxBytes: this.options.partitionMaxBytes,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      onBatch: this.options.onBatch
+        ? (batch) => {
+            this.consumed.set(batch.partition, batch.nextOffset);
+            this.options.onBatch!(batch);
+          }
+        : undefined,
     });
   }
 

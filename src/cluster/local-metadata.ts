@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatProperties, parseProperties } from '../config/properties.js';
 import { writeFileAtomic, writeFileAtomicAsync } from '../storage/checkpoint.js';
+import type { BrokerRegistration, ClusterMetadata, PartitionState } from './metadata.js';
 
 export const METADATA_FILE = 'samsa-metadata.json';
 export const META_PROPERTIES_FILE = 'meta.properties';
@@ -21,6 +22,7 @@ const METADATA_BYTES_MAX = 64 * 1024 * 1024;
 export const MetadataErrorCode = {
   NONE: 0,
   UNKNOWN_TOPIC_OR_PARTITION: 3,
+  REQUEST_TIMED_OUT: 7,
   INVALID_TOPIC_EXCEPTION: 17,
   TOPIC_ALREADY_EXISTS: 36,
   INVALID_PARTITIONS: 37,
@@ -38,6 +40,8 @@ export interface TopicMetadata {
   partitionCount: number;
   /** Topic-level config overrides (retention.ms, cleanup.policy, ...). */
   configs: Record<string, string>;
+  /** In a cluster: each partition's replicas, leader and ISR (absent for a broker running alone). */
+  partitions?: PartitionState[];
 }
 
 /** A committed change to the topic set, for logs and metrics (validate-only requests emit none). */
@@ -45,7 +49,9 @@ export type TopicChange =
   | { kind: 'created'; topic: TopicMetadata }
   | { kind: 'deleted'; topic: TopicMetadata }
   | { kind: 'partitions-added'; topic: TopicMetadata; previousPartitionCount: number }
-  | { kind: 'configs-changed'; topic: TopicMetadata };
+  | { kind: 'configs-changed'; topic: TopicMetadata }
+  /** In a cluster: leaders, ISR or replicas of some partitions changed. */
+  | { kind: 'partitions-changed'; topic: TopicMetadata };
 
 export type TopicChangeListener = (change: TopicChange) => void;
 
@@ -100,8 +106,11 @@ export function topicNameError(name: string): string | null {
   return null;
 }
 
-export class LocalMetadata {
+export class LocalMetadata implements ClusterMetadata {
+  readonly clustered = false;
   private doc: Document;
+  /** This broker as clients reach it (set once the listener is bound). */
+  self: BrokerRegistration | null = null;
   private readonly changeListeners = new Set<TopicChangeListener>();
 
   private constructor(
@@ -125,6 +134,14 @@ export class LocalMetadata {
     if (existing === null) metadata.persist();
     for (const dir of logDirs) writeMetaProperties(dir, doc.clusterId, nodeId);
     return metadata;
+  }
+
+  brokers(): readonly BrokerRegistration[] {
+    return this.self ? [this.self] : [];
+  }
+
+  controllerId(): number {
+    return this.nodeId;
   }
 
   /** Calls `listener` after each committed topic change; returns a function that removes it. */
@@ -344,7 +361,7 @@ function clusterIdFromDirs(logDirs: string[]): string | null {
   return null;
 }
 
-function writeMetaProperties(dir: string, clusterId: string, nodeId: number): void {
+export function writeMetaProperties(dir: string, clusterId: string, nodeId: number): void {
   const file = path.join(dir, META_PROPERTIES_FILE);
   if (fs.existsSync(file)) {
     const existing = parseProperties(fs.readFileSync(file, 'utf8'));

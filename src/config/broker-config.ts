@@ -19,6 +19,16 @@ export interface ListenerEndpoint {
 export interface BrokerConfig {
   /** node.id (KRaft) or broker.id. */
   nodeId: number;
+  /** metadata.etcd.endpoints (Samsa's own): etcd client URLs; empty means a broker running alone. */
+  etcdEndpoints: string[];
+  /** metadata.etcd.prefix (Samsa's own): the key prefix of this cluster in etcd, like a ZooKeeper chroot. */
+  etcdPrefix: string;
+  /** broker.rack: this broker's rack, for rack-aware replica placement; null when unset. */
+  brokerRack: string | null;
+  /** broker.session.timeout.ms: how long a broker's etcd registration outlives its last keep-alive. */
+  brokerSessionTimeoutMs: number;
+  /** unclean.leader.election.enable: may the controller pick a leader outside the ISR when no ISR member is alive. */
+  uncleanLeaderElectionEnable: boolean;
   listeners: ListenerEndpoint[];
   advertisedListeners: ListenerEndpoint[];
   logDirs: string[];
@@ -117,6 +127,8 @@ export interface CleanerConfig {
   ioBufferSize: number;
   /** log.cleaner.io.buffer.load.factor (default 0.9): how full a key -> offset map may get. */
   ioBufferLoadFactor: number;
+  /** log.cleaner.io.max.bytes.per.second (default Double.MAX_VALUE: unthrottled): read + written bytes per second. */
+  ioMaxBytesPerSecond: number;
 }
 
 export const CLEANER_DEFAULTS: Readonly<CleanerConfig> = Object.freeze({
@@ -126,6 +138,7 @@ export const CLEANER_DEFAULTS: Readonly<CleanerConfig> = Object.freeze({
   dedupeBufferSize: 128 * 1024 * 1024,
   ioBufferSize: 512 * 1024,
   ioBufferLoadFactor: 0.9,
+  ioMaxBytesPerSecond: Number.MAX_VALUE,
 });
 
 export type SocketSenderMode = 'auto' | 'zero-copy' | 'copy';
@@ -133,6 +146,11 @@ const SOCKET_SENDER_MODES: readonly SocketSenderMode[] = ['auto', 'zero-copy', '
 
 // Properties read here, plus the log.* names read by logConfigFromBrokerProperties.
 const KNOWN = new Set([
+  'metadata.etcd.endpoints',
+  'metadata.etcd.prefix',
+  'broker.rack',
+  'broker.session.timeout.ms',
+  'unclean.leader.election.enable',
   'node.id',
   'broker.id',
   'listeners',
@@ -201,6 +219,7 @@ const KNOWN = new Set([
   'log.cleaner.dedupe.buffer.size',
   'log.cleaner.io.buffer.size',
   'log.cleaner.io.buffer.load.factor',
+  'log.cleaner.io.max.bytes.per.second',
   'log.cleaner.delete.retention.ms',
   'log.cleaner.min.compaction.lag.ms',
   'log.cleaner.max.compaction.lag.ms',
@@ -227,7 +246,6 @@ export const KAFKA_PROPERTIES_IGNORED = new Set([
   'num.replica.fetchers',
   'replica.lag.time.max.ms',
   'min.insync.replicas',
-  'unclean.leader.election.enable',
   'compression.type',
   'zookeeper.connect',
   'zookeeper.connection.timeout.ms',
@@ -262,8 +280,22 @@ export function brokerConfigFromProperties(properties: ReadonlyMap<string, strin
   const logDirs = dirsRaw.split(',').map((d) => d.trim()).filter((d) => d.length > 0);
   if (logDirs.length === 0) throw new ConfigError('log.dirs', 'no directory given');
   const unknown = new Map([...raw].filter(([k]) => !KNOWN.has(k)));
+  const etcdEndpoints = (get('metadata.etcd.endpoints') ?? '').split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  const etcdPrefix = (get('metadata.etcd.prefix') ?? '/samsa').replace(/\/+$/, '');
+  if (etcdPrefix !== '' && !etcdPrefix.startsWith('/')) throw new ConfigError('metadata.etcd.prefix', `must start with '/', got ${etcdPrefix}`);
+  // A cluster needs every broker to say who it is; a broker alone may leave it to the default.
+  if (etcdEndpoints.length > 0 && (raw.get('node.id') ?? raw.get('broker.id')) === undefined) {
+    throw new ConfigError('node.id', 'must be set (node.id or broker.id) when metadata.etcd.endpoints is set');
+  }
+  if (etcdEndpoints.length > 0 && nodeId < 0) throw new ConfigError('node.id', `must be 0 or more in a cluster, got ${nodeId}`);
+  const rack = get('broker.rack');
   return {
     nodeId,
+    etcdEndpoints,
+    etcdPrefix,
+    brokerRack: rack === undefined || rack === '' ? null : rack,
+    brokerSessionTimeoutMs: intIn('broker.session.timeout.ms', get('broker.session.timeout.ms') ?? '9000', 1000, INT32_MAX),
+    uncleanLeaderElectionEnable: bool('unclean.leader.election.enable', get('unclean.leader.election.enable') ?? 'false'),
     listeners,
     advertisedListeners,
     logDirs,
@@ -319,7 +351,16 @@ function cleanerConfig(get: (name: string) => string | undefined): CleanerConfig
     dedupeBufferSize: intIn('log.cleaner.dedupe.buffer.size', get('log.cleaner.dedupe.buffer.size') ?? String(d.dedupeBufferSize), 1024, Number.MAX_SAFE_INTEGER),
     ioBufferSize: intIn('log.cleaner.io.buffer.size', get('log.cleaner.io.buffer.size') ?? String(d.ioBufferSize), 1024, INT32_MAX),
     ioBufferLoadFactor: loadFactor,
+    ioMaxBytesPerSecond: ioMaxBytesPerSecond(get('log.cleaner.io.max.bytes.per.second')),
   };
+}
+
+/** A double as Kafka's ConfigDef parses it (1.7976931348623157E308 included); must be positive. */
+function ioMaxBytesPerSecond(raw: string | undefined): number {
+  if (raw === undefined) return CLEANER_DEFAULTS.ioMaxBytesPerSecond;
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || Number.isNaN(value) || value <= 0) throw new ConfigError('log.cleaner.io.max.bytes.per.second', `must be a positive number, got ${raw}`);
+  return value;
 }
 
 /** Reads a server.properties file (bounded in size) and applies `overrides` on top. */

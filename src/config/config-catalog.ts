@@ -226,6 +226,7 @@ function buildBrokerConfigs(): BrokerConfigDef[] {
     brokerOnly('log.cleaner.dedupe.buffer.size', 'LONG', '134217728', 'Memory for the cleaner\'s key -> offset maps, across all cleaner threads.'),
     brokerOnly('log.cleaner.io.buffer.size', 'INT', '524288', 'Memory for the cleaner\'s read and write buffers, across all cleaner threads.', atLeast(0)),
     brokerOnly('log.cleaner.io.buffer.load.factor', 'DOUBLE', '0.9', 'How full the cleaner\'s key -> offset map may get.'),
+    brokerOnly('log.cleaner.io.max.bytes.per.second', 'DOUBLE', '1.7976931348623157E308', 'Bytes per second the log cleaner may read and write, across its threads.'),
     brokerOnly('log.segment.append.mode', 'STRING', 'write', 'Samsa: how the active segment is written (write or mmap).', oneOf('write', 'mmap')),
   );
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

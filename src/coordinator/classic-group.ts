@@ -873,11 +873,14 @@ export class ClassicGroup implements CoordinatorGroup {
     }
   }
 
-  /** Deletion (DeleteGroups) or unload: answers nothing further, cancels every timer. */
+  /** The group as it was before markDead() (a deletion or conversion that was not written); its members must heartbeat again. */
   revived(): ClassicGroup {
-    return ClassicGroup.fromSnapshot(this.snapshot(null), this.ctx);
+    const group = ClassicGroup.fromSnapshot(this.snapshot(null), this.ctx);
+    group.onLoaded();
+    return group;
   }
 
+  /** Deletion (DeleteGroups) or unload: answers nothing further, cancels every timer. */
   markDead(): void {
     for (const m of this.members.values()) this.ctx.timer.cancel(this.heartbeatKey(m.memberId));
     for (const memberId of this.pendingJoinMembers) this.ctx.timer.cancel(this.heartbeatKey(memberId));

@@ -1,7 +1,12 @@
 // The KIP-848 consumer group coordinator (Kafka's GroupMetadataManager, the
 // consumer-group half): ConsumerGroupHeartbeat, ConsumerGroupDescribe, the
 // session and rebalance timeouts, topic metadata changes, and the checks
-// OffsetCommit/OffsetFetch make against member epochs.
+// OffsetCommit/OffsetFetch make against member epochs; and Kafka 4.0's online
+// migration (group.consumer.migration.policy): a ConsumerGroupHeartbeat join
+// upgrades a non-empty classic group, whose members then live here speaking
+// the classic protocol (classicJoin/Sync/Heartbeat/Leave, their own session,
+// sync and join timeouts), and the group goes back to a classic group
+// (downgrade) when only such members remain.
 //
 // Every change is a list of records (consumer-group-records.ts) replayed into
 // the in-memory group at once and appended to the group's `__consumer_offsets`
@@ -103,8 +108,9 @@ export interface TopicsImage {
  * The group registry shared with classic groups (GroupCoordinator): a group
  * id has one type. Consumer groups are registered there (as
  * ConsumerGroupEntry) so ListGroups, DescribeGroups, DeleteGroups and the
- * offset APIs see them; an empty classic group becomes a consumer group when
- * a member joins with ConsumerGroupHeartbeat (Kafka's offline conversion).
+ * offset APIs see them; a classic group becomes a consumer group when a
+ * member joins with ConsumerGroupHeartbeat (an empty one always, a non-empty
+ * one as the migration policy allows), and back (putClassicGroup).
  */
 export interface GroupRegistry {
   group(groupId: string): CoordinatorGroup | undefined;
@@ -850,7 +856,7 @@ export class ConsumerGroupCoordinator {
    * member's target assignment as its ConsumerProtocol assignment); the new
    * classic group then rebalances so the members rejoin it.
    */
-  private convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, reason: string, out: CoordinatorRecord[], change: ChangeContext): void {
+  private convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, reason: string, out: CoordinatorRecord[], change: ChangeContext, rebalance = true): void {
     const groupId = group.groupId;
     const remaining = [...group.members.values()].filter((m) => !leaving.has(m.memberId));
     out.push(...this.tombstoneRecords(group));
@@ -893,8 +899,8 @@ export class ConsumerGroupCoordinator {
     change.onCommit.push(() => {
       if (this.groups.get(groupId) !== group) return;
       this.dropGroup(groupId);
-      this.registry!.putClassicGroup!(snapshot, `downgrade of group ${groupId} from consumer to classic`);
-      this.logger.info(`consumer group ${groupId}: ${[...leaving].join(', ')} ${reason}; only classic members remain: downgraded to a classic group (generation ${snapshot.generationId})`, { groupId });
+      this.registry!.putClassicGroup!(snapshot, rebalance ? `downgrade of group ${groupId} from consumer to classic` : null);
+      this.logger.info(`consumer group ${groupId}: ${leaving.size > 0 ? `${[...leaving].join(', ')} ` : ''}${reason}; only classic members remain: downgraded to a classic group (generation ${snapshot.generationId})`, { groupId });
     });
   }
 
@@ -942,7 +948,7 @@ export class ConsumerGroupCoordinator {
     let sessionAndSync = false;
     const result = await this.atomically(
       groupId,
-      (out) => {
+      (out, change) => {
         const group = this.groups.get(groupId);
         if (!group) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Group ${groupId} not found.`);
         this.throwIfGroupIsFull(group, memberId);
@@ -955,11 +961,13 @@ export class ConsumerGroupCoordinator {
         if (subscription === null) throw new GroupError(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s consumer protocol subscription is malformed.`);
         const emit = (record: ConsumerGroupRecord) => this.emit(group, record, out);
         let member: ConsumerGroupMember;
+        let replaced: ConsumerGroupMember | null = null;
         if (request.groupInstanceId === null) {
           member = group.members.get(memberId) ?? newMember(memberId);
           if (group.members.has(memberId) && !isClassic(member)) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} does not use the classic protocol.`);
         } else {
           const existing = group.staticMember(request.groupInstanceId);
+          if (isUnknownMember && existing) replaced = existing;
           if (isUnknownMember) member = existing ? this.replaceStaticMember(group, existing, memberId, emit) : newMember(memberId);
           else {
             if (!existing) throw new GroupError(GroupErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${request.groupInstanceId} is unknown.`);
@@ -985,6 +993,11 @@ export class ConsumerGroupCoordinator {
         const owned = toWire(this.toTopicIds(subscription.ownedPartitions));
         const updated = this.updateAndReconcile(group, memberId, member, updatedSubscription, owned, emit);
         sessionAndSync = true;
+        // A classic static member that replaced the last KIP-848 member: the group goes back to the classic
+        // protocol at once, without a rebalance (Kafka's validateOnlineDowngradeWithReplacedMemberId).
+        if (replaced !== null && !isClassic(replaced) && this.validateOnlineDowngrade(group, new Set())) {
+          this.convertToClassicGroup(group, new Set(), `static member ${replaced.memberId} (instance ${replaced.instanceId}) was replaced by classic member ${memberId}`, out, change, false);
+        }
         const response: JoinResult = {
           errorCode: GroupErrorCode.NONE,
           generationId: updated.memberEpoch,

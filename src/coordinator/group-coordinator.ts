@@ -357,8 +357,9 @@ export class GroupCoordinator {
       group = new ClassicGroup(request.groupId, this.classicContext);
       this.groups.set(request.groupId, group);
     }
-    // Joining a KIP-848 group through the classic protocol is that group type's business.
-    if (!(group instanceof ClassicGroup)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
+    // An empty consumer group and a member id it does not know: as Kafka, UNKNOWN_MEMBER_ID, so the client
+    // joins again without one (and converts the group).
+    if (!(group instanceof ClassicGroup)) return joinError(group.type === 'consumer' && group.isEmpty() ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
     const created = group.isEmpty() && group.protocolType === null;
     const result = await group.join(request);
     // A group created by a join that failed at once (no member added) is not kept.

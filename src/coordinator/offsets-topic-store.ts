@@ -31,7 +31,8 @@
 // Ownership: the coordinator is the only writer of the topic's logs (Produce
 // to it is refused with INVALID_TOPIC_EXCEPTION, see 00-produce.ts).
 import fs from 'node:fs';
-import type { LocalMetadata, TopicMetadata } from '../cluster/local-metadata.js';
+import type { TopicMetadata } from '../cluster/local-metadata.js';
+import type { ClusterMetadata } from '../cluster/metadata.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { buildRecordBatch, decodeBatchRecords, iterateBatchHeaders, RecordBatchError, type RecordInput } from '../record/record-batch.js';
 import { systemClock, type Clock } from '../storage/clock.js';
@@ -54,7 +55,7 @@ export interface OffsetsTopicConfig {
 }
 
 export interface OffsetsTopicStoreOptions {
-  metadata: LocalMetadata;
+  metadata: ClusterMetadata;
   logs: LogManager;
   /** Creates the partition logs of a topic metadata has (Broker.materializeTopic). */
   materializeTopic: (topic: TopicMetadata) => void;
@@ -164,7 +165,7 @@ export class OffsetsTopicStore implements CoordinatorStore {
    */
   ensureTopicAsync(): Promise<void> {
     const existing = this.options.metadata.topic(OFFSETS_TOPIC);
-    if (existing && this.allPartitionsExist(existing.partitionCount)) return Promise.resolve();
+    if (existing && this.allPartitionsExist(existing)) return Promise.resolve();
     this.creating ??= this.createPartitions().finally(() => (this.creating = null));
     return this.creating;
   }
@@ -179,8 +180,13 @@ export class OffsetsTopicStore implements CoordinatorStore {
     }
   }
 
-  private allPartitionsExist(partitionCount: number): boolean {
-    for (let p = 0; p < partitionCount; p++) if (!this.options.logs.getLog(OFFSETS_TOPIC, p)) return false;
+  private allPartitionsExist(topic: TopicMetadata): boolean {
+    const { logs, metadata } = this.options;
+    for (let p = 0; p < topic.partitionCount; p++) {
+      // In a cluster this broker holds only the partitions it is a replica of.
+      if (topic.partitions && !topic.partitions[p]?.replicas.includes(metadata.nodeId)) continue;
+      if (!logs.getLog(OFFSETS_TOPIC, p)) return false;
+    }
     return true;
   }
 
@@ -199,7 +205,20 @@ export class OffsetsTopicStore implements CoordinatorStore {
     const { metadata, config, logger } = this.options;
     const topic = metadata.topic(OFFSETS_TOPIC);
     if (topic) return topic;
-    const created = metadata.createTopic(OFFSETS_TOPIC, this.partitionCount, config.replicationFactor, offsetsTopicConfigs(config));
+    const creating = metadata.createTopic(OFFSETS_TOPIC, this.partitionCount, config.replicationFactor, offsetsTopicConfigs(config));
+    if (creating instanceof Promise) {
+      // In a cluster the topic is created in etcd; until this broker's view has it, the coordinator is not
+      // available (Kafka answers the same while it creates the topic).
+      creating.then(
+        (created) => {
+          if (created.ok) logger.info(`created ${OFFSETS_TOPIC} with ${created.value.partitionCount} partitions`, { topic: OFFSETS_TOPIC });
+          else if (created.errorCode !== 36) logger.warn(`creating ${OFFSETS_TOPIC} failed: ${created.message}`);
+        },
+        () => undefined,
+      );
+      throw new CoordinatorStoreError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC} is being created`);
+    }
+    const created = creating;
     if (!created.ok) {
       throw new CoordinatorStoreError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `creating ${OFFSETS_TOPIC} failed: ${created.message}`);
     }

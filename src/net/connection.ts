@@ -14,11 +14,19 @@
 // so the kernel copies bytes straight into buffers chosen here: small reads
 // into a 64 KiB slab, and the rest of a large frame (a Produce request) into
 // its pooled frame buffer, with no copy in JavaScript and no Buffer per read.
+// After a large frame, the next read is speculative: straight into a pooled
+// buffer sized for a frame as large as the last one (size prefix included), as
+// producers send frames of similar sizes. When the guess holds, no byte of the
+// frame is copied and no slab is allocated for it (a fresh 64 KiB slab per
+// request cost page faults in the kernel's copy to it, and the copy of the
+// frame's first 64 KiB out of it was the top JavaScript frame under produce
+// load: docs/perf.md, "Profiles"); when it does not, the bytes read are copied
+// to the ordinary path, as they would have been from the slab.
 import fs from 'node:fs';
 import net from 'node:net';
 import { nativeAddon } from '../native/addon.js';
-import { acquireFrame, POOLED_FRAME_BYTES_MIN, releaseFrame } from './frame-pool.js';
-import { createSender, socketFd, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
+import { acquireFrame, POOLED_FRAME_BYTES_MAX, POOLED_FRAME_BYTES_MIN, releaseFrame } from './frame-pool.js';
+import { createSender, SEND_PARTS_MAX, socketFd, type ResponseSender, type SendPart, type SenderMode } from './sender.js';
 
 /** socket.request.max.bytes default: 100 MiB. */
 export const REQUEST_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
@@ -79,6 +87,8 @@ interface Pending {
   response: Promise<readonly SendPart[] | null>;
   /** The frame, when it came from the frame pool (released after the response). */
   pooled: Buffer | null;
+  /** The response's parts once it resolved (null: no response due); undefined until then or when it failed. */
+  parts?: readonly SendPart[] | null;
 }
 
 let nextConnectionId = 1;
@@ -107,6 +117,12 @@ export class Connection implements ConnectionInfo {
   private direct: Buffer | null = null;
   private directFilled = 0;
   private directRegion: Buffer | null = null;
+  // Speculative reads: the size of the last large frame (0: the last frame was
+  // small), and the pooled buffer being read into (size prefix at 0, frame at 4).
+  private expectedFrameBytes = 0;
+  private spec: Buffer | null = null;
+  private specFilled = 0;
+  private specRegion: Buffer | null = null;
 
   /** `accepted` should be paused (pauseOnConnect), so no byte is read before the mode is chosen. */
   constructor(
@@ -157,6 +173,15 @@ export class Connection implements ConnectionInfo {
       return this.directRegion;
     }
     this.directRegion = null;
+    if (this.spec === null && this.expectedFrameBytes > 0 && this.chunkBytes === 0 && this.frameBytes < 0 && !this.stopReading && !this.overQueueLimits()) {
+      this.spec = acquireFrame(FRAME_SIZE_BYTES + this.expectedFrameBytes);
+      this.specFilled = 0;
+    }
+    if (this.spec !== null) {
+      this.specRegion = this.spec.subarray(this.specFilled);
+      return this.specRegion;
+    }
+    this.specRegion = null;
     if (this.slab === null || this.slab.length - this.slabUsed < READ_SLAB_FREE_MIN) {
       this.slab = Buffer.allocUnsafeSlow(READ_SLAB_BYTES);
       this.slabUsed = 0;
@@ -173,10 +198,48 @@ export class Connection implements ConnectionInfo {
       this.processBuffered();
       return;
     }
+    if (into === this.specRegion && this.spec !== null) {
+      this.lastActivityMs = Date.now();
+      this.specFilled += bytes;
+      if (this.specFilled >= FRAME_SIZE_BYTES) this.finishSpeculativeRead();
+      this.processBuffered();
+      return;
+    }
     // A slab read (possibly handed out before a direct frame started: onData copes).
     const chunk = this.slab!.subarray(this.slabUsed, this.slabUsed + bytes);
     this.slabUsed += bytes;
     this.onData(chunk);
+  }
+
+  /** The size prefix of a speculative read is in: keep the frame where it is when it fits, else hand the bytes to the ordinary path. */
+  private finishSpeculativeRead(): void {
+    const spec = this.spec!;
+    const filled = this.specFilled;
+    this.spec = null;
+    this.specRegion = null;
+    const size = spec.readInt32BE(0);
+    const capacity = spec.buffer.byteLength - spec.byteOffset - FRAME_SIZE_BYTES;
+    if (size < POOLED_FRAME_BYTES_MIN || size > capacity || size > this.options.requestBytesMax) {
+      // Small, larger than the guess, or invalid (processBuffered rejects it): as if read into the slab.
+      this.chunks.push(Buffer.from(spec.subarray(0, filled)));
+      this.chunkBytes += filled;
+      releaseFrame(spec);
+      return;
+    }
+    const frame = Buffer.from(spec.buffer, spec.byteOffset + FRAME_SIZE_BYTES, size);
+    const got = filled - FRAME_SIZE_BYTES;
+    if (got < size) {
+      this.direct = frame;
+      this.directFilled = got;
+      return;
+    }
+    // A frame smaller than the guess, and the start of the next one after it.
+    if (got > size) {
+      const rest = Buffer.from(spec.subarray(FRAME_SIZE_BYTES + size, filled));
+      this.chunks.push(rest);
+      this.chunkBytes += rest.length;
+    }
+    this.dispatch(frame, true);
   }
 
   private finishDirect(): void {
@@ -287,15 +350,20 @@ export class Connection implements ConnectionInfo {
   }
 
   private dispatch(frame: Buffer, pooled: boolean): void {
+    this.expectedFrameBytes = frame.length >= POOLED_FRAME_BYTES_MIN && frame.length + FRAME_SIZE_BYTES <= POOLED_FRAME_BYTES_MAX ? frame.length : 0;
     let response: Promise<readonly SendPart[] | null>;
     try {
       response = Promise.resolve(this.handler(frame, this));
     } catch (err) {
       response = Promise.reject(err);
     }
-    // Keep an unhandled rejection from escaping before the drain loop reaches it.
-    response.catch(() => {});
-    this.pending.push({ bytes: frame.length, response, pooled: pooled ? frame : null });
+    const entry: Pending = { bytes: frame.length, response, pooled: pooled ? frame : null };
+    // Keeps an unhandled rejection from escaping before the drain loop reaches it.
+    response.then(
+      (parts) => (entry.parts = parts),
+      () => {},
+    );
+    this.pending.push(entry);
     this.queuedBytes += frame.length;
     this.applyBackpressure();
     void this.drain();
@@ -322,6 +390,22 @@ export class Connection implements ConnectionInfo {
           return;
         }
         if (this.closed) return;
+        // Answers of pipelined requests that are ready too go out with this one,
+        // in one send (one sendmsg): small Produce answers cost a syscall each,
+        // and the kernel work of delivering each to the client, otherwise.
+        let answered = 1;
+        if (this.pending.length > 1) {
+          if (this.pending[1].parts === undefined) await null; // lets answers resolved in this turn settle
+          const ready: SendPart[] = parts === null ? [] : [...parts];
+          while (answered < this.pending.length) {
+            const next = this.pending[answered].parts;
+            if (next === undefined || ready.length + (next?.length ?? 0) > SEND_PARTS_MAX) break;
+            if (next !== null) for (const part of next) ready.push(part);
+            answered++;
+          }
+          parts = ready;
+        }
+        if (this.closed) return;
         if (parts !== null && parts.length > 0) {
           try {
             await this.sender.send(parts);
@@ -335,10 +419,11 @@ export class Connection implements ConnectionInfo {
           }
           this.lastActivityMs = Date.now();
         }
-        this.pending.shift();
-        // Answered (the handler is done with the request), so the frame can be reused.
-        if (head.pooled !== null) releaseFrame(head.pooled);
-        this.queuedBytes -= head.bytes;
+        for (const done of this.pending.splice(0, answered)) {
+          // Answered (the handler is done with the request), so the frame can be reused.
+          if (done.pooled !== null) releaseFrame(done.pooled);
+          this.queuedBytes -= done.bytes;
+        }
         this.applyBackpressure();
         // Frames that arrived while over the limits wait in the chunk list.
         this.processBuffered();
@@ -410,6 +495,9 @@ export class Connection implements ConnectionInfo {
     if (this.direct !== null) releaseFrame(this.direct);
     this.direct = null;
     this.directRegion = null;
+    if (this.spec !== null) releaseFrame(this.spec);
+    this.spec = null;
+    this.specRegion = null;
     this.notifyIdleWaiters();
   }
 

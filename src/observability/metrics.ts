@@ -13,6 +13,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { API_REGISTRY } from '../protocol/generated/index.js';
 import type { RequestObserver, RequestOutcome } from '../net/dispatcher.js';
 import type { LogLogger } from '../storage/log.js';
+import type { CleanerStats } from '../storage/log-cleaner.js';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSources {
@@ -20,6 +21,8 @@ export interface MetricsSources {
   partitionLogs(): Iterable<{ readonly topic: string; readonly partition: number; readonly size: number }>;
   /** The fetch session cache (Kafka's NumIncrementalFetchSessions, ...PartitionsCached, ...EvictionsPerSec). */
   fetchSessions?(): { readonly size: number; readonly partitionCount: number; readonly evictionCount: number };
+  /** The log cleaner's gauges (Kafka's LogCleaner / LogCleanerManager metrics); null when log.cleaner.enable is false. */
+  logCleaner?(): CleanerStats | null;
 }
 
 export interface MetricsOptions {
@@ -125,6 +128,55 @@ export class BrokerMetrics implements RequestObserver {
           this.inc(now);
         },
       });
+    }
+    const logCleaner = sources.logCleaner?.bind(sources);
+    if (logCleaner) {
+      // Kafka's names (kafka.log:type=LogCleaner,name=max-clean-time-secs, ...) with underscores.
+      const gauge = (name: string, help: string, read: (s: CleanerStats) => number) =>
+        new prom.Gauge({
+          name: `samsa_log_cleaner_${name}`,
+          help,
+          registers: [registry],
+          collect(this: Gauge) {
+            const stats = logCleaner();
+            if (stats !== null) this.set(read(stats));
+          },
+        });
+      gauge('max_clean_time_secs', 'Longest of the last clean of each cleaner thread, in seconds', (s) => s.maxCleanTimeSecs);
+      gauge('cleaner_recopy_percent', 'Bytes written over bytes read by the last cleans, averaged over the threads, in percent', (s) => s.cleanerRecopyPercent);
+      gauge('max_buffer_utilization_percent', 'Fullest key -> offset map of the last cleans, in percent', (s) => s.maxBufferUtilizationPercent);
+      gauge('max_compaction_delay_secs', 'How far past max.compaction.lag.ms the most delayed log of the last cleans was, in seconds', (s) => s.maxCompactionDelaySecs);
+      gauge('max_dirty_percent', 'Highest dirty ratio among compacted logs when the cleaner last looked, in percent', (s) => s.maxDirtyPercent);
+      gauge('time_since_last_run_ms', 'Milliseconds since a clean last finished', (s) => s.timeSinceLastRunMs);
+      const perDir = (name: string, help: string, read: (s: CleanerStats) => Map<string, number>) =>
+        new prom.Gauge({
+          name: `samsa_log_cleaner_${name}`,
+          help,
+          labelNames: ['log_dir'],
+          registers: [registry],
+          collect(this: Gauge<'log_dir'>) {
+            const stats = logCleaner();
+            this.reset();
+            if (stats !== null) for (const [dir, value] of read(stats)) this.set({ log_dir: dir }, value);
+          },
+        });
+      perDir('uncleanable_partitions_count', 'Partitions the cleaner gave up on (until restart), per log dir', (s) => s.uncleanablePartitionsCount);
+      perDir('uncleanable_bytes', 'Bytes of the partitions the cleaner gave up on, per log dir', (s) => s.uncleanableBytes);
+      const counter = (name: string, help: string, read: (s: CleanerStats) => number) =>
+        new prom.Counter({
+          name: `samsa_log_cleaner_${name}`,
+          help,
+          registers: [registry],
+          collect(this: Counter) {
+            const stats = logCleaner();
+            this.reset();
+            if (stats !== null) this.inc(read(stats));
+          },
+        });
+      counter('cleans_total', 'Cleans completed', (s) => s.cleansTotal);
+      counter('read_bytes_total', 'Bytes the cleaner read while cleaning', (s) => s.bytesReadTotal);
+      counter('written_bytes_total', 'Bytes the cleaner wrote (cleaned segments)', (s) => s.bytesWrittenTotal);
+      counter('throttled_seconds_total', 'Time the cleaner slept for log.cleaner.io.max.bytes.per.second', (s) => s.throttledMsTotal / 1000);
     }
     const server = http.createServer((req, res) => {
       const url = req.url ?? '';

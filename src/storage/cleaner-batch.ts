@@ -5,7 +5,10 @@
 // - A record is kept when it lies past the offset map's end, or when it is the
 //   latest for its key and either has a value or is a tombstone still inside
 //   its delete horizon. Records without a key go.
-// - Control batches are kept whole (there are no transactions to finish here).
+// - Transactions (cleaner-txn.ts, Kafka's CleanedTransactionMetadata): the
+//   records of an aborted transaction go; a control batch (marker) is kept
+//   whole until no batch of its transaction is left, then stamped with a
+//   delete horizon, and dropped by a clean past that horizon.
 // - A batch that keeps every record, and needs no delete horizon, is copied
 //   byte for byte. Otherwise it is rebuilt with the same base offset, last
 //   offset delta (the producer's last sequence must survive), producer fields,
@@ -32,6 +35,7 @@ import {
 import { compress } from '../record/compression.js';
 import { ByteReader, varintBytes, writeVarlong } from '../record/varint.js';
 import type { SkimpyOffsetMap } from './offset-map.js';
+import { controlRecordType, type CleanedTransactionMetadata } from './cleaner-txn.js';
 
 /** Kafka's RecordBatch DELETE_HORIZON_FLAG_MASK (attribute bit 6). */
 export const ATTR_DELETE_HORIZON = 0x40;
@@ -48,6 +52,8 @@ export interface BatchFilterContext {
   deleteRetentionMs: number;
   /** producer id -> last offset of its last batch (Log.lastDataOffsetsOfProducers). */
   lastOffsetOfProducer: ReadonlyMap<bigint, number>;
+  /** The transactions of this pass, fed every batch in offset order; without it markers are kept whole. */
+  txn?: CleanedTransactionMetadata;
 }
 
 export interface FilteredBatch {
@@ -64,7 +70,8 @@ export function filterBatch(batch: Uint8Array, at: number, size: number, context
   const whole = batch.subarray(at, at + size);
   const header = readBatchHeader(whole, 0);
   const result: FilteredBatch = { bytes: whole, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, recordsRead: 0, recordsKept: 0 };
-  if (header.isControl) return result;
+  if (header.isControl) return filterControl(whole, header, context, result);
+  if (context.txn?.onBatchRead(header)) return discardRecords(header, context, result);
   if (header.compression === 'none' && filterUncompressed(whole, header, context, result)) return result;
   return filterDecoded(whole, header, context, result);
 }
@@ -78,8 +85,40 @@ export function filterBatchByDecoding(batch: Uint8Array, at: number, size: numbe
   const whole = batch.subarray(at, at + size);
   const header = readBatchHeader(whole, 0);
   const result: FilteredBatch = { bytes: whole, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, recordsRead: 0, recordsKept: 0 };
-  if (header.isControl) return result;
+  if (header.isControl) return filterControl(whole, header, context, result);
+  if (context.txn?.onBatchRead(header)) return discardRecords(header, context, result);
   return filterDecoded(whole, header, context, result);
+}
+
+/**
+ * A transaction marker (Kafka's checkBatchRetention for control batches): kept
+ * whole while its transaction has batches before it; then stamped with a
+ * delete horizon; dropped by a clean past the horizon.
+ */
+function filterControl(whole: Uint8Array, header: BatchHeader, context: BatchFilterContext, result: FilteredBatch): FilteredBatch {
+  result.recordsRead = header.recordsCount;
+  result.recordsKept = header.recordsCount;
+  if (!context.txn || !context.txn.onControlBatchRead(header, controlRecordType(whole, 0))) return result;
+  if ((header.attributes & ATTR_DELETE_HORIZON) !== 0) {
+    if (context.nowMs >= header.baseTimestamp) {
+      result.bytes = null;
+      result.recordsKept = 0;
+    }
+    return result;
+  }
+  const rebuilt = rebuildBatch(header, decodeBatchRecords(whole, 0), context.nowMs + context.deleteRetentionMs);
+  result.bytes = rebuilt;
+  result.maxTimestamp = Number(Buffer.from(rebuilt.buffer, rebuilt.byteOffset, rebuilt.length).readBigInt64BE(BatchField.maxTimestamp));
+  return result;
+}
+
+/** A batch of an aborted transaction: its records go; the batch stays empty when it is its producer's last. */
+function discardRecords(header: BatchHeader, context: BatchFilterContext, result: FilteredBatch): FilteredBatch {
+  result.recordsRead = header.recordsCount;
+  result.recordsKept = 0;
+  const producerLast = header.producerId >= 0 ? context.lastOffsetOfProducer.get(BigInt(header.producerId)) : undefined;
+  result.bytes = producerLast === header.lastOffset ? emptyBatch(header) : null;
+  return result;
 }
 
 function filterDecoded(whole: Uint8Array, header: BatchHeader, context: BatchFilterContext, result: FilteredBatch): FilteredBatch {

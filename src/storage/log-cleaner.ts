@@ -33,9 +33,23 @@
 // truncation, deletion) makes the swap refuse (CleaningAbortedError) and the
 // work is dropped.
 //
-// Not here yet: transactions (aborted transactions and markers are kept as
-// they are), log.cleaner.io.max.bytes.per.second throttling, and the cleaner
-// metrics.
+// Transactions (cleaner-txn.ts): before the two passes, the aborted
+// transactions are found by walking batch headers (no .txnindex here; each
+// segment's walk is remembered): from the log start through the cleanable
+// segments, and on into later segments (the active one too) until every
+// transaction open at the cleanable end has its marker, as Kafka's
+// collectAbortedTransactions reads on past the upper bound. Pass 1 leaves the
+// records of aborted transactions out of the offset map; pass 2 drops them
+// and the markers Kafka would drop. Nothing at or above the first unstable
+// offset (the first offset of a transaction without its marker yet, Kafka's
+// LSO) is cleaned.
+//
+// Throttling: log.cleaner.io.max.bytes.per.second bounds the bytes read and
+// written per second across the cleaner threads (Kafka's Throttler: checked
+// every 300 ms, sleeping off any excess). Metrics: stats() answers Kafka's
+// LogCleaner and LogCleanerManager gauges (max-clean-time-secs,
+// cleaner-recopy-percent, max-buffer-utilization-percent, max-dirty-percent,
+// uncleanable-partitions-count, ...) from the last run of each thread.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -43,6 +57,8 @@ import { readOffsetCheckpoint, topicPartitionKey, writeOffsetCheckpoint } from '
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { filterBatch, forEachBatchKey, type BatchFilterContext } from './cleaner-batch.js';
+import { abortedTransactions, CleanedTransactionMetadata, controlRecordType, TxnEventCollector, type AbortedTxn, type TxnEvent } from './cleaner-txn.js';
+import { readBatchHeader } from '../record/record-batch.js';
 import { OffsetIndex, TimeIndex, type IndexImpl } from './index-file.js';
 import { CleaningAbortedError, type Log, type LogLogger, type SwapStep } from './log.js';
 import {
@@ -83,6 +99,83 @@ export interface LogCleanerOptions {
   impl?: IndexImpl;
   /** Crash tests: called at each step of writing and swapping a cleaned segment (the test SIGKILLs its process there). */
   crashPoint?: (point: CleanerCrashPoint) => void;
+  /** log.cleaner.io.max.bytes.per.second: read + written bytes per second over all threads; absent or Infinity: no throttle. */
+  ioMaxBytesPerSecond?: number;
+}
+
+/** Kafka's log cleaner gauges (kafka.log:type=LogCleaner / LogCleanerManager), from the last run of each thread. */
+export interface CleanerStats {
+  /** max-buffer-utilization-percent: the fullest offset map of the last runs. */
+  maxBufferUtilizationPercent: number;
+  /** cleaner-recopy-percent: bytes written over bytes read in the last runs, averaged over the threads. */
+  cleanerRecopyPercent: number;
+  /** max-clean-time-secs: the longest of the last runs. */
+  maxCleanTimeSecs: number;
+  /** max-compaction-delay-secs: how far past max.compaction.lag.ms the most delayed log cleaned last was. */
+  maxCompactionDelaySecs: number;
+  /** max-dirty-percent: the highest dirty ratio among compacted logs at the last pick. */
+  maxDirtyPercent: number;
+  /** time-since-last-run-ms. */
+  timeSinceLastRunMs: number;
+  /** uncleanable-partitions-count, per log dir. */
+  uncleanablePartitionsCount: Map<string, number>;
+  /** uncleanable-bytes, per log dir. */
+  uncleanableBytes: Map<string, number>;
+  /** Cleans done and bytes read/written since start (Samsa's counters). */
+  cleansTotal: number;
+  bytesReadTotal: number;
+  bytesWrittenTotal: number;
+  /** Time spent sleeping for log.cleaner.io.max.bytes.per.second. */
+  throttledMsTotal: number;
+}
+
+/** One thread's last run, for the gauges. */
+interface LastRun {
+  elapsedMs: number;
+  bytesRead: number;
+  bytesWritten: number;
+  bufferUtilization: number;
+  compactionDelayMs: number;
+}
+
+/**
+ * Kafka's Throttler: keeps the byte rate at or under `bytesPerSecond`
+ * measured over periods of at least 300 ms, by sleeping off the excess.
+ */
+export class Throttler {
+  private periodStartMs: number;
+  private bytesInPeriod = 0;
+  throttledMs = 0;
+
+  constructor(
+    private readonly bytesPerSecond: number,
+    private readonly nowMs: () => number = () => performance.now(),
+    private readonly checkIntervalMs = 300,
+  ) {
+    this.periodStartMs = this.nowMs();
+  }
+
+  get enabled(): boolean {
+    // Kafka's default, Double.MAX_VALUE, means no throttle.
+    return this.bytesPerSecond > 0 && this.bytesPerSecond < Number.MAX_VALUE;
+  }
+
+  async maybeThrottle(bytes: number): Promise<void> {
+    if (!this.enabled) return;
+    this.bytesInPeriod += bytes;
+    const elapsedMs = this.nowMs() - this.periodStartMs;
+    if (elapsedMs < this.checkIntervalMs) return;
+    const rate = (this.bytesInPeriod * 1000) / elapsedMs;
+    if (rate > this.bytesPerSecond) {
+      const sleepMs = (this.bytesInPeriod * 1000) / this.bytesPerSecond - elapsedMs;
+      if (sleepMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, sleepMs).unref());
+        this.throttledMs += sleepMs;
+      }
+    }
+    this.periodStartMs = this.nowMs();
+    this.bytesInPeriod = 0;
+  }
 }
 
 export type CleanerCrashPoint = 'cleaned-partly-written' | 'cleaned-written' | SwapStep;
@@ -106,6 +199,8 @@ export interface LogToClean {
   cleanableRatio: number;
   /** max.compaction.lag.ms has passed for the oldest dirty batch. */
   needCompactionNow: boolean;
+  /** By how much max.compaction.lag.ms has passed for the oldest dirty batch (0 when it has not). */
+  compactionDelayMs: number;
 }
 
 export interface CleanResult {
@@ -133,6 +228,13 @@ export class LogCleaner {
   private stopped = true;
   private closing = false;
   private wake: Array<() => void> = [];
+  private readonly throttler: Throttler;
+  private readonly lastRuns = new Map<number, LastRun>();
+  private lastRunEndMs: number;
+  private dirtiestRatio = 0;
+  private cleansTotal = 0;
+  private bytesReadTotal = 0;
+  private bytesWrittenTotal = 0;
 
   constructor(
     private readonly source: CleanerLogSource,
@@ -140,6 +242,8 @@ export class LogCleaner {
   ) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? { info: () => {}, warn: () => {} };
+    this.throttler = new Throttler(options.ioMaxBytesPerSecond ?? Number.POSITIVE_INFINITY);
+    this.lastRunEndMs = this.clock.nowMs();
     for (const dir of source.logDirs()) this.checkpoints.set(dir, this.readCheckpoint(dir));
     const threads = Math.max(1, options.threads);
     for (let i = 0; i < threads; i++) {
@@ -153,6 +257,7 @@ export class LogCleaner {
           impl: options.impl,
           isAborted: (log) => this.aborted.has(log) || this.closing,
           crashPoint: options.crashPoint ?? (() => {}),
+          throttle: (bytes) => this.throttler.maybeThrottle(bytes),
         }),
       );
     }
@@ -225,9 +330,21 @@ export class LogCleaner {
     if (toClean === null) return null;
     const { log } = toClean;
     this.inProgress.add(log);
+    const startedMs = performance.now();
     try {
       const result = await cleaner.clean(toClean);
       this.updateCheckpoint(log, result.endOffset);
+      this.lastRuns.set(cleaner.id, {
+        elapsedMs: performance.now() - startedMs,
+        bytesRead: result.bytesRead,
+        bytesWritten: result.bytesWritten,
+        bufferUtilization: cleaner.bufferUtilization,
+        compactionDelayMs: toClean.compactionDelayMs,
+      });
+      this.lastRunEndMs = this.clock.nowMs();
+      this.cleansTotal++;
+      this.bytesReadTotal += result.bytesRead;
+      this.bytesWrittenTotal += result.bytesWritten;
       return result;
     } catch (err) {
       if (err instanceof CleaningAbortedError || this.aborted.has(log) || log.isClosed) {
@@ -248,14 +365,45 @@ export class LogCleaner {
   grabFilthiestCompactedLog(): LogToClean | null {
     const nowMs = this.clock.nowMs();
     let best: LogToClean | null = null;
+    let dirtiest = 0;
     for (const log of this.source.logs()) {
       if (log.isClosed || !log.currentConfig.compact || this.inProgress.has(log) || this.uncleanable.has(log)) continue;
       const ltc = this.logToClean(log, nowMs);
       if (ltc === null || ltc.cleanBytes + ltc.cleanableBytes === 0) continue;
+      dirtiest = Math.max(dirtiest, ltc.cleanableRatio);
       const eligible = (ltc.needCompactionNow && ltc.cleanableBytes > 0) || ltc.cleanableRatio > log.currentConfig.minCleanableDirtyRatio;
       if (eligible && (best === null || ltc.cleanableRatio > best.cleanableRatio)) best = ltc;
     }
+    this.dirtiestRatio = dirtiest;
     return best;
+  }
+
+  /** Kafka's cleaner gauges now (see CleanerStats). */
+  stats(): CleanerStats {
+    const runs = [...this.lastRuns.values()];
+    const uncleanablePartitionsCount = new Map<string, number>(this.source.logDirs().map((d) => [d, 0]));
+    const uncleanableBytes = new Map<string, number>(this.source.logDirs().map((d) => [d, 0]));
+    for (const log of this.uncleanable) {
+      const dir = this.source.logDirOf(log);
+      if (dir === undefined) continue;
+      uncleanablePartitionsCount.set(dir, (uncleanablePartitionsCount.get(dir) ?? 0) + 1);
+      if (!log.isClosed) uncleanableBytes.set(dir, (uncleanableBytes.get(dir) ?? 0) + log.size);
+    }
+    const recopy = runs.map((r) => (r.bytesWritten / Math.max(r.bytesRead, 1)) * 100);
+    return {
+      maxBufferUtilizationPercent: Math.max(0, ...runs.map((r) => r.bufferUtilization * 100)),
+      cleanerRecopyPercent: recopy.length === 0 ? 0 : recopy.reduce((a, b) => a + b, 0) / recopy.length,
+      maxCleanTimeSecs: Math.max(0, ...runs.map((r) => r.elapsedMs / 1000)),
+      maxCompactionDelaySecs: Math.max(0, ...runs.map((r) => r.compactionDelayMs / 1000)),
+      maxDirtyPercent: this.dirtiestRatio * 100,
+      timeSinceLastRunMs: Math.max(0, this.clock.nowMs() - this.lastRunEndMs),
+      uncleanablePartitionsCount,
+      uncleanableBytes,
+      cleansTotal: this.cleansTotal,
+      bytesReadTotal: this.bytesReadTotal,
+      bytesWrittenTotal: this.bytesWrittenTotal,
+      throttledMsTotal: this.throttler.throttledMs,
+    };
   }
 
   /** The clean and dirty sections of a compacted log (Kafka's cleanableOffsets and LogToClean). */
@@ -274,7 +422,8 @@ export class LogCleaner {
     }
     const segments = log.segmentsSnapshot();
     const active = segments[segments.length - 1];
-    let uncleanable = Math.min(log.highWatermark, active.baseOffset);
+    // Kafka's firstUnstableOffset bound: a transaction without its marker yet is not cleaned.
+    let uncleanable = Math.min(log.highWatermark, active.baseOffset, log.firstUnstableOffset ?? Number.POSITIVE_INFINITY);
     if (config.minCompactionLagMs > 0) {
       for (const s of nonActiveSegmentsFrom(segments, firstDirtyOffset)) {
         if (s.largestTimestamp() > nowMs - config.minCompactionLagMs) {
@@ -294,6 +443,7 @@ export class LogCleaner {
       if (s !== active) cleanableBytes += s.size;
     }
     const total = cleanBytes + cleanableBytes;
+    const compactionDelayMs = maxCompactionDelayMs(segments, firstDirtyOffset, nowMs, config.maxCompactionLagMs);
     return {
       log,
       firstDirtyOffset,
@@ -301,7 +451,8 @@ export class LogCleaner {
       cleanBytes,
       cleanableBytes,
       cleanableRatio: total === 0 ? 0 : cleanableBytes / total,
-      needCompactionNow: maxCompactionDelayMs(segments, firstDirtyOffset, nowMs, config.maxCompactionLagMs) > 0,
+      needCompactionNow: compactionDelayMs > 0,
+      compactionDelayMs,
     };
   }
 
@@ -415,7 +566,12 @@ interface CleanerSettings {
   impl?: IndexImpl;
   isAborted: (log: Log) => boolean;
   crashPoint: (point: CleanerCrashPoint) => void;
+  /** log.cleaner.io.max.bytes.per.second: resolves once `bytes` more may be read or written. */
+  throttle: (bytes: number) => Promise<void>;
 }
+
+/** The transaction events of inactive segments, walked once (segments do not change once inactive). */
+const segmentTxnEvents = new WeakMap<LogSegment, readonly TxnEvent[]>();
 
 /** One cleaner "thread": its offset map and buffers, cleaning one log at a time. */
 class Cleaner {
@@ -436,6 +592,11 @@ class Cleaner {
    * offset), up to log.cleaner.dedupe.buffer.size / threads: a broker with
    * small compacted topics does not hold 128 MiB for them.
    */
+  /** How full the offset map got in the last clean (0-1). */
+  get bufferUtilization(): number {
+    return this.map === null ? 0 : this.map.size / this.map.slots;
+  }
+
   private offsetMap(offsetCount: number): SkimpyOffsetMap {
     const slotsMax = Math.floor(this.settings.dedupeBytes / OFFSET_MAP_SLOT_BYTES);
     const wanted = Math.min(slotsMax, Math.ceil(offsetCount / this.settings.loadFactor) + 1);
@@ -452,9 +613,11 @@ class Cleaner {
     const segments = log.segmentsSnapshot();
     const dirty = nonActiveSegmentsFrom(segments, ltc.firstDirtyOffset).filter((s) => s.baseOffset < ltc.firstUncleanableOffset);
     const maxEntries = Math.floor(map.slots * this.settings.loadFactor);
+    const aborted = await this.collectAbortedTransactions(log, segments, ltc.firstUncleanableOffset);
+    const mapTxn = new CleanedTransactionMetadata(aborted);
     let full = false;
     for (const segment of dirty) {
-      full = await this.buildOffsetMapForSegment(log, segment, ltc.firstDirtyOffset, map, maxEntries);
+      full = await this.buildOffsetMapForSegment(log, segment, ltc.firstDirtyOffset, map, maxEntries, mapTxn);
       if (full) break;
     }
     if (map.latestOffset < ltc.firstDirtyOffset) {
@@ -475,6 +638,7 @@ class Cleaner {
       nowMs,
       deleteRetentionMs: config.deleteRetentionMs,
       lastOffsetOfProducer: log.lastDataOffsetsOfProducers(),
+      txn: new CleanedTransactionMetadata(aborted),
     };
     for (const group of groups) await this.cleanSegments(log, group, context, result);
     result.endOffset = endOffset;
@@ -492,11 +656,66 @@ class Cleaner {
     }
   }
 
+  /**
+   * The aborted transactions that a clean up to `firstUncleanableOffset` can
+   * meet, from the transaction events of the log's segments (see the header).
+   */
+  private async collectAbortedTransactions(log: Log, segments: readonly LogSegment[], firstUncleanableOffset: number): Promise<AbortedTxn[]> {
+    const events: TxnEvent[] = [];
+    const open = new Set<number>();
+    const active = segments[segments.length - 1];
+    for (const segment of segments) {
+      const pastCleanable = segment.baseOffset >= firstUncleanableOffset;
+      if (pastCleanable && open.size === 0) break;
+      const segmentEvents = await this.txnEventsOf(log, segment, segment === active);
+      for (const e of segmentEvents) {
+        if (pastCleanable && !open.has(e.producerId)) continue;
+        events.push(e);
+        if (e.kind === 'marker') open.delete(e.producerId);
+        else if (!pastCleanable) open.add(e.producerId);
+      }
+    }
+    return abortedTransactions(events);
+  }
+
+  /** The transaction events of one segment: remembered for inactive segments, read each time from the active one. */
+  private async txnEventsOf(log: Log, segment: LogSegment, active: boolean): Promise<readonly TxnEvent[]> {
+    const known = segmentTxnEvents.get(segment);
+    if (known) return known;
+    const collector = new TxnEventCollector();
+    await this.scanSegment(
+      log,
+      segment,
+      0,
+      (buf, at) => {
+        collector.onBatch(buf, at, buf.readInt16BE(at + 21), Number(buf.readBigInt64BE(at + 43)), Number(buf.readBigInt64BE(at)));
+        return 1;
+      },
+      active,
+    );
+    if (!active) segmentTxnEvents.set(segment, collector.events);
+    return collector.events;
+  }
+
   /** Kafka's buildOffsetMapForSegment: true when the map filled up before the segment's end. */
-  private async buildOffsetMapForSegment(log: Log, segment: LogSegment, startOffset: number, map: SkimpyOffsetMap, maxEntries: number): Promise<boolean> {
+  private async buildOffsetMapForSegment(
+    log: Log,
+    segment: LogSegment,
+    startOffset: number,
+    map: SkimpyOffsetMap,
+    maxEntries: number,
+    txn: CleanedTransactionMetadata,
+  ): Promise<boolean> {
     let full = false;
     const start = segment.offsetIndex.lookup(startOffset).position;
     await this.scanSegment(log, segment, start, (buf, at, size) => {
+      const batchHeader = readBatchHeader(buf.subarray(at, at + size), 0);
+      // Markers and the batches of aborted transactions put nothing in the map.
+      const skip = batchHeader.isControl ? (txn.onControlBatchRead(batchHeader, controlRecordType(buf, at)), true) : txn.onBatchRead(batchHeader);
+      if (skip) {
+        if (batchHeader.lastOffset >= startOffset) map.updateLatestOffset(batchHeader.lastOffset);
+        return batchHeader.recordsCount;
+      }
       const { header, records } = forEachBatchKey(buf, at, size, (key, offset) => {
         if (offset < startOffset) return true;
         if (map.size >= maxEntries) {
@@ -516,23 +735,32 @@ class Cleaner {
   /** Kafka's cleanSegments: one group into one cleaned segment, swapped in for the group. */
   private async cleanSegments(log: Log, group: LogSegment[], context: BatchFilterContext, result: CleanResult): Promise<void> {
     const writer = new CleanedSegmentWriter(log.dir, group[0].baseOffset, log.currentConfig, this.settings.impl, this.settings.ioBytes);
+    // The cleaned segment's transaction events, known from what is written: its walk is not needed later.
+    const txnEvents = new TxnEventCollector();
     try {
       for (const segment of group) {
+        const before = writer.writtenBytes;
         await this.scanSegment(log, segment, 0, (buf, at, size) => {
           const filtered = filterBatch(buf, at, size, context);
           result.bytesRead += size;
           result.recordsRead += filtered.recordsRead;
           result.recordsKept += filtered.recordsKept;
-          if (filtered.bytes !== null) writer.append(filtered.bytes, filtered.lastOffset, filtered.maxTimestamp);
+          if (filtered.bytes !== null) {
+            const out = Buffer.from(filtered.bytes.buffer, filtered.bytes.byteOffset, filtered.bytes.byteLength);
+            txnEvents.onBatch(out, 0, out.readInt16BE(21), Number(out.readBigInt64BE(43)), Number(out.readBigInt64BE(0)));
+            writer.append(filtered.bytes, filtered.lastOffset, filtered.maxTimestamp);
+          }
           return filtered.recordsRead;
         });
         writer.flushPending();
+        await this.settings.throttle(writer.writtenBytes - before);
         if (writer.writtenBytes > 0) this.settings.crashPoint('cleaned-partly-written');
       }
       const cleanedBytes = await writer.finish(group[group.length - 1].lastModifiedMs());
       this.settings.crashPoint('cleaned-written');
       for (const segment of group) this.checkAborted(log, segment);
-      log.replaceSegments(group[0].baseOffset, cleanedBytes, group, this.settings.crashPoint);
+      const cleaned = log.replaceSegments(group[0].baseOffset, cleanedBytes, group, this.settings.crashPoint);
+      segmentTxnEvents.set(cleaned, txnEvents.events);
       result.bytesWritten += cleanedBytes;
       result.segmentsCleaned += group.length;
     } catch (err) {
@@ -548,10 +776,15 @@ class Cleaner {
    * whichever comes first: well-compressed batches hold many records in few
    * bytes. The buffer grows when one batch is larger than it.
    */
-  private async scanSegment(log: Log, segment: LogSegment, position: number, onBatch: (buf: Buffer, at: number, size: number) => number): Promise<void> {
+  private async scanSegment(log: Log, segment: LogSegment, position: number, onBatch: (buf: Buffer, at: number, size: number) => number, active = false): Promise<void> {
+    // The active segment is read up to its size now: appends only add after it.
     const end = segment.size;
     while (position < end) {
-      this.checkAborted(log, segment);
+      if (active) {
+        if (this.settings.isAborted(log) || log.isClosed) throw new CleaningAbortedError(`${log.name}: the log changed while reading ${segment.logPath}`);
+      } else {
+        this.checkAborted(log, segment);
+      }
       const buf = this.readBuffer;
       const bytes = segment.dataFile.readInto(position, buf, 0, Math.min(buf.length, end - position));
       let at = 0;
@@ -575,6 +808,7 @@ class Cleaner {
         continue;
       }
       position += at;
+      await this.settings.throttle(at);
       await yieldToLoop();
     }
     // Back to the configured size once a large batch has passed.

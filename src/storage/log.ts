@@ -912,6 +912,19 @@ export class Log {
     return out;
   }
 
+  /**
+   * Kafka's firstUnstableOffset: the first offset of the oldest transaction
+   * whose marker is not in the log yet, or null when there is none. The
+   * cleaner does not clean from there on.
+   */
+  get firstUnstableOffset(): number | null {
+    let first: number | null = null;
+    for (const entry of this.producerState.activeProducers()) {
+      if (entry.currentTxnFirstOffset >= 0 && (first === null || entry.currentTxnFirstOffset < first)) first = entry.currentTxnFirstOffset;
+    }
+    return first;
+  }
+
   /** Segment options for a segment written beside the log (the cleaner's output). */
   get segmentOpenOptions() {
     return this.segmentOptions();

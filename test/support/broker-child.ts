@@ -5,6 +5,7 @@
 // gracefully.
 import { Broker } from '../../src/broker/broker.js';
 import { silentLogger } from '../../src/storage/log.js';
+import { createLogger } from '../../src/observability/logger.js';
 
 const [dataDir, portArg, ...pairs] = process.argv.slice(2);
 const properties: Record<string, string> = {};
@@ -13,7 +14,7 @@ for (const pair of pairs) {
   properties[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
 
-const broker = await Broker.start({ port: Number(portArg ?? 0), host: '127.0.0.1', dataDir, properties, logger: silentLogger });
+const broker = await Broker.start({ port: Number(portArg ?? 0), host: '127.0.0.1', dataDir, properties, logger: process.env.SAMSA_TEST_BROKER_LOG ? createLogger() : silentLogger });
 process.stdout.write(`READY ${broker.port}\n`);
 
 process.on('SIGUSR2', () => {

@@ -12,6 +12,10 @@
 // INVALID_PRODUCER_EPOCH; transactional batches get INVALID_TXN_STATE (no
 // transaction coordinator yet). Internal topics (__consumer_offsets) refuse
 // clients' appends with INVALID_TOPIC_EXCEPTION, as Kafka's ReplicaManager does.
+// In a cluster only the partition's leader appends (NOT_LEADER_OR_FOLLOWER
+// elsewhere, the client then refreshes metadata); acks=-1 is checked against
+// the partition's ISR size, which is the leader alone until followers
+// replicate, and answered after the leader's append (acks=1 semantics).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/index.js';
 import { RecordValidationError, StorageError } from '../../storage/errors.js';
@@ -21,8 +25,6 @@ import { produceRecordsProblem } from '../produce-records.js';
 import { isInternalTopic } from '../../cluster/local-metadata.js';
 
 
-// A broker running alone: every partition's ISR is itself.
-const ISR_SIZE = 1;
 
 export function produceHandler(broker: BrokerServices, logger: { warn(m: string): void }): ApiHandler<ProduceRequest, ProduceResponse> {
   return {
@@ -34,7 +36,7 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
       const flushes: Promise<void>[] = [];
       const responses = request.topicData.map((topic): ProduceResponse.TopicProduceResponse => {
         const meta = broker.metadata.topic(topic.name);
-        // acks=-1 needs min.insync.replicas in the ISR; here the ISR is this broker alone.
+        // acks=-1 needs min.insync.replicas in the partition's ISR.
         const minIsr = request.acks === -1 && meta ? broker.configs.minInsyncReplicas(meta.name) : 1;
         return {
           name: topic.name,
@@ -48,18 +50,22 @@ export function produceHandler(broker: BrokerServices, logger: { warn(m: string)
               recordErrors: [],
               errorMessage,
             });
-            const log = meta && p.index >= 0 && p.index < meta.partitionCount ? broker.logs.getLog(topic.name, p.index) : undefined;
+            const inRange = meta !== undefined && p.index >= 0 && p.index < meta.partitionCount;
+            const notLeader = inRange ? broker.replicas.leaderError(meta, p.index) : ErrorCode.NONE;
+            if (notLeader !== ErrorCode.NONE) return result(notLeader, `Leader not local for partition ${topic.name}-${p.index} on broker ${broker.self.nodeId}`);
+            const log = inRange ? broker.logs.getLog(topic.name, p.index) : undefined;
             if (!log) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+            const isr = broker.replicas.state(meta!, p.index)?.isr ?? [broker.self.nodeId];
             // Kafka's order: unknown partition, then the records' shape, then acks.
             const problem = produceRecordsProblem(p.records, context.apiVersion);
             if (problem) return result(problem.errorCode, problem.message);
             if (!acksValid) return result(ErrorCode.INVALID_REQUIRED_ACKS);
             // Only the group coordinator writes __consumer_offsets (Kafka: ReplicaManager, no custom message).
             if (isInternalTopic(topic.name)) return result(ErrorCode.INVALID_TOPIC_EXCEPTION);
-            if (minIsr > ISR_SIZE) {
+            if (minIsr > isr.length) {
               return result(
                 ErrorCode.NOT_ENOUGH_REPLICAS,
-                `The size of the current ISR : ${ISR_SIZE} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic.name}-${p.index}, live replica(s) broker.id are : Set(${broker.self.nodeId})`,
+                `The size of the current ISR : ${isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic.name}-${p.index}, live replica(s) broker.id are : Set(${isr.join(', ')})`,
               );
             }
             if (p.records === null) throw new Error('unreachable: null records passed the records check');

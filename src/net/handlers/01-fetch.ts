@@ -232,6 +232,9 @@ function sessionPartitions(session: FetchSession<SessionPartition>, resolve: (t:
 function target(broker: BrokerServices, key: string, partition: SessionPartition, resolve: (t: string) => TopicMetadata | undefined, usesTopicIds: boolean): Target {
   const meta = partition.topicName === null ? undefined : usesTopicIds ? resolve(partition.topicId) : resolve(partition.topicName);
   const p = partition.request.partition;
+  // In a cluster only the leader serves fetches (followers will fetch with a replica id: the next step).
+  const notLeader = meta && p >= 0 && p < meta.partitionCount ? broker.replicas.leaderError(meta, p) : ErrorCode.NONE;
+  if (notLeader !== ErrorCode.NONE) return { key, partition, log: null, errorCode: notLeader };
   const log = meta && p >= 0 && p < meta.partitionCount ? (broker.logs.getLog(meta.name, p) ?? null) : null;
   const errorCode = log ? 0 : meta === undefined && usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   return { key, partition, log, errorCode };

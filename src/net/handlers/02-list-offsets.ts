@@ -25,7 +25,11 @@ export function listOffsetsHandler(broker: BrokerServices): ApiHandler<ListOffse
           partitions: topic.partitions.map((p): ListOffsetsResponse.ListOffsetsPartitionResponse => {
             const answer = (errorCode: number, timestamp = -1n, offset = -1n): ListOffsetsResponse.ListOffsetsPartitionResponse =>
               withEpoch ? { partitionIndex: p.partitionIndex, errorCode, timestamp, offset, leaderEpoch: errorCode === 0 ? 0 : -1 } : { partitionIndex: p.partitionIndex, errorCode, timestamp, offset };
-            const log = meta && p.partitionIndex >= 0 && p.partitionIndex < meta.partitionCount ? broker.logs.getLog(topic.name, p.partitionIndex) : undefined;
+            const inRange = meta !== undefined && p.partitionIndex >= 0 && p.partitionIndex < meta.partitionCount;
+            // In a cluster the leader answers (Kafka: NOT_LEADER_OR_FOLLOWER from a follower for a consumer's request).
+            const notLeader = inRange ? broker.replicas.leaderError(meta, p.partitionIndex) : ErrorCode.NONE;
+            if (notLeader !== ErrorCode.NONE) return answer(notLeader);
+            const log = inRange ? broker.logs.getLog(topic.name, p.partitionIndex) : undefined;
             if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             const ts = Number(p.timestamp);
             try {

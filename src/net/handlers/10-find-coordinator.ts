@@ -13,6 +13,10 @@
 // first group lookup creates __consumer_offsets, as in Kafka, and is answered
 // once its partitions exist; the creation yields between partitions, so other
 // connections are served meanwhile.
+// In a cluster the coordinator of a group is the leader of its
+// __consumer_offsets partition (COORDINATOR_NOT_AVAILABLE while it has none or
+// the topic is being created). Not yet: moving a group's state when that
+// leadership moves (see docs/configs.md, Cluster mode).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import type { BrokerServices } from '../../broker/broker.js';
@@ -25,11 +29,16 @@ const KEY_TYPE_TRANSACTION = 1;
 type Answer = Omit<FindCoordinatorResponse.Coordinator, 'key'>;
 
 export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
-  const answer = (keyType: number, offsetsTopicReady: boolean): Answer => {
+  const answer = (keyType: number, key: string, offsetsTopicReady: boolean): Answer => {
     const failed = (errorCode: number, errorMessage: string): Answer => ({ nodeId: -1, host: '', port: -1, errorCode, errorMessage });
     if (keyType === KEY_TYPE_GROUP) {
       if (!offsetsTopicReady) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-      return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      if (!broker.metadata.clustered) return { nodeId: broker.self.nodeId, host: broker.self.host, port: broker.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      const topic = broker.metadata.topic(OFFSETS_TOPIC);
+      const leader = topic?.partitions?.[broker.coordinatorStore.partitionFor(key)]?.leader ?? -1;
+      const node = broker.metadata.brokers().find((b) => b.nodeId === leader);
+      if (!node) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+      return { nodeId: node.nodeId, host: node.host, port: node.port, errorCode: ErrorCode.NONE, errorMessage: null };
     }
     if (keyType === KEY_TYPE_TRANSACTION) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
     return failed(ErrorCode.INVALID_REQUEST, `Unknown coordinator type: ${keyType}`);
@@ -37,9 +46,9 @@ export function findCoordinatorHandler(broker: BrokerServices): ApiHandler<FindC
   const respond = (request: FindCoordinatorRequest, apiVersion: number, offsetsTopicReady: boolean): FindCoordinatorResponse => {
     const keyType = request.keyType ?? KEY_TYPE_GROUP;
     if (apiVersion >= 4) {
-      return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType, offsetsTopicReady) })) };
+      return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType, key, offsetsTopicReady) })) };
     }
-    return { throttleTimeMs: 0, ...answer(keyType, offsetsTopicReady) };
+    return { throttleTimeMs: 0, ...answer(keyType, request.key ?? '', offsetsTopicReady) };
   };
   return {
     apiKey: ApiKey.FindCoordinator,

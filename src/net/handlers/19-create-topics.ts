@@ -19,7 +19,7 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
     apiKey: ApiKey.CreateTopics,
     minVersion: 0,
     maxVersion: 7,
-    handle(request, context) {
+    async handle(request, context) {
       const v = context.apiVersion;
       const validateOnly = v >= 1 && request.validateOnly === true;
       const fail = (name: string, errorCode: number, errorMessage: string | null): CreateTopicsResponse.CreatableTopicResult => ({
@@ -39,12 +39,12 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
       for (const t of request.topics) {
         // Kafka's controller answers repeated names once each, after the others.
         if ((seen.get(t.name) ?? 0) > 1) continue;
-        results.push(createOne(t));
+        results.push(await createOne(t));
       }
       for (const [name, count] of seen) if (count > 1) results.push(fail(name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
 
       // Kafka's order: name, existence, configs, then assignments or counts.
-      function createOne(t: CreateTopicsRequest.CreatableTopic): CreateTopicsResponse.CreatableTopicResult {
+      async function createOne(t: CreateTopicsRequest.CreatableTopic): Promise<CreateTopicsResponse.CreatableTopicResult> {
         const nameError = broker.metadata.newTopicNameError(t.name);
         if (nameError) return fail(t.name, nameError.errorCode, nameError.message);
         const requested: Record<string, string | null> = {};
@@ -61,7 +61,8 @@ export function createTopicsHandler(broker: BrokerServices): ApiHandler<CreateTo
           partitions = t.assignments.length;
           replicationFactor = t.assignments[0].brokerIds.length;
         }
-        const created = broker.metadata.createTopic(t.name, partitions, replicationFactor, configs, validateOnly);
+        const assignments = t.assignments.length > 0 ? [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds) : null;
+        const created = await broker.metadata.createTopic(t.name, partitions, replicationFactor, configs, validateOnly, assignments);
         if (!created.ok) return fail(t.name, created.errorCode, created.message);
         if (!validateOnly) broker.materializeTopic(created.value);
         return {

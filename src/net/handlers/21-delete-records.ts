@@ -38,7 +38,10 @@ export function deleteRecordsHandler(broker: BrokerServices): ApiHandler<DeleteR
           name: topic.name,
           partitions: topic.partitions.map((p): DeleteRecordsResponse.DeleteRecordsPartitionResult => {
             const answer = (errorCode: number, lowWatermark = INVALID_LOW_WATERMARK) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode });
-            const log = meta && p.partitionIndex >= 0 && p.partitionIndex < meta.partitionCount ? broker.logs.getLog(meta.name, p.partitionIndex) : undefined;
+            const inRange = meta !== undefined && p.partitionIndex >= 0 && p.partitionIndex < meta.partitionCount;
+            const notLeader = inRange ? broker.replicas.leaderError(meta, p.partitionIndex) : ErrorCode.NONE;
+            if (notLeader !== ErrorCode.NONE) return answer(notLeader);
+            const log = inRange ? broker.logs.getLog(meta.name, p.partitionIndex) : undefined;
             if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             // Kafka's ReplicaManager: "Cannot delete records of internal topic" (the coordinator owns __consumer_offsets).
             if (isInternalTopic(topic.name)) return answer(ErrorCode.INVALID_TOPIC_EXCEPTION);

@@ -11,12 +11,15 @@ export function alterConfigsHandler(broker: BrokerServices): ApiHandler<AlterCon
     apiKey: ApiKey.AlterConfigs,
     minVersion: 0,
     maxVersion: 2,
-    handle(request) {
-      const responses = request.resources.map((resource): AlterConfigsResponse.AlterConfigsResourceResponse => {
-        const outcome = broker.configs.replace(resource.resourceType, resource.resourceName, resource.configs, request.validateOnly);
-        return { ...outcome, resourceType: resource.resourceType, resourceName: resource.resourceName };
-      });
+    async handle(request) {
+      // One resource after the other: in a cluster each change is an etcd transaction.
+      const responses: Array<Awaited<ReturnType<typeof answer>>> = [];
+      for (const resource of request.resources) responses.push(await answer(resource));
       return { throttleTimeMs: 0, responses };
+      async function answer(resource: (typeof request.resources)[number]): Promise<AlterConfigsResponse.AlterConfigsResourceResponse> {
+        const outcome = await broker.configs.replace(resource.resourceType, resource.resourceName, resource.configs, request.validateOnly);
+        return { ...outcome, resourceType: resource.resourceType, resourceName: resource.resourceName };
+      }
     },
   };
 }

@@ -22,7 +22,7 @@ export function createPartitionsHandler(broker: BrokerServices): ApiHandler<Crea
     apiKey: ApiKey.CreatePartitions,
     minVersion: 0,
     maxVersion: 3,
-    handle(request) {
+    async handle(request) {
       const result = (name: string, errorCode: number, errorMessage: string | null = null): Result => ({ name, errorCode, errorMessage });
       if (request.timeoutMs <= 0) return { throttleTimeMs: 0, results: request.topics.map((t) => result(t.name, ErrorCode.REQUEST_TIMED_OUT)) };
       const counts = new Map<string, number>();
@@ -36,7 +36,7 @@ export function createPartitionsHandler(broker: BrokerServices): ApiHandler<Crea
           continue;
         }
         const assignments = t.assignments === null ? null : t.assignments.map((a) => a.brokerIds);
-        const grown = broker.metadata.createPartitions(t.name, t.count, assignments, request.validateOnly);
+        const grown = await broker.metadata.createPartitions(t.name, t.count, assignments, request.validateOnly);
         if (!grown.ok) {
           results.push(result(t.name, grown.errorCode, grown.message));
           continue;

@@ -11,13 +11,16 @@ export function incrementalAlterConfigsHandler(broker: BrokerServices): ApiHandl
     apiKey: ApiKey.IncrementalAlterConfigs,
     minVersion: 0,
     maxVersion: 1,
-    handle(request) {
-      const responses = request.resources.map((resource): IncrementalAlterConfigsResponse.AlterConfigsResourceResponse => {
-        const edits = resource.configs.map((c) => ({ name: c.name, operation: c.configOperation, value: c.value }));
-        const outcome = broker.configs.edit(resource.resourceType, resource.resourceName, edits, request.validateOnly);
-        return { ...outcome, resourceType: resource.resourceType, resourceName: resource.resourceName };
-      });
+    async handle(request) {
+      // One resource after the other: in a cluster each change is an etcd transaction.
+      const responses: Array<Awaited<ReturnType<typeof answer>>> = [];
+      for (const resource of request.resources) responses.push(await answer(resource));
       return { throttleTimeMs: 0, responses };
+      async function answer(resource: (typeof request.resources)[number]): Promise<IncrementalAlterConfigsResponse.AlterConfigsResourceResponse> {
+        const edits = resource.configs.map((c) => ({ name: c.name, operation: c.configOperation, value: c.value }));
+        const outcome = await broker.configs.edit(resource.resourceType, resource.resourceName, edits, request.validateOnly);
+        return { ...outcome, resourceType: resource.resourceType, resourceName: resource.resourceName };
+      }
     },
   };
 }

@@ -41,15 +41,15 @@ export function describeClusterHandler(broker: BrokerServices): ApiHandler<Descr
       if (endpointType === ENDPOINT_TYPE_CONTROLLER) {
         return refuse(ErrorCode.MISMATCHED_ENDPOINT_TYPE, 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER');
       }
-      const self = broker.self;
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
         errorMessage: null,
         endpointType: ENDPOINT_TYPE_BROKER,
         clusterId: broker.metadata.clusterId,
-        controllerId: self.nodeId,
-        brokers: [{ brokerId: self.nodeId, host: self.host, port: self.port, rack: null }],
+        // In a cluster: the elected controller (a broker, whose endpoint clients can use) and every live broker.
+        controllerId: broker.metadata.controllerId(),
+        brokers: broker.metadata.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
         clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_AUTHORIZED_OPERATIONS : OPERATIONS_OMITTED,
       };
     },
