@@ -205,21 +205,28 @@ describe('samsa perf consume', { timeout: 300_000 }, () => {
     const topic = 'perf-latest';
     expect((await perfProduce('--topic', topic, '--num-records', '500', '--record-size', '50', '--producer-props', 'acks=1')).code).toBe(0);
     const consumer = startCli(['perf', 'consume', '--bootstrap-server', bootstrap, '--topic', topic, '--messages', '200', '--from-latest', '--timeout', '60000', '--show-detailed-stats', '--reporting-interval', '200', '--json']);
-    // The consumer has found the latest offsets once it prints its first (empty) windows (to stderr with --json).
-    for (let i = 0; i < 600 && consumer.stderr().split('\n').length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect((await perfProduce('--topic', topic, '--num-records', '200', '--record-size', '50', '--producer-props', 'acks=1')).code).toBe(0);
+    let exited = false;
+    void consumer.exited.then(() => (exited = true));
+    // When the consumer looks up the latest offsets is its business: keep producing until it has its 200 records.
+    for (let runs = 0; !exited && runs < 30; runs++) {
+      expect((await perfProduce('--topic', topic, '--num-records', '100', '--record-size', '50', '--producer-props', 'acks=1')).code).toBe(0);
+    }
     const r = await consumer.exited;
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ records: 200, timedOut: false });
-    // Kafka's detailed rows: time, threadId, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec.
+    const result = JSON.parse(r.stdout);
+    // From the latest offset: at least the 200 asked for, never the 500 written before it started.
+    expect(result.records).toBeGreaterThanOrEqual(200);
+    expect(result.records).toBeLessThan(500);
+    expect(result.timedOut).toBe(false);
+    // Kafka's detailed rows (to stderr with --json): time, threadId, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec.
     const rows = r.stderr.trimEnd().split('\n').map((l) => l.split(', '));
-    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(rows.length).toBeGreaterThanOrEqual(1);
     for (const row of rows) {
       expect(row).toHaveLength(10);
       expect(row[0]).toMatch(new RegExp(`^${DATE}$`));
       expect(row[1]).toBe('0');
+      expect(Number(row[4])).toBeGreaterThan(0);
     }
-    expect(Number(rows[0][4])).toBe(0);
   });
 });
 
