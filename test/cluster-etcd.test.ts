@@ -18,6 +18,7 @@ import { buildRecordBatch } from '../src/record/record-batch.js';
 import { BrokerProcess } from './support/broker-process.js';
 import { EtcdProcess, clusterProperties, etcdUnavailableReason, restartClusterBroker, startClusterBrokers, stopClusterBrokers, type ClusterBroker } from './support/etcd.js';
 import { WireClient, produce } from './support/kafka-wire.js';
+import { runCli } from './support/cli.js';
 import { tempDir } from './support/storage.js';
 
 const TEST_TIMEOUT_MS = 180_000;
@@ -163,6 +164,16 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
       expect(described.clusterId).toBe(m.clusterId);
       expect(described.brokers.map((x) => x.nodeId).sort()).toEqual([1, 2, 3]);
     }
+    // Producer ids come from blocks reserved in etcd: two brokers never hand out the same one.
+    const ids: bigint[] = [];
+    for (const b of [...brokers, ...brokers]) {
+      const wire = await WireClient.connect(b.process.port);
+      const r = await wire.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+      wire.close();
+      expect(r.errorCode).toBe(0);
+      ids.push(r.producerId as bigint);
+    }
+    expect(new Set(ids).size).toBe(6);
   }, TEST_TIMEOUT_MS);
 
   it('creates topics from any broker with replicas placed as Kafka does; produces to each leader and consumes back', async () => {
@@ -222,6 +233,22 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
     await consumer.disconnect();
     expect(received.sort()).toEqual(sent.sort());
 
+    // The operator's view: `samsa cluster` and `samsa topics --describe` (Kafka's Leader/Replicas/Isr lines).
+    const cluster = await runCli(['cluster', '--bootstrap-server', `127.0.0.1:${brokers[0].process.port}`]);
+    expect(cluster.code).toBe(0);
+    expect(cluster.stdout).toContain(`Controller: ${m.controllerId}\n`);
+    expect(cluster.stdout).toContain('Brokers: 3\n');
+    for (const b of brokers) expect(cluster.stdout).toContain(`\tId: ${b.nodeId}\tEndpoint: 127.0.0.1:${b.process.port}\tRack: none`);
+    // spread-rf3: three replicas, one in sync (no replication yet); the others have one replica each.
+    expect(cluster.stdout).toContain('Under-replicated partitions: 6\nOffline partitions: 0\n');
+    const described = await runCli(['topics', '--bootstrap-server', `127.0.0.1:${brokers[2].process.port}`, '--describe', '--topic', 'spread-rf3']);
+    expect(described.code).toBe(0);
+    for (const p of m.topics.find((t) => t.name === 'spread-rf3')!.partitions) {
+      expect(described.stdout).toContain(
+        `\tTopic: spread-rf3\tPartition: ${p.partitionIndex}\tLeader: ${p.leaderId}\tReplicas: ${p.replicaNodes.join(',')}\tIsr: ${p.leaderId}\t`,
+      );
+    }
+
     // A broker that is not the leader refuses the append, so the client goes to the leader.
     const p0 = m.topics.find((t) => t.name === 'spread-rf3')!.partitions.find((p) => p.partitionIndex === 0)!;
     const follower = brokers.find((b) => b.nodeId !== p0.leaderId)!;
@@ -255,6 +282,10 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
       // Metadata shows -1 as soon as the broker is gone; the controller's change (epoch 1) follows.
       return ps.every((p) => p.leaderId === -1 && p.leaderEpoch === 1) ? ps : null;
     });
+    const cluster = await runCli(['cluster', '--bootstrap-server', `127.0.0.1:${survivors[0].process.port}`]);
+    expect(cluster.stdout).toContain('Brokers: 2\n');
+    expect(cluster.stdout).toMatch(/Offline partitions: [1-9]\d* \(/);
+    for (const p of led) expect(cluster.stdout).toContain(`spread-rf3-${p.partitionIndex}`);
     for (const p of led) {
       expect(p.errorCode).toBe(ErrorCode.LEADER_NOT_AVAILABLE);
       expect(p.offlineReplicas).toEqual([victim.nodeId]);

@@ -24,7 +24,7 @@ import { incrementalAlterConfigsHandler } from '../net/handlers/44-incremental-a
 import { DynamicBrokerConfigs } from '../config/dynamic-broker-configs.js';
 import { ConfigAdmin } from './config-admin.js';
 import { initProducerIdHandler } from '../net/handlers/22-init-producer-id.js';
-import { ProducerIdManager } from '../cluster/producer-id-manager.js';
+import { ClusterProducerIds, ProducerIdManager, type ProducerIdSource } from '../cluster/producer-id-manager.js';
 import { Listener } from '../net/listener.js';
 import { LogManager } from '../storage/log-manager.js';
 import { withTopicOverrides, type LogConfig } from '../storage/log-config.js';
@@ -195,7 +195,10 @@ export class Broker implements BrokerServices {
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
       cleaner: config.cleaner,
     });
-    const producerIds = ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
+    // In a cluster every broker takes blocks from etcd, so no two hand out the same id.
+    const producerIds: ProducerIdSource = metadata.clustered
+      ? new ClusterProducerIds((size) => (metadata as EtcdMetadata).reserveProducerIdBlock(size))
+      : ProducerIdManager.open(path.resolve(config.logDirs[0]), config.nodeId);
     const fetchSessions: FetchSessions = new FetchSessionCache({ slotsMax: config.maxIncrementalFetchSessionCacheSlots, clock: options.clock });
     const broker = new Broker(config, metadata, logs, new FetchWaiters(), fetchSessions, logger, dynamicConfigs, options.clock);
     // In a cluster, topics change on other brokers too: this broker follows its view.

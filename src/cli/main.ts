@@ -2,6 +2,7 @@
 // protocol (src/client/), so they work against any Kafka broker too.
 import { ConnectionError } from '../client/errors.js';
 import { brokerApiVersionsCommand } from './broker-api-versions.js';
+import { clusterCommand } from './cluster.js';
 import { consoleConsumerCommand } from './console-consumer.js';
 import { consoleProducerCommand } from './console-producer.js';
 import { consumerGroupsCommand } from './consumer-groups.js';
@@ -42,6 +43,9 @@ Commands:
       List, describe, reset or delete consumer groups (kafka-consumer-groups).
   broker-api-versions --bootstrap-server H:P
       Print the API versions of every broker (kafka-broker-api-versions).
+  cluster --bootstrap-server H:P
+      List the brokers (id, endpoint, rack), the controller, and the
+      under-replicated and offline partitions of a cluster.
   perf produce --topic T --num-records N|--duration S --record-size B
          [--bootstrap-server H:P] [--throughput R] [--producer-props acks=1
          linger.ms=5 batch.size=16384 compression.type=lz4 ...] [--partitions N]
@@ -74,6 +78,7 @@ const COMMANDS: Record<string, Command> = {
   'console-consumer': consoleConsumerCommand,
   'consumer-groups': consumerGroupsCommand,
   'broker-api-versions': brokerApiVersionsCommand,
+  cluster: clusterCommand,
   perf: perfCommand,
 };
 

@@ -554,6 +554,29 @@ export class EtcdMetadata implements ClusterMetadata {
     return fail(MetadataErrorCode.REQUEST_TIMED_OUT, 'The metadata changed concurrently too many times; try again.');
   }
 
+  // ---- producer ids ----
+
+  /**
+   * Reserves the next block of producer ids for this broker (compare-and-swap
+   * on the cluster's last block, Kafka's /latest_producer_id_block layout).
+   */
+  async reserveProducerIdBlock(size: number): Promise<{ start: number; end: number }> {
+    const key = `${this.options.prefix}/latest-producer-id-block`;
+    for (let i = 0; i < CAS_ATTEMPTS; i++) {
+      const got = await this.client.get(key).exec();
+      const kv = got.kvs[0];
+      const last = kv ? Number((JSON.parse(kv.value.toString()) as { block_end?: string }).block_end) : -1;
+      if (!Number.isSafeInteger(last) || last < -1) throw new Error(`${key} holds no producer id block`);
+      const start = last + 1;
+      const end = start + size - 1;
+      const value = JSON.stringify({ version: 1, broker: this.options.nodeId, block_start: String(start), block_end: String(end) });
+      const txn = kv ? this.client.if(key, 'Mod', '==', revisionOf(kv.mod_revision)) : this.client.if(key, 'Create', '==', 0);
+      const result = await txn.then(this.client.put(key).value(value)).commit();
+      if (result.succeeded) return { start, end };
+    }
+    throw new Error('producer id blocks changed concurrently too many times');
+  }
+
   // ---- this broker's registration ----
 
   /**

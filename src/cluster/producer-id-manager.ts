@@ -66,3 +66,33 @@ export class ProducerIdManager {
     this.blockEnd = last + 1;
   }
 }
+
+/** Where InitProducerId gets ids: this broker's block file, or (in a cluster) blocks the cluster hands out. */
+export interface ProducerIdSource {
+  generateProducerId(): bigint | Promise<bigint>;
+}
+
+/**
+ * Producer ids from blocks reserved in the cluster's metadata (etcd), as
+ * Kafka's brokers get theirs from the controller: no two brokers ever hand
+ * out the same id, which a block file per broker could not promise. Ids left
+ * in a block when the broker stops are skipped.
+ */
+export class ClusterProducerIds implements ProducerIdSource {
+  private nextId = 0;
+  private blockEnd = 0;
+  private refilling: Promise<void> | null = null;
+
+  constructor(private readonly reserveBlock: (size: number) => Promise<{ start: number; end: number }>) {}
+
+  generateProducerId(): bigint | Promise<bigint> {
+    if (this.nextId < this.blockEnd) return BigInt(this.nextId++);
+    this.refilling ??= this.reserveBlock(PRODUCER_ID_BLOCK_SIZE)
+      .then((block) => {
+        this.nextId = block.start;
+        this.blockEnd = block.end + 1;
+      })
+      .finally(() => (this.refilling = null));
+    return this.refilling.then(() => this.generateProducerId());
+  }
+}

@@ -13,9 +13,12 @@
 // have yet: they get COORDINATOR_NOT_AVAILABLE, the retriable answer Kafka
 // gives while no coordinator can serve the id (clients retry until their
 // max.block.ms and fail with a timeout, without corrupting anything).
+// In a cluster ids come in blocks reserved in etcd; while none can be reserved
+// (etcd unreachable) the answer is COORDINATOR_LOAD_IN_PROGRESS, retriable, as
+// Kafka's broker answers while the controller has not handed it a block.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiKey, type InitProducerIdRequest, type InitProducerIdResponse } from '../../protocol/generated/index.js';
-import type { ProducerIdManager } from '../../cluster/producer-id-manager.js';
+import type { ProducerIdSource } from '../../cluster/producer-id-manager.js';
 import type { ApiHandler } from '../dispatcher.js';
 
 const NO_PRODUCER_ID = -1n;
@@ -24,7 +27,7 @@ const NO_PRODUCER_EPOCH = -1;
 const TRANSACTION_TIMEOUT_MS_MAX = 900_000;
 
 export function initProducerIdHandler(
-  producerIds: ProducerIdManager,
+  producerIds: ProducerIdSource,
   logger: { warn(m: string): void },
 ): ApiHandler<InitProducerIdRequest, InitProducerIdResponse> {
   const failed = (errorCode: number): InitProducerIdResponse => ({
@@ -45,7 +48,15 @@ export function initProducerIdHandler(
       const transactionalId = request.transactionalId;
       if (transactionalId === null) {
         try {
-          return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: producerIds.generateProducerId(), producerEpoch: 0 };
+          const id = producerIds.generateProducerId();
+          if (typeof id === 'bigint') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: id, producerEpoch: 0 };
+          return id.then(
+            (producerId): InitProducerIdResponse => ({ throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 }),
+            (err: Error) => {
+              logger.warn(`InitProducerId: no producer id block from the cluster: ${err.message}`);
+              return failed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+            },
+          );
         } catch (err) {
           logger.warn(`InitProducerId: could not reserve producer ids: ${(err as Error).message}`);
           return failed(ErrorCode.UNKNOWN_SERVER_ERROR);
