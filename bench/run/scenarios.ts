@@ -24,6 +24,7 @@ export interface Scenario {
 // ---- 1: fetch, zero-copy vs copy ----
 
 async function fetchPaths(ctx: Context, round: number): Promise<void> {
+  if (process.env.SAMSA_NATIVE === '0') ctx.note('SAMSA_NATIVE=0: the brokers run without the addon, so the zero-copy rows use the copy path too');
   const dir = ctx.dir('s1-fetch');
   let broker = await ctx.broker(dir);
   await topic(broker, 'f', 1);
