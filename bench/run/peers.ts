@@ -3,13 +3,14 @@
 // benchmark tool (`redis-benchmark`, pipelined), XADD of 1 KiB entries and
 // XRANGE of 100 entries, with the AOF written without fsync (appendfsync no:
 // the page cache, like Samsa's default) and with fsync on every write
-// (appendfsync always, like log.flush.interval.messages=1). NATS JetStream: the
-// server is detected but the harness has no JetStream load generator yet.
+// (appendfsync always, like log.flush.interval.messages=1). NATS JetStream:
+// `nats-server -js` with file storage, loaded by bench/run/nats.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../e2e/broker-process.js';
 import type { Context } from './context.js';
+import { natsPublish } from './nats.js';
 
 const VALUE_BYTES = 1024;
 
@@ -75,6 +76,34 @@ async function redisStreams(ctx: Context): Promise<void> {
   }
 }
 
+async function natsJetStream(ctx: Context): Promise<void> {
+  const port = await freePort();
+  const dir = ctx.dir('s9-nats');
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', fs.openSync(path.join(dir, 'nats.log'), 'a'), 'ignore'] });
+  try {
+    let last: unknown = null;
+    for (let i = 0; i < 200; i++) {
+      try {
+        await natsPublish(port, 'WARM', 'warm', 2000, VALUE_BYTES, 256);
+        last = null;
+        break;
+      } catch (err) {
+        last = err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    if (last) throw last;
+    const count = Math.max(2000, Math.round(ctx.sizes.produceBytes / 4 / VALUE_BYTES));
+    const r = await natsPublish(port, 'S', 's', count, VALUE_BYTES, 256);
+    const params = { client: 'Node, NATS text protocol, 256 publishes awaiting acks', message: '1 KiB', storage: 'file (JetStream 2.9: no fsync per message)' };
+    const durability = 'peer: JetStream file store, written per message, no fsync per message';
+    ctx.record(9, 'peers.nats.publish.throughput', 'MB/s', (r.acked * VALUE_BYTES) / 1e6 / r.seconds, params, durability);
+    ctx.record(9, 'peers.nats.publish.p99', 'ms', r.latencyMs.p99, params, durability);
+  } finally {
+    await stop(child);
+  }
+}
+
 export async function peers(ctx: Context, round: number): Promise<void> {
   if (ctx.smoke) {
     ctx.note('scenario 9: peers skipped in smoke mode (never required by tests)');
@@ -85,11 +114,6 @@ export async function peers(ctx: Context, round: number): Promise<void> {
   } else if (round === 0) {
     ctx.note('scenario 9: Redis Streams skipped: `redis-server` (and its `redis-benchmark`) is not installed');
   }
-  if (round === 0) {
-    ctx.note(
-      installed('nats-server')
-        ? 'scenario 9: NATS JetStream skipped: `nats-server` is installed but the harness has no JetStream load generator yet'
-        : 'scenario 9: NATS JetStream skipped: `nats-server` is not installed',
-    );
-  }
+  if (installed('nats-server')) await natsJetStream(ctx);
+  else if (round === 0) ctx.note('scenario 9: NATS JetStream skipped: `nats-server` is not installed');
 }

@@ -42,11 +42,12 @@ export interface Target {
   how: string;
 }
 
-/** Side-by-side rows of scenario 9: [what, Samsa metric, peer metric]. */
-export const PEER_ROWS: [string, string, string][] = [
-  ['produce 1 KiB records, no fsync (16 KiB batches vs 16-deep pipeline)', 'acks.1.16KiB.max-throughput', 'peers.redis.xadd.aof-fsync-no.throughput'],
-  ['produce 1 KiB records, fsync every write', 'append.write.flush-1.throughput', 'peers.redis.xadd.aof-fsync-always.throughput'],
-  ['read cached 1 KiB records', 'fetch.zero-copy.throughput', 'peers.redis.xrange.throughput'],
+/** Side-by-side rows of scenario 9: [peer, what, Samsa metric, peer metric]. */
+export const PEER_ROWS: [string, string, string, string][] = [
+  ['Redis Streams', 'produce 1 KiB records, no fsync', 'acks.1.16KiB.max-throughput', 'peers.redis.xadd.aof-fsync-no.throughput'],
+  ['Redis Streams', 'produce 1 KiB records, fsync every write', 'append.write.flush-1.throughput', 'peers.redis.xadd.aof-fsync-always.throughput'],
+  ['Redis Streams', 'read cached 1 KiB records', 'fetch.zero-copy.throughput', 'peers.redis.xrange.throughput'],
+  ['NATS JetStream', 'produce 1 KiB records, no fsync', 'acks.1.16KiB.max-throughput', 'peers.nats.publish.throughput'],
 ];
 
 export function targets(metrics: Metric[]): Target[] {
@@ -70,7 +71,7 @@ export function targets(metrics: Metric[]): Target[] {
     t('zero-copy fetch broker CPU per GiB vs the copy path', ratio('fetch.zero-copy.cpu', 'fetch.copy.cpu'), '<=', 0.3, 'x', 'fetch.zero-copy.cpu / fetch.copy.cpu'),
     t('produce of 1 KiB records vs loopback TCP', ratio('append.write.flush-default.throughput', 'limits.loopback-tcp'), '>=', 0.4, 'x', 'append.write.flush-default.throughput (256 KiB batches, acks=1) / limits.loopback-tcp'),
     t('produce p99 at half the max rate, acks=1', m('acks.1.half-max.p99'), '<=', 5, 'ms', 'acks.1.half-max.p99 (16 KiB batches, one connection, open loop)'),
-    ...PEER_ROWS.filter(([, , peer]) => m(peer) !== null).map(([what, samsa, peer]) => t(`Samsa vs Redis Streams: ${what}`, ratio(samsa, peer), '>=', 1, 'x', `${samsa} / ${peer}`)),
+    ...PEER_ROWS.filter(([, , , peer]) => m(peer) !== null).map(([name, what, samsa, peer]) => t(`Samsa vs ${name}: ${what}`, ratio(samsa, peer), '>=', 1, 'x', `${samsa} / ${peer}`)),
   ];
 }
 
@@ -292,16 +293,23 @@ export function charts(metrics: Metric[]): Chart[] {
         'The path is one append plus one long-poll wake-up and a sendfile, which the sub-millisecond p50 shows; the p99 of tens of milliseconds and more comes from the broker being descheduled on a 2-core machine shared with other work (load average ~11) rather than from the path itself.',
     );
   // 9
+  const rowLabels = [...new Set(PEER_ROWS.map(([, what]) => what))];
   const peerGroups = groups(
-    PEER_ROWS.map(([what, samsa, peer]) => ({ label: what.split(' (')[0].replace('produce 1 KiB records, ', 'produce, ').replace('read cached 1 KiB records', 'read (cached)'), bars: get(peer) ? [bar(samsa, 'Samsa'), bar(peer, 'Redis Streams')] : [] })),
+    rowLabels.map((what) => {
+      const rows = PEER_ROWS.filter(([name, w, , peer]) => w === what && get(peer) && name);
+      return {
+        label: what.replace('produce 1 KiB records, ', 'produce, ').replace('read cached 1 KiB records', 'read (cached)'),
+        bars: rows.length ? [bar(rows[0][2], 'Samsa'), ...rows.map(([name, , , peer]) => bar(peer, name))] : [],
+      };
+    }),
   );
   add(
     'peers.svg',
     9,
     'Samsa beside Redis Streams',
-    peerGroups.length ? barChart({ title: 'Samsa and Redis Streams, 1 KiB records (MB/s)', yLabel: 'MB/s', groups: peerGroups }) : null,
-    'Redis is loaded by its own C tool (redis-benchmark, 2 connections, 16 commands pipelined: XADD of one 1 KiB entry, XRANGE of 100 entries) and Samsa by the C loadgen with the same record size; "no fsync" is Redis\'s AOF with appendfsync no against Samsa\'s default, "fsync every write" is appendfsync always against log.flush.interval.messages=1 (Samsa with 256 KiB batches there, so fewer fsyncs per byte). ' +
-      'Redis handles each entry as a command on one thread and copies it into its in-memory stream and the AOF, while Samsa appends a whole batch with one write and serves reads with sendfile.',
+    peerGroups.length ? barChart({ title: 'Samsa, Redis Streams and NATS JetStream, 1 KiB records (MB/s)', yLabel: 'MB/s', groups: peerGroups }) : null,
+    'Redis is loaded by its own C tool (redis-benchmark, 2 connections, 16 commands pipelined: XADD of one 1 KiB entry, XRANGE of 100 entries), NATS JetStream (2.9, file storage, no fsync per message) by a small Node publisher with 256 publishes awaiting their acks (a Node client may limit it), and Samsa by the C loadgen (16 KiB batches, 2 connections x 8 requests) with the same record size; "no fsync" is Redis\'s AOF with appendfsync no against Samsa\'s default, "fsync every write" is appendfsync always against log.flush.interval.messages=1 (Samsa with 256 KiB batches there, so fewer fsyncs per byte). ' +
+      'Redis and NATS handle each message on its own (a command or a publish with its ack, copied into memory and the log), while Samsa appends a whole batch with one write and serves reads with sendfile.',
   );
   return out;
 }
@@ -346,8 +354,7 @@ export function markdown(r: ReportData, list: Chart[]): string {
   );
   lines.push('### Targets (issue 5)', '', '| target | measured | goal | met | from |', '|---|---:|---|---|---|');
   for (const t of r.targets) lines.push(`| ${t.what} | ${t.measured === null ? 'n/a' : fmt(t.measured)} ${t.unit} | ${t.op} ${t.target} ${t.unit} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} | ${t.how} |`);
-  if (!r.targets.some((t) => t.what.startsWith('Samsa vs Redis'))) lines.push('| Samsa ahead of Redis Streams and NATS JetStream | n/a | every row | not measured | scenario 9: peers not installed on this machine |');
-  lines.push('| Samsa ahead of NATS JetStream | n/a | every row | not measured | scenario 9 has no JetStream load generator yet |');
+  if (!r.targets.some((t) => t.what.startsWith('Samsa vs '))) lines.push('| Samsa ahead of Redis Streams and NATS JetStream | n/a | every row | not measured | scenario 9: peers not installed on this machine |');
   if (r.notes.length) lines.push('', 'Notes from this run:', '', ...r.notes.map((n) => `- ${n}`));
   for (const s of r.scenarios) {
     const ms = r.metrics.filter((x) => x.scenario === s.id);
