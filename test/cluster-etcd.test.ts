@@ -9,6 +9,7 @@
 //
 // Skipped, with the reason printed, when there is no etcd binary (Debian's
 // etcd-server; .ci/run installs it).
+import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../src/protocol/generated/index.js';
@@ -256,6 +257,50 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
     const refused = await produce(wire, 'spread-rf3', 0, buildRecordBatch([{ key: null, value: Buffer.from('x') }]), 1);
     wire.close();
     expect(refused!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  }, TEST_TIMEOUT_MS);
+
+  it('adds partitions, alters topic configs and deletes topics from any broker; every broker follows', async () => {
+    await createTopicVia(brokers[0], 'admin-target', 3, 2);
+    await agreedMetadata(brokers, (v) => v.topics.find((t) => t.name === 'admin-target')?.partitions.every((p) => p.leaderId > 0) === true);
+    const admin = kafkaFor([brokers[1]]).admin();
+    await admin.connect();
+    try {
+      await admin.createPartitions({ topicPartitions: [{ topic: 'admin-target', count: 6 }] });
+      const grown = await agreedMetadata(brokers, (v) => v.topics.find((t) => t.name === 'admin-target')?.partitions.length === 6);
+      const partitions = grown.topics.find((t) => t.name === 'admin-target')!.partitions.sort((a, b) => a.partitionIndex - b.partitionIndex);
+      expect(partitions.every((p) => p.replicaNodes.length === 2 && p.leaderId === p.replicaNodes[0])).toBe(true);
+      // The added partitions continue the leaders round-robin.
+      for (const id of [1, 2, 3]) expect(partitions.filter((p) => p.leaderId === id)).toHaveLength(2);
+      // Each broker holds a log for exactly the partitions it is a replica of.
+      await until('replica logs on every broker', async () =>
+        brokers.every((b) => {
+          const dirs = fs.readdirSync(b.dataDir).filter((d) => /^admin-target-\d+$/.test(d)).sort();
+          const expected = partitions.filter((p) => p.replicaNodes.includes(b.nodeId)).map((p) => `admin-target-${p.partitionIndex}`).sort();
+          return JSON.stringify(dirs) === JSON.stringify(expected);
+        }),
+      );
+
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'admin-target', configEntries: [{ name: 'retention.ms', value: '12345' }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    // Another broker describes the new value from its own view.
+    const other = kafkaFor([brokers[2]]).admin();
+    await other.connect();
+    try {
+      await until('config change seen by another broker', async () => {
+        const described = await other.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'admin-target', configNames: ['retention.ms'] }] });
+        return described.resources[0].configEntries[0]?.configValue === '12345';
+      });
+      expect(await other.deleteTopics({ topics: ['admin-target'], timeout: 10_000 })).toBeUndefined();
+    } finally {
+      await other.disconnect();
+    }
+    await agreedMetadata(brokers, (v) => !v.topics.some((t) => t.name === 'admin-target'));
+    // Every broker set its replicas' directories aside for deletion.
+    await until('partition directories renamed on every broker', async () =>
+      brokers.every((b) => !fs.readdirSync(b.dataDir).some((d) => /^admin-target-\d+$/.test(d))),
+    );
   }, TEST_TIMEOUT_MS);
 
   it('refuses to start a second broker with a live node id', async () => {
