@@ -15,6 +15,8 @@
 //   --out DIR      where JSON and charts go when not writing docs/
 //   --no-drop-caches  skip `echo 1 > /proc/sys/vm/drop_caches` (scenario 2) even as root
 //   --keep         keep the scratch directory (brokers' logs)
+//   --report-only  redraw the charts and the docs/perf.md section from the
+//                  existing docs/perf/bench.json, without measuring
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,7 +47,7 @@ const SIZES: Sizes = smoke
       fetchBytes: 8 * MiB,
       rateSeconds: 0.5,
       partitionCounts: [1, 10],
-      batchSizes: [1 * KiB, 64 * KiB],
+      batchSizes: [1 * KiB, 1024 * KiB],
       lingersMs: [0, 5],
       lingerRecordRate: 2000,
       e2eRatesMBps: [1, 8],
@@ -54,7 +56,7 @@ const SIZES: Sizes = smoke
     }
   : {
       produceBytes: 256 * MiB,
-      fetchBytes: 512 * MiB,
+      fetchBytes: 256 * MiB,
       rateSeconds: 5,
       partitionCounts: [1, 10, 100, 1000, 10000],
       batchSizes: [1, 4, 16, 64, 256, 1024].map((k) => k * KiB),
@@ -84,7 +86,33 @@ function validate(data: ReportData, chartList: { file: string; svg: string }[]):
   return problems;
 }
 
+function writeOutputs(data: ReportData, chartList: ReturnType<typeof charts>): void {
+  fs.mkdirSync(outDir, { recursive: true });
+  const json = { ...data, fsyncSemantics: 'every metric carries `fsync`: what its number promises about durability', charts: chartList.map((c) => ({ file: c.file, scenario: c.scenario, title: c.title, text: c.text })) };
+  fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify(json, null, 2) + '\n');
+  for (const c of chartList) fs.writeFileSync(path.join(outDir, c.file), c.svg);
+  const text = markdown(data, chartList);
+  if (writeDocs) {
+    const perfMd = path.join(root, 'docs', 'perf.md');
+    const begin = '<!-- bench:begin -->';
+    const end = '<!-- bench:end -->';
+    const existing = fs.readFileSync(perfMd, 'utf8');
+    const block = `${begin}\n${text}\n${end}`;
+    fs.writeFileSync(perfMd, existing.includes(begin) ? existing.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${existing.trimEnd()}\n\n${block}\n`);
+    console.log(`wrote docs/perf/bench.json, ${chartList.length} charts in docs/perf/ and the bench section of docs/perf.md`);
+  } else {
+    fs.writeFileSync(path.join(outDir, 'perf-section.md'), text + '\n');
+    console.log(`wrote ${path.relative(process.cwd(), outDir) || '.'}/bench.json, ${chartList.length} charts and perf-section.md (docs/ untouched)`);
+  }
+}
+
 async function main(): Promise<void> {
+  if (flag('--report-only')) {
+    const data = JSON.parse(fs.readFileSync(path.join(root, 'docs', 'perf', 'bench.json'), 'utf8')) as ReportData;
+    data.targets = targets(data.metrics);
+    writeOutputs(data, charts(data.metrics));
+    return;
+  }
   if (!flag('--no-build')) execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), '--if-stale'], { cwd: root, stdio: 'inherit' });
   const load0 = os.loadavg();
   const ctx = Context.create(scratch, SIZES, smoke, !smoke && !flag('--no-drop-caches'));
@@ -117,23 +145,7 @@ async function main(): Promise<void> {
   const chartList = charts(metrics);
   const problems = [...failures, ...validate(data, chartList)];
 
-  fs.mkdirSync(outDir, { recursive: true });
-  const json = { ...data, fsyncSemantics: 'every metric carries `fsync`: what its number promises about durability', charts: chartList.map((c) => ({ file: c.file, scenario: c.scenario, title: c.title, text: c.text })) };
-  fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify(json, null, 2) + '\n');
-  for (const c of chartList) fs.writeFileSync(path.join(outDir, c.file), c.svg);
-  const text = markdown(data, chartList);
-  if (writeDocs) {
-    const perfMd = path.join(root, 'docs', 'perf.md');
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
-    const existing = fs.readFileSync(perfMd, 'utf8');
-    const block = `${begin}\n${text}\n${end}`;
-    fs.writeFileSync(perfMd, existing.includes(begin) ? existing.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${existing.trimEnd()}\n\n${block}\n`);
-    console.log(`wrote docs/perf/bench.json, ${chartList.length} charts in docs/perf/ and the bench section of docs/perf.md`);
-  } else {
-    fs.writeFileSync(path.join(outDir, 'perf-section.md'), text + '\n');
-    console.log(`wrote ${path.relative(process.cwd(), outDir) || '.'}/bench.json, ${chartList.length} charts and perf-section.md (docs/ untouched)`);
-  }
+  writeOutputs(data, chartList);
   console.log('\n' + data.targets.map((t) => `${t.what}: ${t.measured === null ? 'n/a' : t.measured.toPrecision(3)} ${t.unit} (${t.op} ${t.target}) ${t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'}`).join('\n'));
   if (!flag('--keep')) fs.rmSync(scratch, { recursive: true, force: true });
   else console.log(`kept ${scratch}`);

@@ -4,8 +4,10 @@
 // consumer load test must count exactly what was produced, with and without
 // a group. Output shapes are Kafka's (ProducerPerformance /
 // ConsumerPerformance); --json must carry the same figures.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../src/broker/broker.js';
 import { LatencyHistogram, bucketOf, highestValueOf } from '../src/perf/histogram.js';
@@ -16,6 +18,9 @@ import { buildRecordBatch, iterateBatchHeaders } from '../src/record/record-batc
 import { silentLogger } from '../src/storage/log.js';
 import { runCli, startCli } from './support/cli.js';
 import { tempDir } from './support/storage.js';
+
+const run = promisify(execFile);
+const kcat = fs.existsSync('/usr/bin/kcat') ? '/usr/bin/kcat' : null;
 
 let broker: Broker;
 let dataDir: string;
@@ -78,6 +83,11 @@ describe('samsa perf produce', { timeout: 300_000 }, () => {
         expect(new Set(batches.map((b) => b.dir)).size).toBe(3);
         // 2048-byte batches hold at most 17 records of 100 bytes.
         expect(Math.max(...batches.map((b) => b.recordsCount))).toBeLessThanOrEqual(17);
+        // An independent client (librdkafka) decodes the batches: 100-byte values of A-Z.
+        if (kcat && acks === '1') {
+          const { stdout } = await run(kcat, ['-C', '-b', bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-c', '3', '-e', '-q', '-f', '%s\n']);
+          expect(stdout).toMatch(/^([A-Z]{100}\n){3}$/);
+        }
       });
     }
   }

@@ -10,12 +10,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildRecordBatch, decodeBatchRecords, iterateBatchHeaders, type BatchHeader, type RecordInput } from '../src/record/record-batch.js';
+import { buildRecordBatch, decodeBatchRecords, iterateBatchHeaders, type BatchHeader } from '../src/record/record-batch.js';
 import { ATTR_DELETE_HORIZON } from '../src/storage/cleaner-batch.js';
 import { ManualClock } from '../src/storage/clock.js';
 import { LogManager } from '../src/storage/log-manager.js';
 import { silentLogger, type Log } from '../src/storage/log.js';
 import { smallConfig, storageVariants, tempDir } from './support/storage.js';
+import { mixedTransactionsSegment, P1, P2, plainBatch, TXN_T0, txnData, txnMarker } from './support/txn-segments.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,29 +24,11 @@ afterEach(async () => {
 });
 
 const variant = storageVariants()[0];
-const T0 = 1_700_000_000_000;
+const T0 = TXN_T0;
 const DELETE_RETENTION_MS = 60_000;
-const P1 = 1000;
-const P2 = 2000;
-
-function data(baseOffset: number, producerId: number, records: Array<[string, string]>, transactional = true): Buffer {
-  const inputs: RecordInput[] = records.map(([key, value]) => ({ key, value, timestamp: T0 }));
-  return buildRecordBatch(inputs, { baseOffset, baseTimestamp: T0, producerId, producerEpoch: 0, baseSequence: baseOffset, transactional });
-}
-
-/** A transaction marker: key = version 0, type (0 ABORT, 1 COMMIT); value = version 0, coordinator epoch 0. */
-function marker(offset: number, producerId: number, type: 0 | 1): Buffer {
-  const key = Buffer.from([0, 0, 0, type]);
-  const value = Buffer.alloc(6);
-  return buildRecordBatch([{ key, value, timestamp: T0 }], { baseOffset: offset, baseTimestamp: T0, producerId, producerEpoch: 0, transactional: true, control: true });
-}
-
-function plain(baseOffset: number, records: Array<[string, string]>): Buffer {
-  return buildRecordBatch(
-    records.map(([key, value]) => ({ key, value, timestamp: T0 })),
-    { baseOffset, baseTimestamp: T0 },
-  );
-}
+const data = txnData;
+const marker = txnMarker;
+const plain = plainBatch;
 
 interface Batch {
   header: BatchHeader;
@@ -89,17 +72,7 @@ describe('LogCleaner with transactions', () => {
     // The segments as a broker with transactions would have left them.
     const partitionDir = path.join(dir, 'c-0');
     fs.mkdirSync(partitionDir);
-    const first = Buffer.concat([
-      data(0, P1, [['k1', 'committed-1'], ['k2', 'committed-2']]), // offsets 0-1: P1's transaction...
-      marker(2, P1, 1), // ...committed
-      data(3, P2, [['k1', 'aborted-1'], ['k3', 'aborted-3']]), // 3-4: P2's transaction...
-      marker(5, P2, 0), // ...aborted
-      plain(6, [['k4', 'plain-4']]),
-      data(7, P1, [['k2', 'aborted-2']]), // P1's last data batch, in a transaction...
-      marker(8, P1, 0), // ...aborted
-      data(9, P2, [['k3', 'committed-3']]),
-      marker(10, P2, 1),
-    ]);
+    const first = mixedTransactionsSegment();
     fs.writeFileSync(path.join(partitionDir, '00000000000000000000.log'), first);
     fs.writeFileSync(path.join(partitionDir, '00000000000000000011.log'), plain(11, [['k5', 'plain-5']]));
 

@@ -42,6 +42,13 @@ export interface Target {
   how: string;
 }
 
+/** Side-by-side rows of scenario 9: [what, Samsa metric, peer metric]. */
+export const PEER_ROWS: [string, string, string][] = [
+  ['produce 1 KiB records, no fsync (16 KiB batches vs 16-deep pipeline)', 'acks.1.16KiB.max-throughput', 'peers.redis.xadd.aof-fsync-no.throughput'],
+  ['produce 1 KiB records, fsync every write', 'append.write.flush-1.throughput', 'peers.redis.xadd.aof-fsync-always.throughput'],
+  ['read cached 1 KiB records', 'fetch.zero-copy.throughput', 'peers.redis.xrange.throughput'],
+];
+
 export function targets(metrics: Metric[]): Target[] {
   const m = (name: string) => metrics.find((x) => x.name === name)?.median ?? null;
   const ratio = (a: string, b: string) => {
@@ -63,6 +70,7 @@ export function targets(metrics: Metric[]): Target[] {
     t('zero-copy fetch broker CPU per GiB vs the copy path', ratio('fetch.zero-copy.cpu', 'fetch.copy.cpu'), '<=', 0.3, 'x', 'fetch.zero-copy.cpu / fetch.copy.cpu'),
     t('produce of 1 KiB records vs loopback TCP', ratio('append.write.flush-default.throughput', 'limits.loopback-tcp'), '>=', 0.4, 'x', 'append.write.flush-default.throughput (256 KiB batches, acks=1) / limits.loopback-tcp'),
     t('produce p99 at half the max rate, acks=1', m('acks.1.half-max.p99'), '<=', 5, 'ms', 'acks.1.half-max.p99 (16 KiB batches, one connection, open loop)'),
+    ...PEER_ROWS.filter(([, , peer]) => m(peer) !== null).map(([what, samsa, peer]) => t(`Samsa vs Redis Streams: ${what}`, ratio(samsa, peer), '>=', 1, 'x', `${samsa} / ${peer}`)),
   ];
 }
 
@@ -279,6 +287,18 @@ export function charts(metrics: Metric[]): Chart[] {
       'From the scheduled send of a produce request to the fetch answer carrying its batch, with a consumer long-polling Fetch on a second connection. ' +
         'The path is one append plus one long-poll wake-up and a sendfile; the tail comes from event-loop turns shared with the producer and from the machine being shared.',
     );
+  // 9
+  const peerGroups = groups(
+    PEER_ROWS.map(([what, samsa, peer]) => ({ label: what.split(' (')[0].replace('produce 1 KiB records, ', 'produce, ').replace('read cached 1 KiB records', 'read (cached)'), bars: get(peer) ? [bar(samsa, 'Samsa'), bar(peer, 'Redis Streams')] : [] })),
+  );
+  add(
+    'peers.svg',
+    9,
+    'Samsa beside Redis Streams',
+    peerGroups.length ? barChart({ title: 'Samsa and Redis Streams, 1 KiB records (MB/s)', yLabel: 'MB/s', groups: peerGroups }) : null,
+    'Redis is loaded by its own C tool (redis-benchmark, 2 connections, 16 commands pipelined: XADD of one 1 KiB entry, XRANGE of 100 entries) and Samsa by the C loadgen with the same record size; "no fsync" is Redis\'s AOF with appendfsync no against Samsa\'s default, "fsync every write" is appendfsync always against log.flush.interval.messages=1 (Samsa with 256 KiB batches there, so fewer fsyncs per byte). ' +
+      'Redis handles each entry as a command on one thread and copies it into its in-memory stream and the AOF, while Samsa appends a whole batch with one write and serves reads with sendfile.',
+  );
   return out;
 }
 
@@ -291,6 +311,7 @@ const SHORT_FSYNC: [string, string][] = [
 ];
 
 function fsyncShort(f: string): string {
+  if (f.startsWith('peer: ')) return f.slice('peer: '.length);
   return SHORT_FSYNC.find(([k]) => f.startsWith(k))?.[1] ?? f;
 }
 
@@ -321,7 +342,8 @@ export function markdown(r: ReportData, list: Chart[]): string {
   );
   lines.push('### Targets (issue 5)', '', '| target | measured | goal | met | from |', '|---|---:|---|---|---|');
   for (const t of r.targets) lines.push(`| ${t.what} | ${t.measured === null ? 'n/a' : fmt(t.measured)} ${t.unit} | ${t.op} ${t.target} ${t.unit} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} | ${t.how} |`);
-  lines.push('| Samsa ahead of Redis Streams and NATS JetStream | n/a | every row | not measured | scenario 9: peers not installed on this machine |');
+  if (!r.targets.some((t) => t.what.startsWith('Samsa vs Redis'))) lines.push('| Samsa ahead of Redis Streams and NATS JetStream | n/a | every row | not measured | scenario 9: peers not installed on this machine |');
+  lines.push('| Samsa ahead of NATS JetStream | n/a | every row | not measured | scenario 9 has no JetStream load generator yet |');
   if (r.notes.length) lines.push('', 'Notes from this run:', '', ...r.notes.map((n) => `- ${n}`));
   for (const s of r.scenarios) {
     const ms = r.metrics.filter((x) => x.scenario === s.id);
