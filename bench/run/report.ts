@@ -172,7 +172,8 @@ export function charts(metrics: Metric[]): Chart[] {
     'Event-loop delay, warm vs cold',
     pd.length ? barChart({ title: 'Max event-loop delay and fetch p99 (ms)', yLabel: 'ms', groups: pd }) : null,
     'The broker\'s maximum event-loop delay during each fetch run (monitorEventLoopDelay through the /metrics endpoint, 10 ms resolution) and the fetch requests\' p99. ' +
-      'sendfile runs on the event-loop thread and blocks in the kernel while a non-resident page is read from disk; Samsa has no residency check (mincore) or prefetch on a worker yet, so a cold read stalls every other connection for that time.',
+      'sendfile runs on the event-loop thread and blocks in the kernel while a non-resident page is read from disk; Samsa has no residency check (mincore) or prefetch on a worker yet, so a cold read stalls every other connection for that time. ' +
+      `On a shared machine the warm figure (${x(get('pagecache.warm.loop-delay-max')?.median)} ms here) is the floor set by CPU contention, the broker being descheduled; what cold reads add is the difference (fadvise: ${x(get('pagecache.cold-fadvise.loop-delay-max')?.median)} ms, drop_caches: ${x(get('pagecache.cold-drop-caches.loop-delay-max')?.median)} ms).`,
   );
 
   // 3
@@ -229,7 +230,7 @@ export function charts(metrics: Metric[]): Chart[] {
       'Record latency vs linger',
       lineChart({ title: 'Record latency vs linger.ms at a fixed record rate', xLabel: 'linger.ms', yLabel: 'ms (request latency + time in the batch)', series: ll }),
       'At a fixed rate of 1 KiB records, a producer lingering L ms sends batches of rate x L records; a record\'s latency is its wait in the batch (up to L, half on average) plus the request\'s latency measured open loop. ' +
-        'Linger adds its own time to latency directly, and pays back in CPU (next chart).',
+        'Linger adds its own time to latency directly, and pays back in CPU (next chart); with linger 0 (one record per request) the offered request rate is above what the broker answers on this machine, so requests queue and latency grows for as long as the run lasts.',
     );
   const lc = series('broker cpu-s/GiB', 'linger.', 'ms.cpu', Number);
   if (lc.points.length)
@@ -249,7 +250,8 @@ export function charts(metrics: Metric[]): Chart[] {
     5,
     'Produce by acks',
     kg.length ? barChart({ title: 'Produce MB/s by acks (64 KiB batches, single broker)', yLabel: 'MB/s', groups: kg }) : null,
-    `acks=1 and acks=all answer after the local append; with one broker (replication factor 1) they wait for the same replica, so they differ only by noise, and acks=0 removes the answers altogether. ` +
+    `acks=1 and acks=all answer after the local append; with one broker (replication factor 1) they wait for the same replica, so their difference is noise (the runs go 0, 1, all on one broker, on a shared machine), and acks=0 removes the answers altogether. ` +
+      'acks=0 was not faster here: without answers the client has no window, so it is limited by how fast the broker drains its socket, and it measures the same append path. ' +
       `At half the maximum rate with 16 KiB batches the acks=1 p99 is ${x(get('acks.1.half-max.p99')?.median)} ms (open loop: latency counts from the scheduled send time).`,
   );
 
@@ -262,7 +264,8 @@ export function charts(metrics: Metric[]): Chart[] {
       'Produce throughput vs partition count',
       lineChart({ title: 'Produce throughput vs partitions (16 KiB per partition per request)', xLabel: 'partitions', yLabel: 'MB/s', series: [pc], logX: true }),
       'Requests carry up to 64 partitions of one 16 KiB batch each, rotating over all partitions, so with more partitions each append goes to a different file and index. ' +
-        'More partitions mean more open segments and index mappings touched per request and less sequential locality in the page cache.',
+        'More partitions mean more open segments and index mappings touched per request and less sequential locality in the page cache. ' +
+      `Here 1000 partitions ran at ${x(get('partitions.1000.throughput')?.median)} MB/s against ${x(get('partitions.1.throughput')?.median)} MB/s for one: a per-partition cost far above the bytes, worth a profile.`,
     );
   const ps = [series('start-up (ms)', 'partitions.', '.startup', Number), series('idle RSS (MB)', 'partitions.', '.rss-idle', Number), series('RSS after load (MB)', 'partitions.', '.rss-loaded', Number)];
   if (ps[0].points.length)
@@ -272,7 +275,8 @@ export function charts(metrics: Metric[]): Chart[] {
       'Start-up time and RSS vs partition count',
       lineChart({ title: 'Start-up (ms) and RSS (MB) vs partitions', xLabel: 'partitions', yLabel: 'ms / MB', series: ps, logX: true, logY: true }),
       'Start-up is from spawning `samsa server-start` to the first answered ApiVersions, with the partitions already on disk after a clean shutdown; RSS is from /proc. ' +
-        'Both grow with the partition count because each partition opens its segment, offset index and time index and keeps their state in memory.',
+        'Both grow with the partition count because each partition opens its segment, offset index and time index and keeps their state in memory. ' +
+          `Creating 1000 partitions took ${x(get('partitions.1000.create')?.median)} ms and starting with them on disk ${x(get('partitions.1000.startup')?.median)} ms, ~10-20 ms per partition: per-partition file work (create, fsync, open, recover) done one after another, the first thing to parallelise for many partitions.`,
     );
 
   // 7
@@ -285,7 +289,7 @@ export function charts(metrics: Metric[]): Chart[] {
       'End-to-end latency at fixed rates',
       lineChart({ title: 'Produce-to-consume latency vs rate (16 KiB batches of 1 KiB records)', xLabel: 'MB/s produced', yLabel: 'ms', series: el, logX: true, logY: true }),
       'From the scheduled send of a produce request to the fetch answer carrying its batch, with a consumer long-polling Fetch on a second connection. ' +
-        'The path is one append plus one long-poll wake-up and a sendfile; the tail comes from event-loop turns shared with the producer and from the machine being shared.',
+        'The path is one append plus one long-poll wake-up and a sendfile, which the sub-millisecond p50 shows; the p99 of tens of milliseconds and more comes from the broker being descheduled on a 2-core machine shared with other work (load average ~11) rather than from the path itself.',
     );
   // 9
   const peerGroups = groups(
