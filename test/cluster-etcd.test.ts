@@ -402,3 +402,32 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
     await producer.disconnect();
   }, TEST_TIMEOUT_MS);
 });
+
+describe.skipIf(unavailable !== null)('a cluster with racks', () => {
+  let etcd: EtcdProcess;
+  let brokers: ClusterBroker[] = [];
+
+  beforeAll(async () => {
+    etcd = await EtcdProcess.start();
+    // Two racks of two brokers; the same etcd could hold other clusters under other prefixes.
+    brokers = await startClusterBrokers(etcd, 4, { prefix: `/racks-${process.pid}`, properties: (id) => ({ 'broker.rack': id <= 2 ? 'rack-a' : 'rack-b' }) });
+  }, TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await stopClusterBrokers(brokers);
+    await etcd?.close();
+  }, TEST_TIMEOUT_MS);
+
+  it('reports racks and puts the two replicas of every partition in different racks', async () => {
+    await agreedMetadata(brokers, (v) => v.brokers.length === 4);
+    expect(await createTopicWire(brokers[3], 'racked', 8, 2)).toBe(ErrorCode.NONE);
+    const m = await agreedMetadata(brokers, (v) => v.topics.find((t) => t.name === 'racked')?.partitions.every((p) => p.leaderId > 0) === true);
+    expect(m.brokers.map((b) => [b.nodeId, b.rack])).toEqual([[1, 'rack-a'], [2, 'rack-a'], [3, 'rack-b'], [4, 'rack-b']]);
+    const rackOf = (id: number) => (id <= 2 ? 'rack-a' : 'rack-b');
+    const partitions = m.topics.find((t) => t.name === 'racked')!.partitions;
+    for (const p of partitions) expect(new Set(p.replicaNodes.map(rackOf)).size).toBe(2);
+    for (const id of [1, 2, 3, 4]) expect(partitions.filter((p) => p.leaderId === id)).toHaveLength(2);
+    const cluster = await runCli(['cluster', '--bootstrap-server', `127.0.0.1:${brokers[0].process.port}`]);
+    expect(cluster.stdout).toContain(`\tId: 3\tEndpoint: 127.0.0.1:${brokers[2].process.port}\tRack: rack-b`);
+  }, TEST_TIMEOUT_MS);
+});
