@@ -9,6 +9,7 @@
 //
 // Skipped, with the reason printed, when there is no etcd binary (Debian's
 // etcd-server; .ci/run installs it).
+import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../src/protocol/generated/index.js';
@@ -258,6 +259,50 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
     expect(refused!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   }, TEST_TIMEOUT_MS);
 
+  it('adds partitions, alters topic configs and deletes topics from any broker; every broker follows', async () => {
+    await createTopicVia(brokers[0], 'admin-target', 3, 2);
+    await agreedMetadata(brokers, (v) => v.topics.find((t) => t.name === 'admin-target')?.partitions.every((p) => p.leaderId > 0) === true);
+    const admin = kafkaFor([brokers[1]]).admin();
+    await admin.connect();
+    try {
+      await admin.createPartitions({ topicPartitions: [{ topic: 'admin-target', count: 6 }] });
+      const grown = await agreedMetadata(brokers, (v) => v.topics.find((t) => t.name === 'admin-target')?.partitions.length === 6);
+      const partitions = grown.topics.find((t) => t.name === 'admin-target')!.partitions.sort((a, b) => a.partitionIndex - b.partitionIndex);
+      expect(partitions.every((p) => p.replicaNodes.length === 2 && p.leaderId === p.replicaNodes[0])).toBe(true);
+      // The added partitions continue the leaders round-robin.
+      for (const id of [1, 2, 3]) expect(partitions.filter((p) => p.leaderId === id)).toHaveLength(2);
+      // Each broker holds a log for exactly the partitions it is a replica of.
+      await until('replica logs on every broker', async () =>
+        brokers.every((b) => {
+          const dirs = fs.readdirSync(b.dataDir).filter((d) => /^admin-target-\d+$/.test(d)).sort();
+          const expected = partitions.filter((p) => p.replicaNodes.includes(b.nodeId)).map((p) => `admin-target-${p.partitionIndex}`).sort();
+          return JSON.stringify(dirs) === JSON.stringify(expected);
+        }),
+      );
+
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'admin-target', configEntries: [{ name: 'retention.ms', value: '12345' }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    // Another broker describes the new value from its own view.
+    const other = kafkaFor([brokers[2]]).admin();
+    await other.connect();
+    try {
+      await until('config change seen by another broker', async () => {
+        const described = await other.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'admin-target', configNames: ['retention.ms'] }] });
+        return described.resources[0].configEntries[0]?.configValue === '12345';
+      });
+      expect(await other.deleteTopics({ topics: ['admin-target'], timeout: 10_000 })).toBeUndefined();
+    } finally {
+      await other.disconnect();
+    }
+    await agreedMetadata(brokers, (v) => !v.topics.some((t) => t.name === 'admin-target'));
+    // Every broker set its replicas' directories aside for deletion.
+    await until('partition directories renamed on every broker', async () =>
+      brokers.every((b) => !fs.readdirSync(b.dataDir).some((d) => /^admin-target-\d+$/.test(d))),
+    );
+  }, TEST_TIMEOUT_MS);
+
   it('refuses to start a second broker with a live node id', async () => {
     const dataDir = tempDir();
     const started = BrokerProcess.start(dataDir, { properties: clusterProperties(etcd, 2, prefix) });
@@ -355,5 +400,34 @@ describe.skipIf(unavailable !== null)('a cluster of three brokers on etcd', () =
     expect(comparable(after).topics.filter((t) => t.name !== 'after-etcd')).toEqual(old);
     await producer.send({ topic: 'after-etcd', acks: 1, messages: [0, 1, 2].map((p) => ({ partition: p, value: 'after' })) });
     await producer.disconnect();
+  }, TEST_TIMEOUT_MS);
+});
+
+describe.skipIf(unavailable !== null)('a cluster with racks', () => {
+  let etcd: EtcdProcess;
+  let brokers: ClusterBroker[] = [];
+
+  beforeAll(async () => {
+    etcd = await EtcdProcess.start();
+    // Two racks of two brokers; the same etcd could hold other clusters under other prefixes.
+    brokers = await startClusterBrokers(etcd, 4, { prefix: `/racks-${process.pid}`, properties: (id) => ({ 'broker.rack': id <= 2 ? 'rack-a' : 'rack-b' }) });
+  }, TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await stopClusterBrokers(brokers);
+    await etcd?.close();
+  }, TEST_TIMEOUT_MS);
+
+  it('reports racks and puts the two replicas of every partition in different racks', async () => {
+    await agreedMetadata(brokers, (v) => v.brokers.length === 4);
+    expect(await createTopicWire(brokers[3], 'racked', 8, 2)).toBe(ErrorCode.NONE);
+    const m = await agreedMetadata(brokers, (v) => v.topics.find((t) => t.name === 'racked')?.partitions.every((p) => p.leaderId > 0) === true);
+    expect(m.brokers.map((b) => [b.nodeId, b.rack])).toEqual([[1, 'rack-a'], [2, 'rack-a'], [3, 'rack-b'], [4, 'rack-b']]);
+    const rackOf = (id: number) => (id <= 2 ? 'rack-a' : 'rack-b');
+    const partitions = m.topics.find((t) => t.name === 'racked')!.partitions;
+    for (const p of partitions) expect(new Set(p.replicaNodes.map(rackOf)).size).toBe(2);
+    for (const id of [1, 2, 3, 4]) expect(partitions.filter((p) => p.leaderId === id)).toHaveLength(2);
+    const cluster = await runCli(['cluster', '--bootstrap-server', `127.0.0.1:${brokers[0].process.port}`]);
+    expect(cluster.stdout).toContain(`\tId: 3\tEndpoint: 127.0.0.1:${brokers[2].process.port}\tRack: rack-b`);
   }, TEST_TIMEOUT_MS);
 });

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { assignReplicas, rackAlternatedBrokers } from '../src/cluster/replica-placement.js';
 import { electLeader, electLeaders } from '../src/cluster/leader-election.js';
 import type { PartitionState } from '../src/cluster/metadata.js';
+import { loadBrokerConfig } from '../src/config/broker-config.js';
+import { Broker } from '../src/broker/broker.js';
 
 const brokers = (ids: number[], racks?: string[]) => ids.map((id, i) => ({ id, rack: racks ? racks[i] : null }));
 
@@ -71,5 +73,17 @@ describe('leader election', () => {
 
   it('reports no change as null', () => {
     expect(electLeaders([p(1, [1]), p(2, [2])], new Set([1, 2]), false)).toBeNull();
+  });
+});
+
+describe('cluster configuration', () => {
+  it('requires node.id or broker.id with metadata.etcd.endpoints; broker.id alone names the broker', async () => {
+    const endpoints = { 'metadata.etcd.endpoints': 'http://127.0.0.1:1' };
+    expect(() => loadBrokerConfig(null, endpoints)).toThrow(/node.id.*must be set/);
+    await expect(Broker.start({ port: 0, dataDir: '/tmp/unused-samsa', properties: endpoints })).rejects.toThrow(/node.id.*must be set/);
+    expect(loadBrokerConfig(null, { ...endpoints, 'broker.id': '7' }).nodeId).toBe(7);
+    expect(loadBrokerConfig(null, { ...endpoints, 'node.id': '1' }).nodeId).toBe(1);
+    expect(loadBrokerConfig(null, { 'broker.id': '3' }).nodeId).toBe(3);
+    expect(loadBrokerConfig(null, {}).nodeId).toBe(1);
   });
 });

@@ -10,7 +10,7 @@ import type { ClusterMetadata } from '../cluster/metadata.js';
 // Loaded only in cluster mode: the etcd client (gRPC) is no start-up cost for a broker alone.
 import type { EtcdMetadata } from '../cluster/etcd-metadata.js';
 import { ReplicaManager } from './replica-manager.js';
-import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, type BrokerConfig } from '../config/broker-config.js';
+import { brokerConfigFromProperties, DEFAULT_BROKER_PROPERTIES, requireNodeIdInCluster, type BrokerConfig } from '../config/broker-config.js';
 import { Dispatcher } from '../net/dispatcher.js';
 import { apiVersionsHandler } from '../net/handlers/18-api-versions.js';
 import { metadataHandler } from '../net/handlers/03-metadata.js';
@@ -168,6 +168,10 @@ export class Broker implements BrokerServices {
     const startMs = options.readySinceMs ?? performance.now();
     const logger = options.logger ?? createLogger();
     const properties: Record<string, string> = { ...DEFAULT_BROKER_PROPERTIES, ...options.properties };
+    const userSet = (k: string) => options.properties?.[k] !== undefined;
+    requireNodeIdInCluster(new Map(Object.entries(properties)), userSet);
+    // broker.id alone names the broker (the default node.id would otherwise win).
+    if (userSet('broker.id') && !userSet('node.id')) delete properties['node.id'];
     if (options.dataDir !== undefined) properties['log.dirs'] = options.dataDir;
     if (options.port !== undefined || options.host !== undefined) {
       const first = brokerConfigFromProperties(properties).listeners[0];

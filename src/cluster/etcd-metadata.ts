@@ -773,6 +773,12 @@ export class EtcdMetadata implements ClusterMetadata {
       }
     }
     if (retry) {
+      // A controller whose election key is gone (its lease expired) was deposed: it stops and campaigns again.
+      if (this.fence && !this.candidates.has(this.fence.key)) {
+        this.options.logger.warn('this broker is no longer the controller (its election key expired); campaigning again');
+        this.campaign?.emit('error', new Error('election key expired'));
+        return;
+      }
       await sleep(500);
       this.reconcileAgain = true;
     }

@@ -372,7 +372,27 @@ export function loadBrokerConfig(file: string | null, overrides: Record<string, 
     for (const [k, v] of parseProperties(fs.readFileSync(file, 'utf8'))) merged.set(k, v);
   }
   for (const [k, v] of Object.entries(overrides)) merged.set(k, v);
+  const userSet = (k: string) => merged.get(k) !== DEFAULT_BROKER_PROPERTIES[k] || (file !== null && fileSets(file, k)) || k in overrides;
+  requireNodeIdInCluster(merged, userSet);
+  // broker.id alone names the broker (the default node.id would otherwise win).
+  if (userSet('broker.id') && !userSet('node.id')) merged.delete('node.id');
   return brokerConfigFromProperties(merged);
+}
+
+function fileSets(file: string, key: string): boolean {
+  return parseProperties(fs.readFileSync(file, 'utf8')).has(key);
+}
+
+/**
+ * In a cluster every broker must say which it is: Samsa's default node.id (1)
+ * serves a broker alone, and two brokers left at it would collide. `userSet`
+ * tells whether a property came from the user rather than the defaults.
+ */
+export function requireNodeIdInCluster(properties: ReadonlyMap<string, string>, userSet: (key: string) => boolean): void {
+  if (!(properties.get('metadata.etcd.endpoints') ?? '').trim()) return;
+  if (!userSet('node.id') && !userSet('broker.id')) {
+    throw new ConfigError('node.id', 'must be set (node.id or broker.id) when metadata.etcd.endpoints is set');
+  }
 }
 
 function groupRebalanceProtocols(raw: string): string[] {
