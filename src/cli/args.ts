@@ -101,3 +101,24 @@ export function usage(summary: string, specs: readonly OptionSpec[]): string {
   });
   return `${summary}\n\nOption${' '.repeat(width - 6)}Description\n${'-'.repeat(6)}${' '.repeat(width - 6)}${'-'.repeat(11)}\n${lines.join('\n')}`;
 }
+
+/**
+ * Parses a command line that needs only its options and --bootstrap-server:
+ * prints the usage for --help (exit 0) or after a usage error (exit 1), and
+ * returns that exit code instead of the arguments.
+ */
+export function parseBootstrapCommand(argv: string[], specs: readonly OptionSpec[], summary: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): ParsedArgs | number {
+  try {
+    const args = parseArgs(argv, specs);
+    if (args.has('help')) {
+      io.stdout.write(usage(summary, specs) + '\n');
+      return 0;
+    }
+    if (!args.has('bootstrap-server')) throw new UsageError('Missing required argument "[bootstrap-server]"');
+    return args;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`${err.message}\n${usage(summary, specs)}\n`);
+    return 1;
+  }
+}

@@ -2,7 +2,7 @@
 // every broker through Metadata, asks each for ApiVersions and prints, per
 // broker, what it supports and which version this client would use.
 import { KafkaClient } from '../client/client.js';
-import { parseArgs, usage, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { parseBootstrapCommand, type OptionSpec } from './args.js';
 import { formatApiVersions, formatNode } from './format.js';
 import { connectTimeoutMs, printLine, type CliIo } from './io.js';
 
@@ -13,19 +13,8 @@ const OPTIONS: readonly OptionSpec[] = [
 const SUMMARY = 'This tool helps to retrieve broker version information.';
 
 export async function brokerApiVersionsCommand(argv: string[], io: CliIo): Promise<number> {
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(argv, OPTIONS);
-    if (args.has('help')) {
-      printLine(io.stdout, usage(SUMMARY, OPTIONS));
-      return 0;
-    }
-    if (!args.has('bootstrap-server')) throw new UsageError('Missing required argument "[bootstrap-server]"');
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    printLine(io.stderr, `${err.message}\n${usage(SUMMARY, OPTIONS)}`);
-    return 1;
-  }
+  const args = parseBootstrapCommand(argv, OPTIONS, SUMMARY, io);
+  if (typeof args === 'number') return args;
   const client = await KafkaClient.connect({
     bootstrapServers: args.get('bootstrap-server')!,
     clientId: 'samsa-broker-api-versions',

@@ -5,7 +5,7 @@
 // for this; kafka-metadata-quorum and kafka-topics --under-replicated-partitions
 // come closest.
 import { KafkaClient } from '../client/client.js';
-import { parseArgs, usage, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { parseBootstrapCommand, type OptionSpec } from './args.js';
 import { connectTimeoutMs, printLine, type CliIo } from './io.js';
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -15,19 +15,8 @@ const OPTIONS: readonly OptionSpec[] = [
 const SUMMARY = 'This tool lists the brokers of a cluster, its controller and its under-replicated and offline partitions.';
 
 export async function clusterCommand(argv: string[], io: CliIo): Promise<number> {
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(argv, OPTIONS);
-    if (args.has('help')) {
-      printLine(io.stdout, usage(SUMMARY, OPTIONS));
-      return 0;
-    }
-    if (!args.has('bootstrap-server')) throw new UsageError('Missing required argument "[bootstrap-server]"');
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    printLine(io.stderr, `${err.message}\n${usage(SUMMARY, OPTIONS)}`);
-    return 1;
-  }
+  const args = parseBootstrapCommand(argv, OPTIONS, SUMMARY, io);
+  if (typeof args === 'number') return args;
   const client = await KafkaClient.connect({ bootstrapServers: args.get('bootstrap-server')!, clientId: 'samsa-cluster', connectTimeoutMs: connectTimeoutMs() });
   try {
     const metadata = await client.metadata(null);

@@ -29,7 +29,9 @@
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Campaign, type IKeyValue, type Watcher } from 'etcd3';
 import {
+  fail,
   MetadataErrorCode,
+  partitionIncreaseError,
   PARTITIONS_PER_TOPIC_MAX,
   randomKafkaUuid,
   topicNameError,
@@ -87,9 +89,6 @@ function revisionOf(value: string | number | undefined): number {
   return value === undefined ? 0 : Number(value);
 }
 
-function fail<T>(errorCode: MetadataErrorCode, message: string): MetadataResult<T> {
-  return { ok: false, errorCode, message };
-}
 
 function foldCollisionChars(name: string): string {
   return name.replace(/\./g, '_');
@@ -457,21 +456,10 @@ export class EtcdMetadata implements ClusterMetadata {
     validateOnly = false,
   ): Promise<MetadataResult<TopicMetadata>> {
     return this.updateTopic(name, false, (topic) => {
+      const refused = partitionIncreaseError<TopicMetadata>(name, topic.partitionCount, newTotal, assignments);
+      if (refused) return refused;
       const current = topic.partitionCount;
-      if (newTotal === current) return fail(MetadataErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
-      if (newTotal < current) {
-        return fail(MetadataErrorCode.INVALID_PARTITIONS, `The topic ${name} currently has ${current} partition(s); ${newTotal} would not be an increase.`);
-      }
       const additional = newTotal - current;
-      if (assignments !== null && assignments.length !== additional) {
-        return fail(
-          MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
-        );
-      }
-      if (!Number.isInteger(newTotal) || newTotal > PARTITIONS_PER_TOPIC_MAX) {
-        return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${newTotal}.`);
-      }
       const partitions = topic.partitions ?? [];
       const replicationFactor = partitions[0]?.replicas.length ?? 1;
       let added: number[][];

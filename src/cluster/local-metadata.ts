@@ -276,21 +276,8 @@ export class LocalMetadata implements ClusterMetadata {
   createPartitions(name: string, newTotal: number, assignments: ReadonlyArray<readonly number[]> | null = null, validateOnly = false): MetadataResult<TopicMetadata> {
     const topic = this.topic(name);
     if (!topic) return fail(MetadataErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
-    const current = topic.partitionCount;
-    if (newTotal === current) return fail(MetadataErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
-    if (newTotal < current) {
-      return fail(MetadataErrorCode.INVALID_PARTITIONS, `The topic ${name} currently has ${current} partition(s); ${newTotal} would not be an increase.`);
-    }
-    const additional = newTotal - current;
-    if (assignments !== null && assignments.length !== additional) {
-      return fail(
-        MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
-      );
-    }
-    if (!Number.isInteger(newTotal) || newTotal > PARTITIONS_PER_TOPIC_MAX) {
-      return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${newTotal}.`);
-    }
+    const refused = partitionIncreaseError<TopicMetadata>(name, topic.partitionCount, newTotal, assignments);
+    if (refused) return refused;
     for (const brokerIds of assignments ?? []) {
       // Every partition of a topic here has one replica.
       const error = this.assignmentError(brokerIds, 1);
@@ -324,8 +311,27 @@ function foldCollisionChars(name: string): string {
   return name.replace(/\./g, '_');
 }
 
-function fail<T>(errorCode: MetadataErrorCode, message: string): MetadataResult<T> {
+export function fail<T>(errorCode: MetadataErrorCode, message: string): MetadataResult<T> {
   return { ok: false, errorCode, message };
+}
+
+/** CreatePartitions' checks, as Kafka answers them: an increase, within the limit, with one assignment per new partition. */
+export function partitionIncreaseError<T>(name: string, current: number, newTotal: number, assignments: ReadonlyArray<readonly number[]> | null): MetadataResult<T> | null {
+  if (newTotal === current) return fail(MetadataErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
+  if (newTotal < current) {
+    return fail(MetadataErrorCode.INVALID_PARTITIONS, `The topic ${name} currently has ${current} partition(s); ${newTotal} would not be an increase.`);
+  }
+  const additional = newTotal - current;
+  if (assignments !== null && assignments.length !== additional) {
+    return fail(
+      MetadataErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
+    );
+  }
+  if (!Number.isInteger(newTotal) || newTotal > PARTITIONS_PER_TOPIC_MAX) {
+    return fail(MetadataErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${newTotal}.`);
+  }
+  return null;
 }
 
 function readDocument(file: string): Document | null {
